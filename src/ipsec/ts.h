@@ -1,0 +1,45 @@
+/* Traffic selectors and packet flows: what a crypto ACL entry, an IKEv2
+ * TS payload and an SA's selectors have in common. */
+#ifndef ESPRIT_IPSEC_TS_H
+#define ESPRIT_IPSEC_TS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/addr.h"
+
+/* One selector: protocol (0 = any), source and destination prefixes and
+ * port ranges (0..65535 = any). For ICMP, ports carry type/code as IKEv2
+ * does (type in the high byte). */
+struct ts {
+	uint8_t proto;
+	struct ip_prefix src, dst;
+	uint16_t sport_lo, sport_hi;
+	uint16_t dport_lo, dport_hi;
+};
+
+#define TS_LIST_MAX 16
+struct ts_list {
+	unsigned n;
+	struct ts ts[TS_LIST_MAX];
+};
+
+/* The 5-tuple of a clear packet. */
+struct flow {
+	struct ip_addr src, dst;
+	uint8_t proto;
+	uint16_t sport, dport; /* 0 if not TCP/UDP/SCTP; ICMP: type<<8|code in dport */
+};
+
+/* Parse the outer header of a clear IP packet (v4 or v6, skipping IPv6
+ * extension headers) through the cursor. False if malformed. */
+bool flow_from_packet(const uint8_t *pkt, size_t len, struct flow *f);
+bool ts_match(const struct ts *t, const struct flow *f);
+/* Match with src/dst swapped (inbound check against outbound selectors). */
+bool ts_match_reverse(const struct ts *t, const struct flow *f);
+bool ts_list_match(const struct ts_list *l, const struct flow *f, bool reverse);
+void ts_any(struct ts *t, int af);
+const char *ts_str(const struct ts *t, char *buf, size_t len);
+
+#endif
