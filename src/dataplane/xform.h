@@ -1,0 +1,77 @@
+/* Packet transforms: ESP (RFC 4303), AH (RFC 4302), IPComp (RFC 3173) and
+ * UDP encapsulation (RFC 3948), applied per policy bundle. Pure functions
+ * over packet buffers: no sockets, no threads; the worker (worker.c) reads
+ * packets, calls these, and writes the results. */
+#ifndef ESPRIT_DATAPLANE_XFORM_H
+#define ESPRIT_DATAPLANE_XFORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ipsec/sad.h"
+#include "ipsec/spd.h"
+
+/* A packet buffer with headroom for outer headers and tailroom for the ESP
+ * trailer and ICV. Buffers come from a per-worker pool; the transforms
+ * only move off/len within [0, cap). */
+#define PKT_HEADROOM 256
+#define PKT_TAILROOM 256
+#define PKT_MAX_DATA 65535
+#define PKT_BUF_SIZE (PKT_HEADROOM + PKT_MAX_DATA + PKT_TAILROOM)
+
+struct pkt {
+	uint8_t *buf; /* owned by the pool */
+	size_t cap;
+	size_t off;   /* start of packet data */
+	size_t len;
+};
+
+static inline uint8_t *pkt_data(const struct pkt *p)
+{
+	return p->buf + p->off;
+}
+
+/* Result of an outbound transform: where to send the packet. */
+struct xform_out {
+	struct ip_addr src, dst; /* outer addresses */
+	bool udp;                /* ESP-in-UDP: send bytes from udp_payload_off on the UDP socket */
+	uint16_t sport, dport;
+	size_t udp_payload_off;  /* offset in the packet of the ESP header when udp */
+	const struct sa *sa;     /* the outermost SA (borrowed, RCU) */
+};
+
+/* Where an inbound packet came from. */
+struct xform_in {
+	bool udp;               /* arrived on the UDP encapsulation socket */
+	struct ip_addr src, dst;
+	uint16_t sport, dport;
+};
+
+/* Per-worker scratch (IPComp zlib streams, a second buffer). Created once
+ * per worker. */
+struct xform_scratch;
+struct xform_scratch *xform_scratch_new(void);
+void xform_scratch_free(struct xform_scratch *s);
+
+/* Outbound. p holds a clear IP packet (from the TUN device); pol is the
+ * PROTECT policy it matched. Applies IPComp (if the bundle has a COMP SA
+ * and compression helps), ESP and/or AH in the policy's mode. On success
+ * p holds the complete outer IP packet (IPv4 or IPv6 header included,
+ * plus the UDP header when UDP-encapsulated), ready for a raw socket with
+ * IP_HDRINCL/IPV6_HDRINCL, and *o says where it goes. On failure returns
+ * the reason; the caller counts it (per SA when o->sa is set, else global). */
+enum dp_drop xform_output(struct sad *sad, const struct policy *pol, unsigned worker,
+			  struct xform_scratch *s, struct pkt *p, struct xform_out *o);
+
+/* Inbound. For native ESP/AH p starts at the outer IP header (the worker
+ * rebuilds the fixed IPv6 header for IPv6 raw sockets, which strip it); for
+ * UDP-encapsulated ESP (in->udp) p starts at the ESP header. Verifies,
+ * decrypts and strips every layer of the bundle (AH, ESP, IPComp), checks
+ * the result against the SA's selectors, and leaves the clear IP packet in
+ * p for the TUN device. *sa_out is the SA that was applied last (for
+ * counting), or NULL. */
+enum dp_drop xform_input(struct sad *sad, unsigned worker, struct xform_scratch *s,
+			 struct pkt *p, const struct xform_in *in, struct sa **sa_out);
+
+#endif
