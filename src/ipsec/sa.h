@@ -65,7 +65,11 @@ struct sa_params {
 	uint64_t soft_packets, hard_packets; /* 0 = unlimited */
 	uint64_t soft_seconds, hard_seconds; /* 0 = unlimited (manual SAs) */
 	uint32_t reqid;             /* the policy (crypto map entry / tunnel) it serves */
-	struct ts_list sel;         /* inner selectors: local side first for out */
+	/* Inner selectors, always written local -> remote as in the crypto
+	 * ACL, for both directions: an outbound packet matches with
+	 * ts_list_match(sel, f, false), an inbound (decapsulated) packet with
+	 * ts_list_match(sel, f, true). */
+	struct ts_list sel;
 	char name[64];              /* "MAP 10" or "Tunnel101", for show */
 };
 
