@@ -1,0 +1,52 @@
+/* espritd internals: the daemon's state and the reconciler that turns a
+ * configuration into policies, SAs and routes. */
+#ifndef ESPRIT_DAEMON_DAEMON_H
+#define ESPRIT_DAEMON_DAEMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/model.h"
+#include "dataplane/dp.h"
+#include "ipsec/sad.h"
+#include "ipsec/spd.h"
+
+struct daemon {
+	struct config *running;      /* owned */
+	char config_path[4096];
+	char socket_path[256];
+	bool socket_from_cmdline;
+	struct sad *sad;             /* owned */
+	struct spd *spd;             /* owned */
+	struct dp *dp;               /* owned */
+	struct event_base *base;
+	struct ctl_server *ctl;
+	/* routes currently installed for protected destinations */
+	struct ip_prefix *routes;
+	unsigned nroutes;
+};
+
+/* What a configuration asks for: policies and SAs (built, not applied). */
+struct desired {
+	struct policy *pols;
+	unsigned npols;
+	struct sa_params *sas; /* keys borrowed from the config */
+	unsigned nsas;
+	struct ip_prefix *routes;
+	unsigned nroutes;
+};
+
+/* Build the desired state from cfg. Returns 0, or -1 with a message. */
+int reconcile_build(const struct config *cfg, struct desired *d, char *err, size_t errlen);
+void reconcile_desired_free(struct desired *d);
+/* Make the SAD, SPD and routes match d: SAs whose parameters and keys are
+ * unchanged are kept (with their counters, sequence numbers and replay
+ * windows); others are removed and installed. Returns 0 or -1 (err). */
+int reconcile_apply(struct daemon *dd, const struct desired *d, char *err, size_t errlen);
+uint32_t reconcile_reqid(const char *map, uint32_t seq);
+/* IPComp CPI for a manual bundle, derived from the ESP SPI so both peers
+ * agree without extra configuration (RFC 3173 3.3: 256..61439). */
+uint16_t reconcile_manual_cpi(uint32_t esp_spi);
+
+#endif

@@ -1,0 +1,289 @@
+/* espritd: the esprit daemon.
+ *
+ *   espritd -f CONFIG [-d] [-s SOCKET] [-t]
+ *
+ * Loads the configuration (a config with an error changes nothing and the
+ * daemon does not start), starts the data plane, applies the policies and
+ * SAs, and serves the control socket. SIGHUP reloads the file; SIGTERM and
+ * SIGINT shut down cleanly: routes and the TUN device removed, keys wiped.
+ * Start-up undoes itself in reverse on failure (STYLE.md 8). */
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <urcu.h>
+
+#include "control/control.h"
+#include "daemon/daemon.h"
+#include "lib/log.h"
+
+#define DEFAULT_SOCKET "/run/esprit/espritd.sock"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: espritd -f CONFIG [-d] [-s SOCKET] [-t]\n"
+		   "  -f CONFIG  configuration file (IOS-style)\n"
+		   "  -d         debug: log debug messages to stderr\n"
+		   "  -s SOCKET  control socket path (default: config, else %s)\n"
+		   "  -t         test the configuration and exit\n",
+		   DEFAULT_SOCKET);
+}
+
+/* ---- applying configurations -------------------------------------------- */
+
+/* Takes ownership of c. */
+static int daemon_apply(struct daemon *dd, struct config *c, char *err, size_t errlen)
+{
+	struct desired d;
+	int ret;
+
+	if (reconcile_build(c, &d, err, errlen) < 0) {
+		config_free(c);
+		return -1;
+	}
+	ret = reconcile_apply(dd, &d, err, errlen);
+	reconcile_desired_free(&d);
+	if (ret < 0) {
+		/* Put the previous configuration back: reconcile to it again. */
+		char err2[256];
+		if (dd->running && reconcile_build(dd->running, &d, err2, sizeof(err2)) == 0) {
+			if (reconcile_apply(dd, &d, err2, sizeof(err2)) < 0)
+				log_err("restoring the previous configuration failed: %s", err2);
+			reconcile_desired_free(&d);
+		}
+		config_free(c);
+		return -1;
+	}
+	config_free(dd->running);
+	dd->running = c;
+	return 0;
+}
+
+static int daemon_reload(struct daemon *dd, char *err, size_t errlen)
+{
+	struct cfg_error ce;
+	struct config *c = config_load_file(dd->config_path, &ce);
+
+	if (!c) {
+		cfg_error_format(&ce, err, errlen);
+		return -1;
+	}
+	return daemon_apply(dd, c, err, errlen);
+}
+
+/* ---- control ops ---------------------------------------------------------- */
+
+static const struct config *op_running(void *arg)
+{
+	return ((struct daemon *)arg)->running;
+}
+
+static int op_apply(void *arg, struct config *c, char *err, size_t errlen)
+{
+	return daemon_apply(arg, c, err, errlen);
+}
+
+static struct sad *op_sad(void *arg)
+{
+	return ((struct daemon *)arg)->sad;
+}
+
+static struct dp *op_dp(void *arg)
+{
+	return ((struct daemon *)arg)->dp;
+}
+
+static const char *op_config_path(void *arg)
+{
+	return ((struct daemon *)arg)->config_path;
+}
+
+static int op_reload(void *arg, char *err, size_t errlen)
+{
+	return daemon_reload(arg, err, errlen);
+}
+
+/* ---- signals -------------------------------------------------------------- */
+
+static void on_sighup(evutil_socket_t fd, short ev, void *arg)
+{
+	struct daemon *dd = arg;
+	char err[1024];
+	(void)fd;
+	(void)ev;
+
+	log_notice("SIGHUP: reloading %s", dd->config_path);
+	if (daemon_reload(dd, err, sizeof(err)) < 0)
+		log_err("reload failed, running configuration unchanged:\n%s", err);
+}
+
+static void on_sigterm(evutil_socket_t fd, short ev, void *arg)
+{
+	struct daemon *dd = arg;
+	(void)ev;
+	log_notice("signal %d: shutting down", (int)fd);
+	event_base_loopbreak(dd->base);
+}
+
+/* ---- start-up ------------------------------------------------------------- */
+
+static void dp_config_from(const struct config *c, struct dp_config *dc)
+{
+	memset(dc, 0, sizeof(*dc));
+	snprintf(dc->tun_name, sizeof(dc->tun_name), "%s",
+		 c->tun_ifname[0] ? c->tun_ifname : "ipsec0");
+	dc->tun_mtu = 1400;
+	dc->workers = c->workers;
+	dc->fwmark = DP_FWMARK_DEFAULT;
+	dc->natt_port = 4500;
+	dc->udp_encap_listen = true; /* cheap, and a peer may encapsulate anyway */
+}
+
+static int load_initial(struct daemon *dd, bool test_only)
+{
+	struct cfg_error ce;
+	char msg[2048];
+
+	dd->running = config_load_file(dd->config_path, &ce);
+	if (!dd->running) {
+		cfg_error_format(&ce, msg, sizeof(msg));
+		fprintf(stderr, "%s\n", msg);
+		return -1;
+	}
+	if (test_only) {
+		struct desired d;
+		if (reconcile_build(dd->running, &d, msg, sizeof(msg)) < 0) {
+			fprintf(stderr, "%s: %s\n", dd->config_path, msg);
+			return -1;
+		}
+		reconcile_desired_free(&d);
+		printf("%s: configuration OK\n", dd->config_path);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon dd;
+	struct dp_config dc;
+	struct ctl_ops ops = {op_running, op_apply, op_sad, op_dp, op_config_path, op_reload, &dd};
+	struct event *ev_hup = NULL, *ev_term = NULL, *ev_int = NULL;
+	bool debug = false, test_only = false;
+	char err[2048];
+	int opt, ret = 1;
+
+	memset(&dd, 0, sizeof(dd));
+	while ((opt = getopt(argc, argv, "f:ds:th")) != -1) {
+		switch (opt) {
+		case 'f':
+			snprintf(dd.config_path, sizeof(dd.config_path), "%s", optarg);
+			break;
+		case 'd':
+			debug = true;
+			break;
+		case 's':
+			snprintf(dd.socket_path, sizeof(dd.socket_path), "%s", optarg);
+			dd.socket_from_cmdline = true;
+			break;
+		case 't':
+			test_only = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!dd.config_path[0]) {
+		usage(stderr);
+		return 2;
+	}
+	log_setup("espritd", true, !isatty(STDERR_FILENO) && !debug,
+		  debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	signal(SIGPIPE, SIG_IGN);
+	rcu_register_thread();
+
+	if (load_initial(&dd, test_only) < 0)
+		goto out_rcu;
+	if (test_only) {
+		ret = 0;
+		goto out_config;
+	}
+	if (!dd.socket_path[0])
+		snprintf(dd.socket_path, sizeof(dd.socket_path), "%s",
+			 dd.running->control_socket[0] ? dd.running->control_socket
+						       : DEFAULT_SOCKET);
+
+	dd.sad = sad_new(dd.running->workers ? dd.running->workers
+					      : (unsigned)sysconf(_SC_NPROCESSORS_ONLN));
+	dd.spd = spd_new();
+	if (!dd.sad || !dd.spd)
+		goto out_db;
+	dp_config_from(dd.running, &dc);
+	dd.dp = dp_start(&dc, dd.sad, dd.spd, NULL, NULL);
+	if (!dd.dp) {
+		log_err("cannot start the data plane (see above); are we root?");
+		goto out_db;
+	}
+	{
+		/* The first apply: the running config is both old and new. */
+		struct config *first = dd.running;
+		dd.running = NULL;
+		if (daemon_apply(&dd, first, err, sizeof(err)) < 0) {
+			log_err("%s: %s", dd.config_path, err);
+			goto out_dp;
+		}
+	}
+	dd.base = event_base_new();
+	if (!dd.base)
+		goto out_dp;
+	dd.ctl = ctl_server_new(dd.base, dd.socket_path, &ops);
+	if (!dd.ctl) {
+		log_err("cannot listen on control socket %s", dd.socket_path);
+		goto out_base;
+	}
+	ev_hup = evsignal_new(dd.base, SIGHUP, on_sighup, &dd);
+	ev_term = evsignal_new(dd.base, SIGTERM, on_sigterm, &dd);
+	ev_int = evsignal_new(dd.base, SIGINT, on_sigterm, &dd);
+	if (!ev_hup || !ev_term || !ev_int || evsignal_add(ev_hup, NULL) ||
+	    evsignal_add(ev_term, NULL) || evsignal_add(ev_int, NULL))
+		goto out_events;
+
+	log_notice("espritd %s running: config %s, control socket %s", "0.1.0",
+		   dd.config_path, dd.socket_path);
+	event_base_dispatch(dd.base);
+	ret = 0;
+
+out_events:
+	if (ev_hup)
+		event_free(ev_hup);
+	if (ev_term)
+		event_free(ev_term);
+	if (ev_int)
+		event_free(ev_int);
+	ctl_server_free(dd.ctl);
+out_base:
+	event_base_free(dd.base);
+out_dp:
+	dp_stop(dd.dp); /* removes routes, rules and the TUN device */
+out_db:
+	if (dd.sad)
+		sad_free(dd.sad); /* wipes every key */
+	if (dd.spd)
+		spd_free(dd.spd);
+	free(dd.routes);
+out_config:
+	config_free(dd.running);
+out_rcu:
+	rcu_unregister_thread();
+	if (ret == 0)
+		log_notice("espritd stopped");
+	return ret;
+}

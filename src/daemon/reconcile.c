@@ -1,0 +1,470 @@
+/* The reconciler: configuration -> policies, SAs and routes.
+ *
+ * A change is applied as a whole (ARCHITECTURE.md "Configuration model"):
+ * reconcile_build() computes everything the new configuration asks for and
+ * checks it (algorithms, key lengths) before anything is touched; then
+ * reconcile_apply() makes the SAD, SPD and routes match, keeping SAs that
+ * did not change so that their sequence numbers, replay windows and
+ * counters survive a reload (a manual SA that restarted its sequence at 1
+ * would be dropped as a replay by the peer). */
+#include "daemon/daemon.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <urcu.h>
+
+#include "crypto/alg.h"
+#include "lib/log.h"
+
+#define NATT_PORT 4500
+
+uint32_t reconcile_reqid(const char *map, uint32_t seq)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (const char *p = map; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	h = (h ^ seq) * 16777619u;
+	return h ? h : 1;
+}
+
+uint16_t reconcile_manual_cpi(uint32_t esp_spi)
+{
+	return (uint16_t)(256 + esp_spi % (61440 - 256));
+}
+
+static void *grow(void *arr, unsigned n, size_t elem)
+{
+	/* Grow in powers of two; callers check for NULL. */
+	if (n && (n & (n - 1)))
+		return arr;
+	return realloc(arr, (n ? 2 * n : 4) * elem);
+}
+
+static int push_policy(struct desired *d, const struct policy *p)
+{
+	struct policy *np = grow(d->pols, d->npols, sizeof(*p));
+	if (!np)
+		return -1;
+	d->pols = np;
+	d->pols[d->npols++] = *p;
+	return 0;
+}
+
+static int push_sa(struct desired *d, const struct sa_params *p)
+{
+	struct sa_params *np = grow(d->sas, d->nsas, sizeof(*p));
+	if (!np)
+		return -1;
+	d->sas = np;
+	d->sas[d->nsas++] = *p;
+	return 0;
+}
+
+static bool prefix_eq(const struct ip_prefix *a, const struct ip_prefix *b)
+{
+	return a->len == b->len && ip_addr_eq(&a->addr, &b->addr);
+}
+
+static int push_route(struct desired *d, const struct ip_prefix *r)
+{
+	for (unsigned i = 0; i < d->nroutes; i++)
+		if (prefix_eq(&d->routes[i], r))
+			return 0;
+	struct ip_prefix *nr = grow(d->routes, d->nroutes, sizeof(*r));
+	if (!nr)
+		return -1;
+	d->routes = nr;
+	d->routes[d->nroutes++] = *r;
+	return 0;
+}
+
+void reconcile_desired_free(struct desired *d)
+{
+	free(d->pols);
+	free(d->sas);
+	free(d->routes);
+	memset(d, 0, sizeof(*d));
+}
+
+/* The outside address a crypto map is applied to: `crypto map NAME
+ * local-address X` (an address or an interface name) or an interface
+ * carrying `crypto map NAME`. */
+static bool map_local_address(const struct config *cfg, const char *map, struct ip_addr *out)
+{
+	const struct cfg_map_binding *b = config_map_binding(cfg, map);
+	const char *ifname = NULL;
+
+	if (b && b->local.af) {
+		*out = b->local;
+		return true;
+	}
+	if (b && b->ifname[0])
+		ifname = b->ifname;
+	for (unsigned i = 0; i < cfg->nifs; i++) {
+		const struct cfg_interface *ifc = &cfg->ifs[i];
+		bool match = ifname ? strcmp(ifc->name, ifname) == 0
+				    : strcmp(ifc->crypto_map, map) == 0;
+		if (!match)
+			continue;
+		if (ifc->addr.addr.af) {
+			*out = ifc->addr.addr;
+			return true;
+		}
+		if (ifc->addr6.addr.af) {
+			*out = ifc->addr6.addr;
+			return true;
+		}
+	}
+	return false;
+}
+
+static uint32_t entry_replay_window(const struct config *cfg, const struct cfg_map_entry *e)
+{
+	if (e->replay_window >= 0)
+		return (uint32_t)e->replay_window;
+	return cfg->replay_disabled ? 0 : cfg->replay_window;
+}
+
+static uint16_t key_bits_of(const struct cfg_transform_set *ts, const struct secret *key)
+{
+	const struct encr_alg *a = encr_alg_find(ts->esp_encr);
+	if (ts->esp_key_bits)
+		return ts->esp_key_bits;
+	if (!a || !key)
+		return 0;
+	if (a->fixed_key_bits)
+		return a->fixed_key_bits;
+	return (uint16_t)((key->len - a->salt_len) * 8);
+}
+
+/* Check what sad_install would check, before anything is changed. */
+static int check_sa(const struct sa_params *p, const char *what, char *err, size_t errlen)
+{
+	if (p->proto == IPSEC_PROTO_ESP && p->encr_id != ENCR_NONE) {
+		const struct encr_alg *a = encr_alg_find(p->encr_id);
+		if (!a || !p->encr_key || !encr_key_bits_ok(a, p->encr_key_bits) ||
+		    encr_keymat_len(a, p->encr_key_bits) != p->encr_key->len) {
+			snprintf(err, errlen,
+				 "%s: %s cipher key for SPI %u has the wrong length for %s "
+				 "(expected %zu bytes)",
+				 p->name, what, p->spi, a ? a->name : "?",
+				 a ? encr_keymat_len(a, p->encr_key_bits) : (size_t)0);
+			return -1;
+		}
+	}
+	if (p->integ_id != AUTH_NONE) {
+		const struct integ_alg *a = integ_alg_find(p->integ_id);
+		if (!a || !p->integ_key || p->integ_key->len != a->key_len) {
+			snprintf(err, errlen,
+				 "%s: %s authenticator key for SPI %u has the wrong length for %s "
+				 "(expected %u bytes)",
+				 p->name, what, p->spi, a ? a->name : "?", a ? a->key_len : 0);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static const struct secret *ah_key(const struct cfg_session_key *k)
+{
+	return k->auth ? k->auth : k->cipher;
+}
+
+/* The SAs of one manual crypto map entry: ESP, AH and IPComp, each in and out. */
+static int build_manual_sas(const struct config *cfg, const struct cfg_map_entry *e,
+			    const struct cfg_transform_set *ts, const struct sa_params *base,
+			    struct desired *d, char *err, size_t errlen)
+{
+	const struct cfg_session_key *kin[2] = {&e->esp_in, &e->ah_in};
+	const struct cfg_session_key *kout[2] = {&e->esp_out, &e->ah_out};
+	(void)cfg;
+
+	for (int dir = SA_DIR_IN; dir <= SA_DIR_OUT; dir++) {
+		const struct cfg_session_key **k = dir == SA_DIR_IN ? kin : kout;
+		const char *what = dir == SA_DIR_IN ? "inbound" : "outbound";
+		struct sa_params p = *base;
+
+		p.dir = (uint8_t)dir;
+		if (dir == SA_DIR_IN) {
+			p.src = base->dst;
+			p.dst = base->src;
+			p.replay_window = base->replay_window;
+		} else {
+			p.replay_window = 0;
+		}
+		if (ts->has_esp) {
+			struct sa_params esp = p;
+			esp.proto = IPSEC_PROTO_ESP;
+			esp.spi = k[0]->spi;
+			esp.encr_id = ts->esp_encr;
+			esp.encr_key = ts->esp_encr != ENCR_NONE ? k[0]->cipher : NULL;
+			esp.encr_key_bits = key_bits_of(ts, esp.encr_key);
+			esp.integ_id = ts->esp_integ;
+			esp.integ_key = k[0]->auth;
+			if (check_sa(&esp, what, err, errlen) || push_sa(d, &esp))
+				return -1;
+		}
+		if (ts->ah_integ != AUTH_NONE) {
+			struct sa_params ah = p;
+			ah.proto = IPSEC_PROTO_AH;
+			ah.spi = k[1]->spi;
+			ah.integ_id = ts->ah_integ;
+			ah.integ_key = ah_key(k[1]);
+			ah.encap_sport = ah.encap_dport = 0; /* RFC 3948 covers ESP only */
+			if (check_sa(&ah, what, err, errlen) || push_sa(d, &ah))
+				return -1;
+		}
+		if (ts->comp_deflate) {
+			struct sa_params comp = p;
+			comp.proto = IPSEC_PROTO_COMP;
+			comp.spi = reconcile_manual_cpi(ts->has_esp ? k[0]->spi : k[1]->spi);
+			comp.replay_window = 0;
+			if (push_sa(d, &comp))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int build_entry(const struct config *cfg, const struct cfg_map_entry *e,
+		       const struct ip_addr *local, struct desired *d, char *err, size_t errlen)
+{
+	const struct cfg_transform_set *ts = config_transform_set(cfg, e->transform_set);
+	const struct cfg_acl *acl = config_acl(cfg, e->acl);
+	struct sa_params base;
+
+	if (!ts || !acl) {
+		snprintf(err, errlen, "crypto map %s %u: transform set or access list missing",
+			 e->map, e->seq);
+		return -1;
+	}
+	memset(&base, 0, sizeof(base));
+	base.mode = ts->mode;
+	base.src = *local;
+	base.dst = e->peer;
+	base.reqid = reconcile_reqid(e->map, e->seq);
+	base.replay_window = entry_replay_window(cfg, e);
+	if (cfg->udp_encap)
+		base.encap_sport = base.encap_dport = NATT_PORT;
+	if (e->lifetime_kb) {
+		base.hard_bytes = e->lifetime_kb * 1024;
+		base.soft_bytes = base.hard_bytes / 10 * 9;
+	}
+	snprintf(base.name, sizeof(base.name), "%s %u", e->map, e->seq);
+
+	for (unsigned i = 0; i < acl->n; i++) {
+		const struct cfg_ace *ace = &acl->aces[i];
+		struct policy pol;
+
+		memset(&pol, 0, sizeof(pol));
+		pol.reqid = base.reqid;
+		pol.priority = e->seq << 16 | (i & 0xffff);
+		pol.action = ace->permit ? POLICY_PROTECT : POLICY_BYPASS;
+		pol.sel = ace->ts;
+		pol.mode = ts->mode;
+		memcpy(pol.name, base.name, sizeof(pol.name));
+		if (push_policy(d, &pol))
+			return -1;
+		if (!ace->permit)
+			continue;
+		if (base.sel.n == TS_LIST_MAX) {
+			snprintf(err, errlen, "crypto map %s %u: access list %s has more than %d "
+				 "permit entries", e->map, e->seq, acl->name, TS_LIST_MAX);
+			return -1;
+		}
+		base.sel.ts[base.sel.n++] = ace->ts;
+		if (push_route(d, &ace->ts.dst))
+			return -1;
+	}
+	if (!e->manual) {
+		/* ipsec-isakmp entries: policies route traffic to us; SAs come
+		 * from IKE (acquire). */
+		return 0;
+	}
+	return build_manual_sas(cfg, e, ts, &base, d, err, errlen);
+}
+
+int reconcile_build(const struct config *cfg, struct desired *d, char *err, size_t errlen)
+{
+	memset(d, 0, sizeof(*d));
+	for (unsigned i = 0; i < cfg->nmaps; i++) {
+		const struct cfg_map_entry *e = &cfg->maps[i];
+		struct ip_addr local;
+
+		if (!map_local_address(cfg, e->map, &local)) {
+			log_info("crypto map %s %u: map not applied to an interface or local "
+				 "address; not active", e->map, e->seq);
+			continue;
+		}
+		if (build_entry(cfg, e, &local, d, err, errlen)) {
+			reconcile_desired_free(d);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- applying --------------------------------------------------------- */
+
+static bool secret_eq(const struct secret *a, const struct secret *b)
+{
+	if (!a || !b)
+		return a == b || (!a && b && b->len == 0) || (!b && a && a->len == 0);
+	return a->len == b->len && memcmp(a->p, b->p, a->len) == 0;
+}
+
+static bool ts_eq(const struct ts *a, const struct ts *b)
+{
+	return a->proto == b->proto && prefix_eq(&a->src, &b->src) &&
+	       prefix_eq(&a->dst, &b->dst) && a->sport_lo == b->sport_lo &&
+	       a->sport_hi == b->sport_hi && a->dport_lo == b->dport_lo &&
+	       a->dport_hi == b->dport_hi;
+}
+
+static bool sa_unchanged(const struct sa *sa, const struct sa_params *w)
+{
+	const struct sa_params *c = &sa->p;
+
+	if (c->spi != w->spi || c->proto != w->proto || c->dir != w->dir ||
+	    c->mode != w->mode || !ip_addr_eq(&c->src, &w->src) ||
+	    !ip_addr_eq(&c->dst, &w->dst) || c->encap_sport != w->encap_sport ||
+	    c->encap_dport != w->encap_dport || c->encr_id != w->encr_id ||
+	    c->encr_key_bits != w->encr_key_bits || c->integ_id != w->integ_id ||
+	    c->esn != w->esn || c->replay_window != w->replay_window ||
+	    c->soft_bytes != w->soft_bytes || c->hard_bytes != w->hard_bytes ||
+	    c->soft_packets != w->soft_packets || c->hard_packets != w->hard_packets ||
+	    c->reqid != w->reqid || strcmp(c->name, w->name) != 0 || c->sel.n != w->sel.n)
+		return false;
+	for (unsigned i = 0; i < c->sel.n; i++)
+		if (!ts_eq(&c->sel.ts[i], &w->sel.ts[i]))
+			return false;
+	return secret_eq(sa->encr_key, w->encr_key) && secret_eq(sa->integ_key, w->integ_key);
+}
+
+struct sa_key {
+	uint32_t spi;
+	uint8_t proto;
+	struct ip_addr dst;
+	int keep; /* index+1 of the desired SA it matches, 0 = delete */
+};
+
+struct collect {
+	struct sa_key *keys;
+	unsigned n, cap;
+	const struct desired *d;
+	bool *present; /* [d->nsas] */
+};
+
+static void collect_sa(struct sa *sa, void *arg)
+{
+	struct collect *c = arg;
+	struct sa_key k = {.spi = sa->p.spi, .proto = sa->p.proto, .dst = sa->p.dst, .keep = 0};
+
+	for (unsigned i = 0; i < c->d->nsas; i++) {
+		if (!c->present[i] && sa_unchanged(sa, &c->d->sas[i])) {
+			c->present[i] = true;
+			k.keep = (int)i + 1;
+			break;
+		}
+	}
+	if (c->n == c->cap) {
+		unsigned ncap = c->cap ? 2 * c->cap : 16;
+		struct sa_key *nk = realloc(c->keys, ncap * sizeof(*nk));
+		if (!nk)
+			return; /* an SA we fail to note is simply kept */
+		c->keys = nk;
+		c->cap = ncap;
+	}
+	c->keys[c->n++] = k;
+}
+
+static bool route_in(const struct ip_prefix *r, const struct ip_prefix *set, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (prefix_eq(r, &set[i]))
+			return true;
+	return false;
+}
+
+static int apply_routes(struct daemon *dd, const struct desired *d)
+{
+	int ret = 0;
+	char buf[IP_ADDR_STRLEN + 8];
+
+	if (!dd->dp)
+		return 0;
+	for (unsigned i = 0; i < dd->nroutes; i++)
+		if (!route_in(&dd->routes[i], d->routes, d->nroutes))
+			dp_route_del(dd->dp, &dd->routes[i]);
+	for (unsigned i = 0; i < d->nroutes; i++) {
+		if (route_in(&d->routes[i], dd->routes, dd->nroutes))
+			continue;
+		if (dp_route_add(dd->dp, &d->routes[i]) < 0) {
+			log_err("cannot route %s into the tunnel device",
+				ip_prefix_str(&d->routes[i], buf));
+			ret = -1;
+		}
+	}
+	free(dd->routes);
+	dd->routes = NULL;
+	dd->nroutes = 0;
+	if (d->nroutes) {
+		dd->routes = malloc(d->nroutes * sizeof(*dd->routes));
+		if (dd->routes) {
+			memcpy(dd->routes, d->routes, d->nroutes * sizeof(*dd->routes));
+			dd->nroutes = d->nroutes;
+		}
+	}
+	return ret;
+}
+
+int reconcile_apply(struct daemon *dd, const struct desired *d, char *err, size_t errlen)
+{
+	struct collect c = {.d = d};
+	unsigned kept = 0, removed = 0, added = 0;
+	int ret = -1;
+
+	c.present = calloc(d->nsas ? d->nsas : 1, sizeof(*c.present));
+	if (!c.present) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	sad_foreach(dd->sad, collect_sa, &c);
+	/* Remove what changed first: a changed inbound SA keeps its SPI. */
+	for (unsigned i = 0; i < c.n; i++) {
+		if (c.keys[i].keep) {
+			kept++;
+			continue;
+		}
+		sad_delete(dd->sad, c.keys[i].spi, c.keys[i].proto, &c.keys[i].dst);
+		removed++;
+	}
+	for (unsigned i = 0; i < d->nsas; i++) {
+		if (c.present[i])
+			continue;
+		if (sad_install(dd->sad, &d->sas[i]) < 0) {
+			snprintf(err, errlen, "%s: cannot install %s SA with SPI 0x%x (see log)",
+				 d->sas[i].name, d->sas[i].dir == SA_DIR_IN ? "inbound" : "outbound",
+				 d->sas[i].spi);
+			goto out;
+		}
+		added++;
+	}
+	if (spd_replace(dd->spd, d->pols, d->npols) < 0) {
+		snprintf(err, errlen, "cannot install %u policies", d->npols);
+		goto out;
+	}
+	if (apply_routes(dd, d) < 0) {
+		snprintf(err, errlen, "some routes could not be installed (see log)");
+		goto out;
+	}
+	log_notice("configuration applied: %u policies, %u SAs kept, %u removed, %u installed, "
+		   "%u routes", d->npols, kept, removed, added, d->nroutes);
+	ret = 0;
+out:
+	free(c.keys);
+	free(c.present);
+	return ret;
+}
