@@ -60,7 +60,10 @@ void xform_scratch_free(struct xform_scratch *s);
  * p holds the complete outer IP packet (IPv4 or IPv6 header included,
  * plus the UDP header when UDP-encapsulated), ready for a raw socket with
  * IP_HDRINCL/IPV6_HDRINCL, and *o says where it goes. On failure returns
- * the reason; the caller counts it (per SA when o->sa is set, else global). */
+ * the reason. Counting: xform counts packets/bytes of every SA it applied
+ * and every drop it can attribute to an SA on that SA's stats[worker]
+ * itself; the caller counts a drop globally only when o->sa is NULL
+ * (DROP_NO_OUT_SA). */
 enum dp_drop xform_output(struct sad *sad, const struct policy *pol, unsigned worker,
 			  struct xform_scratch *s, struct pkt *p, struct xform_out *o);
 
@@ -69,8 +72,10 @@ enum dp_drop xform_output(struct sad *sad, const struct policy *pol, unsigned wo
  * UDP-encapsulated ESP (in->udp) p starts at the ESP header. Verifies,
  * decrypts and strips every layer of the bundle (AH, ESP, IPComp), checks
  * the result against the SA's selectors, and leaves the clear IP packet in
- * p for the TUN device. *sa_out is the SA that was applied last (for
- * counting), or NULL. */
+ * p for the TUN device. *sa_out is the SA that was applied last (or the
+ * one that dropped the packet), or NULL. As for output, drops with an SA
+ * are already counted on it; the caller counts only those with
+ * *sa_out == NULL (DROP_NO_SA, malformed outer headers) globally. */
 enum dp_drop xform_input(struct sad *sad, unsigned worker, struct xform_scratch *s,
 			 struct pkt *p, const struct xform_in *in, struct sa **sa_out);
 
