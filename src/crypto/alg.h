@@ -53,7 +53,8 @@ enum prf_id {
 struct encr_alg {
 	uint16_t id;          /* enum encr_id */
 	const char *name;     /* "aes-gcm-16" (IKEv2 / show output) */
-	uint16_t key_bits[3]; /* allowed key sizes in bits, 0-terminated; {0} = fixed */
+	uint16_t key_bits[3]; /* allowed key sizes in bits, 0-terminated unless all
+			 * three are used; {0} = fixed */
 	uint16_t fixed_key_bits; /* for algorithms without a key-length attribute */
 	uint8_t salt_len;     /* bytes appended to the key (GCM/GMAC/CTR: 4, ChaCha: 4) */
 	uint8_t iv_len;       /* explicit IV on the wire */
@@ -61,7 +62,7 @@ struct encr_alg {
 	uint8_t icv_len;      /* AEAD tag length, 0 for non-AEAD */
 	bool aead;            /* provides integrity itself */
 	bool auth_only;       /* GMAC: authenticates, does not encrypt */
-	bool weak;            /* warn when configured (DES, 3DES?) */
+	bool weak;            /* warn when configured (DES) */
 };
 
 struct integ_alg {
@@ -74,8 +75,35 @@ struct integ_alg {
 
 const struct encr_alg *encr_alg_find(uint16_t id);
 const struct integ_alg *integ_alg_find(uint16_t id);
+/* key_bits 0 means "the algorithm's default": the fixed size, or the
+ * first listed size (128 for AES). */
 bool encr_key_bits_ok(const struct encr_alg *a, uint16_t key_bits);
-/* Key bytes for an SA: key_bits/8 + salt (or the fixed size). */
+uint16_t encr_key_bits_default(const struct encr_alg *a);
+/* Key bytes for an SA: key_bits/8 + salt (or the fixed size). Also 0 if
+ * the key size is not allowed: check encr_key_bits_ok() first (ENCR_NULL
+ * legitimately has 0 bytes of keying material). */
 size_t encr_keymat_len(const struct encr_alg *a, uint16_t key_bits);
+
+struct prf_alg {
+	uint16_t id; /* enum prf_id */
+	const char *name;
+	uint16_t out_len; /* bytes of one PRF output */
+	uint16_t key_len; /* preferred key length (RFC 7296 2.14: SK_d etc.) */
+	bool weak;
+};
+
+const struct prf_alg *prf_alg_find(uint16_t id);
+
+/* Lookups by the registry names used in `show` output and IKEv2 proposal
+ * logs ("aes-cbc", "aes-gcm-16", "hmac-sha256-128", "prf-hmac-sha256").
+ * Case-sensitive; NULL if unknown. */
+const struct encr_alg *encr_alg_by_name(const char *name);
+const struct integ_alg *integ_alg_by_name(const char *name);
+const struct prf_alg *prf_alg_by_name(const char *name);
+
+/* Iteration for listings: the n-th entry, or NULL past the end. */
+const struct encr_alg *encr_alg_at(size_t n);
+const struct integ_alg *integ_alg_at(size_t n);
+const struct prf_alg *prf_alg_at(size_t n);
 
 #endif
