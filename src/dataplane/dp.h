@@ -1,18 +1,38 @@
 /* The data plane as the daemon sees it: start it with a SAD, an SPD and a
  * description of the devices and sockets, stop it, read its global counters.
  * Worker threads are internal. No globals: everything hangs off struct dp,
- * so several workers (and several instances, in tests) can coexist. */
+ * so several workers (and several instances, in tests) can coexist.
+ *
+ * Routing and marking (route.c has the details):
+ *   - every protected destination prefix (dp_route_add) is a route in a
+ *     dedicated table (dp_config.route_table, default 220) pointing at the
+ *     TUN device;
+ *   - one rule per address family, "not fwmark MARK lookup TABLE"
+ *     (preference dp_config.rule_pref, default 220), sends every packet that
+ *     does not carry the mark through that table first; what the table does
+ *     not match falls through to the main table as usual;
+ *   - every socket the data plane sends on carries SO_MARK = fwmark, so the
+ *     ESP/AH/UDP packets it emits skip the rule and use the main table: they
+ *     never loop back into the TUN, even when a protected prefix covers the
+ *     peer's own address. The IKE sockets of the daemon must set the same
+ *     SO_MARK for the same reason. */
 #ifndef ESPRIT_DATAPLANE_DP_H
 #define ESPRIT_DATAPLANE_DP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ipsec/sad.h"
 #include "ipsec/spd.h"
 
 #define DP_FWMARK_DEFAULT 0x5e5e /* SO_MARK on our own packets */
+#define DP_ROUTE_TABLE_DEFAULT 220
+#define DP_RULE_PREF_DEFAULT 220
+#define DP_TUN_MTU_DEFAULT 1400
+#define DP_NATT_PORT_DEFAULT 4500
 
+/* Zero fields take the defaults above (workers 0 = one per core). */
 struct dp_config {
 	char tun_name[16];     /* "ipsec0" */
 	uint32_t tun_mtu;      /* inner MTU, default 1400 */
@@ -20,28 +40,60 @@ struct dp_config {
 	uint32_t fwmark;       /* SO_MARK value; policy routing keeps marked packets off the TUN */
 	uint16_t natt_port;    /* UDP port for ESP-in-UDP, 4500 */
 	bool udp_encap_listen; /* open the UDP 4500 socket */
+	uint32_t route_table;  /* table for protected prefixes, default 220 */
+	uint32_t rule_pref;    /* preference of the "not fwmark" rule, default 220 */
+	bool no_sysctl;        /* tests: leave ip_forward / rp_filter alone */
 };
 
 struct dp_global_stats {
 	uint64_t tun_rx, tun_tx, net_rx, net_tx;
+	uint64_t natt_keepalive_rx; /* RFC 3948 2.3 one-octet 0xff */
+	uint64_t ike_rx;            /* non-ESP marker on the UDP port (RFC 3948 2.2) */
+	uint64_t acquires;          /* acquire callbacks fired (after rate limiting) */
 	uint64_t drops[DROP__COUNT]; /* drops not attributable to an SA (no SA, no policy) */
 };
 
 struct dp;
 
-/* Creates the TUN device, sockets and workers. The SAD/SPD are borrowed
- * (they outlive the dp). acquire may be NULL. Returns NULL with a log line. */
+/* How many workers cfg_workers means (0 = one per online core). The
+ * daemon sizes the SAD with this (sad_new(n)) before dp_start: xform uses
+ * the worker index to pick per-worker crypto contexts. */
+unsigned dp_workers_resolve(unsigned cfg_workers);
+
+/* Creates the TUN device, sockets and workers, and installs the policy
+ * routing rules. The SAD/SPD are borrowed (they outlive the dp); the SAD
+ * must have been created with sad_new(dp_workers_resolve(cfg->workers)).
+ * acquire may be NULL; it runs on a worker thread under rcu_read_lock (pol
+ * and f are valid only during the call: copy what you keep, do not block),
+ * at most once per second per policy. Returns NULL with a log line. */
 struct dp *dp_start(const struct dp_config *cfg, struct sad *sad, struct spd *spd,
 		    spd_acquire_fn acquire, void *acquire_arg);
-/* Joins the workers, closes sockets, removes the TUN device. */
+/* Wakes and joins the workers, closes sockets, removes routes and rules,
+ * removes the TUN device. NULL is fine. */
 void dp_stop(struct dp *dp);
 void dp_stats(const struct dp *dp, struct dp_global_stats *out);
 void dp_clear_stats(struct dp *dp);
 int dp_tun_ifindex(const struct dp *dp);
+unsigned dp_nworkers(const struct dp *dp);
+
+/* IKE messages that arrive on the NAT-T UDP port (RFC 3948 2.2: after the
+ * four-octet non-ESP marker). msg excludes the marker. Runs on a worker
+ * thread; msg is valid only during the call. Set it once, before traffic
+ * flows (or accept that a message racing the update is dropped). With no
+ * handler, such messages are counted (ike_rx) and dropped. */
+typedef void (*dp_ike_fn)(const uint8_t *msg, size_t len, const struct ip_addr *src,
+			  uint16_t sport, const struct ip_addr *dst, uint16_t dport, void *arg);
+void dp_set_ike_handler(struct dp *dp, dp_ike_fn fn, void *arg);
+/* Send an IKE message from the NAT-T socket (it owns UDP natt_port): the
+ * non-ESP marker is prepended here. src may be NULL or unset (kernel
+ * picks). Returns 0 or -1 with errno. Thread safe. */
+int dp_natt_send_ike(struct dp *dp, const struct ip_addr *src, const struct ip_addr *dst,
+		     uint16_t dport, const uint8_t *msg, size_t len);
 
 /* Routes and policy routing (route.c, libnl): route each protected
- * destination prefix into the TUN device; ip rule so that packets carrying
- * fwmark use the main table while... see route.c for the exact scheme. */
+ * destination prefix into the TUN device through the dedicated table;
+ * see the comment at the top of this file. Thread safe (one netlink socket
+ * under a mutex); called from the main thread. Return 0 or -1 (logged). */
 int dp_route_add(struct dp *dp, const struct ip_prefix *dst);
 int dp_route_del(struct dp *dp, const struct ip_prefix *dst);
 void dp_routes_flush(struct dp *dp); /* every route this dp added */

@@ -1,0 +1,234 @@
+/* The data plane instance: start-up, shutdown, counters. See dp.h for the
+ * contract and route.c for routing and marking. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "dataplane/internal.h"
+
+unsigned dp_workers_resolve(unsigned cfg_workers)
+{
+	long n;
+
+	if (cfg_workers)
+		return cfg_workers;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}
+
+static void config_defaults(struct dp_config *c)
+{
+	if (!c->tun_name[0])
+		snprintf(c->tun_name, sizeof(c->tun_name), "ipsec0");
+	if (!c->tun_mtu)
+		c->tun_mtu = DP_TUN_MTU_DEFAULT;
+	if (!c->fwmark)
+		c->fwmark = DP_FWMARK_DEFAULT; /* "not fwmark 0" would match nothing useful */
+	if (!c->natt_port)
+		c->natt_port = DP_NATT_PORT_DEFAULT;
+	if (!c->route_table)
+		c->route_table = DP_ROUTE_TABLE_DEFAULT;
+	if (!c->rule_pref)
+		c->rule_pref = DP_RULE_PREF_DEFAULT;
+	c->workers = dp_workers_resolve(c->workers);
+}
+
+static int workers_create(struct dp *dp)
+{
+	dp->workers = calloc(dp->nworkers, sizeof(*dp->workers));
+	if (!dp->workers)
+		return -1;
+	for (unsigned i = 0; i < dp->nworkers; i++) {
+		struct dp_worker *w = &dp->workers[i];
+		w->dp = dp;
+		w->idx = i;
+		if (pkt_pool_init(&w->pool, DP_POOL_SIZE) < 0)
+			return -1;
+		w->scratch = xform_scratch_new();
+		if (!w->scratch)
+			return -1;
+	}
+	for (unsigned i = 0; i < dp->nworkers; i++) {
+		struct dp_worker *w = &dp->workers[i];
+		int err = pthread_create(&w->thread, NULL, dp_worker_main, w);
+		if (err) {
+			log_err("dp: pthread_create: %s", strerror(err));
+			return -1;
+		}
+		w->started = true;
+	}
+	return 0;
+}
+
+static void workers_stop(struct dp *dp)
+{
+	uint64_t one = 1;
+
+	if (!dp->workers)
+		return;
+	__atomic_store_n(&dp->stopping, true, __ATOMIC_RELEASE);
+	if (write(dp->wake_fd, &one, sizeof(one)) != sizeof(one))
+		log_err("dp: eventfd write: %s", strerror(errno));
+	for (unsigned i = 0; i < dp->nworkers; i++) {
+		struct dp_worker *w = &dp->workers[i];
+		if (w->started)
+			pthread_join(w->thread, NULL);
+		xform_scratch_free(w->scratch);
+		pkt_pool_destroy(&w->pool);
+	}
+	free(dp->workers);
+	dp->workers = NULL;
+}
+
+/* Undo dp_start in reverse; every step copes with "never done". */
+void dp_stop(struct dp *dp)
+{
+	if (!dp)
+		return;
+	workers_stop(dp);
+	if (dp->routes_ready)
+		route_set_destroy(&dp->routes);
+	dp_socks_close(&dp->socks);
+	tun_close(&dp->tun);
+	if (dp->wake_fd >= 0)
+		close(dp->wake_fd);
+	acq_limit_destroy(&dp->acq);
+	log_info("dp: stopped");
+	free(dp);
+}
+
+struct dp *dp_start(const struct dp_config *cfg, struct sad *sad, struct spd *spd,
+		    spd_acquire_fn acquire, void *acquire_arg)
+{
+	struct dp *dp = calloc(1, sizeof(*dp));
+	struct ratelimit rl = RATELIMIT_INIT(5, 20);
+
+	if (!dp)
+		return NULL;
+	dp->cfg = *cfg;
+	config_defaults(&dp->cfg);
+	dp->sad = sad;
+	dp->spd = spd;
+	dp->acquire = acquire;
+	dp->acquire_arg = acquire_arg;
+	dp->nworkers = dp->cfg.workers;
+	dp->rl_drop = rl;
+	dp->rl_io = rl;
+	acq_limit_init(&dp->acq, 1000000000ull);
+	for (unsigned i = 0; i < TUN_MAX_QUEUES; i++)
+		dp->tun.fd[i] = -1;
+	for (int k = 0; k < RX__COUNT; k++)
+		dp->socks.rx[k] = -1;
+	dp->socks.raw4_tx = dp->socks.raw6_tx = -1;
+	dp->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (dp->wake_fd < 0) {
+		log_err("dp: eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	if (tun_open(&dp->tun, dp->cfg.tun_name, dp->cfg.tun_mtu) < 0)
+		goto fail;
+	if (!dp->cfg.no_sysctl)
+		route_sysctl_setup(dp->tun.name);
+	if (dp_socks_open(&dp->socks, dp->cfg.fwmark, dp->cfg.natt_port,
+			  dp->cfg.udp_encap_listen) < 0)
+		goto fail;
+	if (route_set_init(&dp->routes, dp->tun.ifindex, dp->cfg.route_table, dp->cfg.rule_pref,
+			   dp->cfg.fwmark) < 0)
+		goto fail;
+	dp->routes_ready = true;
+	if (workers_create(dp) < 0)
+		goto fail;
+	log_info("dp: started on %s with %u worker(s), fwmark 0x%x, table %u%s", dp->tun.name,
+		 dp->nworkers, dp->cfg.fwmark, dp->cfg.route_table,
+		 dp->cfg.udp_encap_listen ? ", NAT-T on" : "");
+	return dp;
+fail:
+	dp_stop(dp);
+	return NULL;
+}
+
+/* ---- counters ---------------------------------------------------------- */
+
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define ZERO(x) __atomic_store_n(&(x), 0, __ATOMIC_RELAXED)
+
+void dp_stats(const struct dp *dp, struct dp_global_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; dp->workers && i < dp->nworkers; i++) {
+		const struct dp_global_stats *s = &dp->workers[i].stats.s;
+		out->tun_rx += LOAD(s->tun_rx);
+		out->tun_tx += LOAD(s->tun_tx);
+		out->net_rx += LOAD(s->net_rx);
+		out->net_tx += LOAD(s->net_tx);
+		out->natt_keepalive_rx += LOAD(s->natt_keepalive_rx);
+		out->ike_rx += LOAD(s->ike_rx);
+		out->acquires += LOAD(s->acquires);
+		for (unsigned d = 0; d < DROP__COUNT; d++)
+			out->drops[d] += LOAD(s->drops[d]);
+	}
+}
+
+/* Races with workers only in losing increments made during the clear. */
+void dp_clear_stats(struct dp *dp)
+{
+	for (unsigned i = 0; dp->workers && i < dp->nworkers; i++) {
+		struct dp_global_stats *s = &dp->workers[i].stats.s;
+		ZERO(s->tun_rx);
+		ZERO(s->tun_tx);
+		ZERO(s->net_rx);
+		ZERO(s->net_tx);
+		ZERO(s->natt_keepalive_rx);
+		ZERO(s->ike_rx);
+		ZERO(s->acquires);
+		for (unsigned d = 0; d < DROP__COUNT; d++)
+			ZERO(s->drops[d]);
+	}
+}
+
+int dp_tun_ifindex(const struct dp *dp)
+{
+	return dp->tun.ifindex;
+}
+
+unsigned dp_nworkers(const struct dp *dp)
+{
+	return dp->nworkers;
+}
+
+/* ---- IKE on the NAT-T port ---------------------------------------------- */
+
+void dp_set_ike_handler(struct dp *dp, dp_ike_fn fn, void *arg)
+{
+	__atomic_store_n(&dp->ike_arg, arg, __ATOMIC_RELAXED);
+	__atomic_store_n(&dp->ike_fn, fn, __ATOMIC_RELEASE);
+}
+
+int dp_natt_send_ike(struct dp *dp, const struct ip_addr *src, const struct ip_addr *dst,
+		     uint16_t dport, const uint8_t *msg, size_t len)
+{
+	static const uint8_t marker[4]; /* RFC 3948 2.2: non-ESP marker */
+	struct iovec iov[2] = {{(void *)marker, sizeof(marker)}, {(void *)msg, len}};
+
+	return sock_udp_send(&dp->socks, src, dst, dport, iov, 2);
+}
+
+/* ---- routes ------------------------------------------------------------ */
+
+int dp_route_add(struct dp *dp, const struct ip_prefix *dst)
+{
+	return route_set_add(&dp->routes, dst);
+}
+
+int dp_route_del(struct dp *dp, const struct ip_prefix *dst)
+{
+	return route_set_del(&dp->routes, dst);
+}
+
+void dp_routes_flush(struct dp *dp)
+{
+	route_set_flush(&dp->routes);
+}

@@ -1,0 +1,367 @@
+/* Network sockets of the data plane.
+ *
+ * Receive: raw sockets for native ESP (50) and AH (51), IPv4 and IPv6, and
+ * the NAT-T UDP socket (RFC 3948) on IPv4 and IPv6. IPv4 raw sockets return
+ * the IP header; IPv6 raw sockets do not (RFC 3542 3), so the fixed header
+ * is rebuilt from the ancillary data: xform_input always sees an outer IP
+ * header for native packets.
+ *
+ * Send: IPPROTO_RAW sockets (header included: IP_HDRINCL is implied for
+ * IPv4, IPV6_HDRINCL set for IPv6) carry native ESP/AH; the UDP sockets
+ * carry ESP-in-UDP and IKE on the NAT-T port. Every sending socket has
+ * SO_MARK = fwmark so that policy routing sends our packets by the main
+ * table, never back into the TUN (route.c).
+ *
+ * Receive sockets stay blocking; workers read with MSG_DONTWAIT after
+ * poll() (several workers poll the same fds: the losers see EAGAIN).
+ * Sends block when the socket buffer is full, which is back-pressure on
+ * the worker rather than a silent drop. */
+#include <errno.h>
+#include <netinet/ip.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dataplane/internal.h"
+#include "lib/cursor.h"
+
+#ifndef IPV6_HDRINCL
+#define IPV6_HDRINCL 36
+#endif
+
+static int sock_new(int af, int type, int proto, const char *what)
+{
+	int fd = socket(af, type | SOCK_CLOEXEC, proto);
+
+	if (fd < 0)
+		log_err("dp: socket %s: %s", what, strerror(errno));
+	return fd;
+}
+
+static int set_int(int fd, int level, int opt, int v, const char *what)
+{
+	if (setsockopt(fd, level, opt, &v, sizeof(v)) < 0) {
+		log_err("dp: setsockopt %s: %s", what, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int set_mark(int fd, uint32_t mark)
+{
+	return set_int(fd, SOL_SOCKET, SO_MARK, (int)mark, "SO_MARK");
+}
+
+static int open_raw_rx(struct dp_socks *s)
+{
+	s->rx[RX_RAW4_ESP] = sock_new(AF_INET, SOCK_RAW, IPPROTO_ESP, "raw4 esp");
+	s->rx[RX_RAW4_AH] = sock_new(AF_INET, SOCK_RAW, IPPROTO_AH, "raw4 ah");
+	if (s->rx[RX_RAW4_ESP] < 0 || s->rx[RX_RAW4_AH] < 0)
+		return -1;
+	/* IPv6 may be disabled on this host: then we run IPv4 only. */
+	s->rx[RX_RAW6_ESP] = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ESP);
+	s->rx[RX_RAW6_AH] = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_AH);
+	for (int k = RX_RAW6_ESP; k <= RX_RAW6_AH; k++) {
+		if (s->rx[k] < 0) {
+			log_warn("dp: no IPv6 raw socket (%s): IPv4 only", strerror(errno));
+			continue;
+		}
+		if (set_int(s->rx[k], IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO") ||
+		    set_int(s->rx[k], IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1, "IPV6_RECVHOPLIMIT"))
+			return -1;
+	}
+	return 0;
+}
+
+static int open_raw_tx(struct dp_socks *s, uint32_t fwmark)
+{
+	s->raw4_tx = sock_new(AF_INET, SOCK_RAW, IPPROTO_RAW, "raw4 tx");
+	if (s->raw4_tx < 0 || set_mark(s->raw4_tx, fwmark))
+		return -1;
+	s->raw6_tx = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	if (s->raw6_tx < 0)
+		return 0; /* logged by open_raw_rx */
+	if (set_int(s->raw6_tx, IPPROTO_IPV6, IPV6_HDRINCL, 1, "IPV6_HDRINCL") ||
+	    set_mark(s->raw6_tx, fwmark))
+		return -1;
+	return 0;
+}
+
+static int open_udp(int af, uint32_t fwmark, uint16_t port)
+{
+	struct ip_addr any = {.af = (uint8_t)af};
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd = socket(af, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+
+	if (fd < 0)
+		return -1;
+	if (af == AF_INET6) {
+		if (set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1, "IPV6_V6ONLY") ||
+		    set_int(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO"))
+			goto fail;
+	} else if (set_int(fd, IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO")) {
+		goto fail;
+	}
+	if (set_mark(fd, fwmark))
+		goto fail;
+	sl = ip_addr_to_sockaddr(&any, port, &ss);
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
+		log_err("dp: bind udp %s port %u: %s", af == AF_INET ? "v4" : "v6", port,
+			strerror(errno));
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+int dp_socks_open(struct dp_socks *s, uint32_t fwmark, uint16_t natt_port, bool udp)
+{
+	for (int k = 0; k < RX__COUNT; k++)
+		s->rx[k] = -1;
+	s->raw4_tx = s->raw6_tx = -1;
+	s->natt_port = natt_port;
+	if (open_raw_rx(s) || open_raw_tx(s, fwmark))
+		goto fail;
+	if (udp) {
+		s->rx[RX_UDP4] = open_udp(AF_INET, fwmark, natt_port);
+		if (s->rx[RX_UDP4] < 0)
+			goto fail;
+		if (s->raw6_tx >= 0) {
+			s->rx[RX_UDP6] = open_udp(AF_INET6, fwmark, natt_port);
+			if (s->rx[RX_UDP6] < 0)
+				goto fail;
+		}
+	}
+	return 0;
+fail:
+	dp_socks_close(s);
+	return -1;
+}
+
+void dp_socks_close(struct dp_socks *s)
+{
+	for (int k = 0; k < RX__COUNT; k++) {
+		if (s->rx[k] >= 0)
+			close(s->rx[k]);
+		s->rx[k] = -1;
+	}
+	if (s->raw4_tx >= 0)
+		close(s->raw4_tx);
+	if (s->raw6_tx >= 0)
+		close(s->raw6_tx);
+	s->raw4_tx = s->raw6_tx = -1;
+}
+
+/* ---- receive ------------------------------------------------------------ */
+
+void sock_rx_prepare(struct mmsghdr *m, struct iovec *iov, struct rx_meta *meta,
+		     struct pkt *p)
+{
+	p->off = PKT_HEADROOM;
+	p->len = 0;
+	iov->iov_base = p->buf + p->off;
+	iov->iov_len = PKT_MAX_DATA;
+	memset(m, 0, sizeof(*m));
+	m->msg_hdr.msg_name = &meta->from;
+	m->msg_hdr.msg_namelen = sizeof(meta->from);
+	m->msg_hdr.msg_iov = iov;
+	m->msg_hdr.msg_iovlen = 1;
+	m->msg_hdr.msg_control = meta->ctl.buf;
+	m->msg_hdr.msg_controllen = sizeof(meta->ctl.buf);
+}
+
+/* Destination address (and hop limit) from IP_PKTINFO / IPV6_PKTINFO /
+ * IPV6_HOPLIMIT ancillary data. */
+static bool rx_cmsg(const struct msghdr *mh, struct ip_addr *dst, int *hops)
+{
+	bool found = false;
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR((struct msghdr *)mh, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			ip_addr_from_raw(dst, AF_INET, &pi.ipi_addr);
+			found = true;
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			ip_addr_from_raw(dst, AF_INET6, &pi.ipi6_addr);
+			found = true;
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT) {
+			memcpy(hops, CMSG_DATA(c), sizeof(*hops));
+		}
+	}
+	return found;
+}
+
+/* IPv4 header (RFC 791 3.1): read the addresses through a cursor.
+ *  0                   1                   2                   3
+ * |Version|  IHL  |Type of Service|          Total Length         |
+ * ...                  (12 octets)                               ...
+ * |                       Source Address                          |
+ * |                    Destination Address                        | */
+static bool ip4_addrs(const struct pkt *p, struct ip_addr *src, struct ip_addr *dst)
+{
+	struct cur c = cur_init(pkt_data(p), p->len);
+	uint8_t vihl, a[4], b[4];
+
+	if (!cur_u8(&c, &vihl) || (vihl >> 4) != 4 || (vihl & 0xf) < 5)
+		return false;
+	if (!cur_skip(&c, 11) || !cur_bytes(&c, a, 4) || !cur_bytes(&c, b, 4))
+		return false;
+	ip_addr_from_raw(src, AF_INET, a);
+	ip_addr_from_raw(dst, AF_INET, b);
+	return true;
+}
+
+bool ip6_hdr_rebuild(struct pkt *p, const struct ip_addr *src, const struct ip_addr *dst,
+		     uint8_t next_hdr, uint8_t hop_limit)
+{
+	struct wcur w;
+
+	if (p->off < 40 || p->len > 0xffff || src->af != AF_INET6 || dst->af != AF_INET6)
+		return false;
+	/* RFC 8200 3: version 6, traffic class and flow label 0 (lost on raw
+	 * receive; both are mutable for AH, RFC 4302 3.3.3.1.2). */
+	w = wcur_init(p->buf + p->off - 40, 40);
+	wcur_u32(&w, 6u << 28);
+	wcur_u16(&w, (uint16_t)p->len);
+	wcur_u8(&w, next_hdr);
+	wcur_u8(&w, hop_limit);
+	wcur_bytes(&w, src->b, 16);
+	wcur_bytes(&w, dst->b, 16);
+	if (w.failed)
+		return false;
+	p->off -= 40;
+	p->len += 40;
+	return true;
+}
+
+bool sock_rx_finish(enum dp_rxsock k, const struct mmsghdr *m, struct pkt *p,
+		    struct xform_in *in)
+{
+	const struct msghdr *mh = &m->msg_hdr;
+	int hops = 64;
+
+	memset(in, 0, sizeof(*in));
+	p->off = PKT_HEADROOM;
+	p->len = m->msg_len;
+	if (mh->msg_flags & (MSG_TRUNC | MSG_CTRUNC))
+		return false;
+	if (!ip_addr_from_sockaddr(mh->msg_name, &in->src, &in->sport))
+		return false;
+	switch (k) {
+	case RX_RAW4_ESP:
+	case RX_RAW4_AH:
+		return ip4_addrs(p, &in->src, &in->dst);
+	case RX_RAW6_ESP:
+	case RX_RAW6_AH:
+		in->sport = 0;
+		if (!rx_cmsg(mh, &in->dst, &hops) || hops < 0 || hops > 255)
+			return false;
+		return ip6_hdr_rebuild(p, &in->src, &in->dst, rxsock_proto(k), (uint8_t)hops);
+	case RX_UDP4:
+	case RX_UDP6:
+		in->udp = true;
+		return rx_cmsg(mh, &in->dst, &hops);
+	default:
+		return false;
+	}
+}
+
+enum udp_kind udp_classify(const uint8_t *data, size_t len)
+{
+	struct cur c = cur_init(data, len);
+	uint8_t b;
+	uint32_t marker;
+
+	/* RFC 3948 2.3: a NAT-keepalive is one octet, 0xFF. */
+	if (len == 1 && cur_u8(&c, &b) && b == 0xff)
+		return UDP_KEEPALIVE;
+	/* RFC 3948 2.2: four zero octets (the non-ESP marker; SPI 0 is
+	 * reserved, RFC 4303 2.1) then an IKE header. */
+	if (!cur_u32(&c, &marker))
+		return UDP_BAD;
+	if (marker == 0)
+		return cur_left(&c) > 0 ? UDP_IKE : UDP_BAD;
+	/* ESP needs at least SPI and sequence number. */
+	return cur_skip(&c, 4) ? UDP_ESP : UDP_BAD;
+}
+
+/* ---- send ------------------------------------------------------------- */
+
+int sock_udp_send(const struct dp_socks *s, const struct ip_addr *src,
+		  const struct ip_addr *dst, uint16_t dport, const struct iovec *iov, int niov)
+{
+	int fd = dst->af == AF_INET6 ? s->rx[RX_UDP6] : s->rx[RX_UDP4];
+	struct sockaddr_storage ss;
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} ctl;
+	struct msghdr mh = {.msg_name = &ss, .msg_iov = (struct iovec *)iov,
+			    .msg_iovlen = (size_t)niov};
+
+	if (fd < 0) {
+		errno = ENOTCONN;
+		return -1;
+	}
+	mh.msg_namelen = ip_addr_to_sockaddr(dst, dport, &ss);
+	if (src && src->af == dst->af && !ip_addr_is_any(src)) {
+		/* Send from the SA's outer source on a multi-homed host. */
+		struct cmsghdr *c;
+		memset(&ctl, 0, sizeof(ctl));
+		mh.msg_control = ctl.buf;
+		c = (struct cmsghdr *)ctl.buf;
+		if (dst->af == AF_INET) {
+			struct in_pktinfo pi = {.ipi_spec_dst = src->v4};
+			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+			c->cmsg_level = IPPROTO_IP;
+			c->cmsg_type = IP_PKTINFO;
+			c->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		} else {
+			struct in6_pktinfo pi = {.ipi6_addr = src->v6};
+			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+			c->cmsg_level = IPPROTO_IPV6;
+			c->cmsg_type = IPV6_PKTINFO;
+			c->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		}
+	}
+	return sendmsg(fd, &mh, 0) < 0 ? -1 : 0;
+}
+
+static enum dp_drop errno_drop(int e)
+{
+	return e == EMSGSIZE ? DROP_TOO_BIG : DROP_INTERNAL;
+}
+
+enum dp_drop sock_send(const struct dp_socks *s, const struct pkt *p,
+		       const struct xform_out *o)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd;
+
+	if (o->udp) {
+		struct iovec iov;
+		if (o->udp_payload_off > p->len)
+			return DROP_INTERNAL;
+		iov.iov_base = pkt_data(p) + o->udp_payload_off;
+		iov.iov_len = p->len - o->udp_payload_off;
+		if (sock_udp_send(s, &o->src, &o->dst, o->dport, &iov, 1) < 0)
+			return errno_drop(errno);
+		return DROP_NONE;
+	}
+	fd = o->dst.af == AF_INET6 ? s->raw6_tx : s->raw4_tx;
+	if (fd < 0)
+		return DROP_INTERNAL;
+	/* Port 0: for IPPROTO_RAW the header we wrote decides. */
+	sl = ip_addr_to_sockaddr(&o->dst, 0, &ss);
+	if (sendto(fd, pkt_data(p), p->len, 0, (struct sockaddr *)&ss, sl) < 0)
+		return errno_drop(errno);
+	return DROP_NONE;
+}

@@ -1,0 +1,250 @@
+/* Worker threads: move packets between the TUN device and the network.
+ *
+ * Each worker poll()s the stop eventfd, its TUN queue and every receive
+ * socket, and drains up to DP_BATCH packets from each ready fd in turn.
+ * Outbound: TUN -> flow -> SPD -> xform_output -> raw or UDP socket.
+ * Inbound: raw or UDP socket -> xform_input -> TUN. Each packet is handled
+ * under rcu_read_lock (policies and SAs are RCU-protected, ipsec/sad.h).
+ * A worker owns its packet pool, its xform scratch and its counters; it
+ * shares only the fds (thread-safe syscalls), the acquire rate limiter and
+ * the log rate limits. */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+#include <urcu.h>
+
+#include "dataplane/internal.h"
+
+static void count_drop(struct dp_worker *w, const struct sa *sa, enum dp_drop r,
+		       const char *dir)
+{
+	if ((unsigned)r >= DROP__COUNT)
+		r = DROP_INTERNAL;
+	/* Per SA when the SA is known (sa_stats: one slot per worker). */
+	if (sa)
+		sa->stats[w->idx].drops[r]++;
+	else
+		stat_add(&w->stats.s.drops[r], 1);
+	log_rl(&w->dp->rl_drop, LOG_LVL_INFO, "dp: %s drop: %s%s%s", dir, dp_drop_name(r),
+	       sa ? " sa " : "", sa ? sa->p.name : "");
+}
+
+/* RFC 4301 5.2 / ARCHITECTURE "acquire": no SA yet; tell IKE, at most
+ * once per second per policy. pol and f are valid during the call only. */
+static void maybe_acquire(struct dp_worker *w, const struct policy *pol, const struct flow *f)
+{
+	struct dp *dp = w->dp;
+
+	if (!dp->acquire || !acq_limit_allow(&dp->acq, pol->reqid, now_ns()))
+		return;
+	stat_add(&w->stats.s.acquires, 1);
+	dp->acquire(pol, f, dp->acquire_arg);
+}
+
+/* Under rcu_read_lock. */
+static void outbound(struct dp_worker *w, struct pkt *p)
+{
+	struct dp *dp = w->dp;
+	const struct policy *pol;
+	struct xform_out o;
+	struct flow f;
+	enum dp_drop r;
+
+	if (!flow_from_packet(pkt_data(p), p->len, &f)) {
+		count_drop(w, NULL, DROP_MALFORMED, "out");
+		return;
+	}
+	pol = spd_lookup(dp->spd, &f);
+	if (!pol) {
+		count_drop(w, NULL, DROP_NO_POLICY, "out");
+		return;
+	}
+	/* A packet reached the TUN because a route of ours sent it here. A
+	 * bypass entry cannot send it in the clear from here: writing it
+	 * back would route it into the TUN again (the table sends every
+	 * unmarked packet to that prefix here). Drop and count it; bypass
+	 * works for destinations that are not routed into the TUN. */
+	if (pol->action != POLICY_PROTECT) {
+		count_drop(w, NULL, pol->action == POLICY_DISCARD ? DROP_DISCARD : DROP_NO_POLICY,
+			   "out");
+		return;
+	}
+	memset(&o, 0, sizeof(o));
+	r = xform_output(dp->sad, pol, w->idx, w->scratch, p, &o);
+	if (r == DROP_NO_OUT_SA)
+		maybe_acquire(w, pol, &f);
+	if (r == DROP_NONE)
+		r = sock_send(&dp->socks, p, &o);
+	if (r != DROP_NONE) {
+		count_drop(w, o.sa, r, "out");
+		return;
+	}
+	stat_add(&w->stats.s.net_tx, 1);
+}
+
+static void tun_rx(struct dp_worker *w, int fd)
+{
+	for (unsigned i = 0; i < DP_BATCH; i++) {
+		struct pkt *p = pkt_pool_get(&w->pool);
+		ssize_t n;
+
+		if (!p)
+			return;
+		n = read(fd, pkt_data(p), PKT_MAX_DATA);
+		if (n <= 0) {
+			if (n < 0 && errno != EAGAIN && errno != EINTR)
+				log_rl(&w->dp->rl_io, LOG_LVL_WARN, "dp: tun read: %s",
+				       strerror(errno));
+			pkt_pool_put(&w->pool, p);
+			return;
+		}
+		p->len = (size_t)n;
+		stat_add(&w->stats.s.tun_rx, 1);
+		rcu_read_lock();
+		outbound(w, p);
+		rcu_read_unlock();
+		pkt_pool_put(&w->pool, p);
+	}
+}
+
+static void tun_write(struct dp_worker *w, const struct pkt *p)
+{
+	int fd = tun_fd_for(&w->dp->tun, w->idx);
+
+	if (write(fd, pkt_data(p), p->len) != (ssize_t)p->len) {
+		log_rl(&w->dp->rl_io, LOG_LVL_WARN, "dp: tun write: %s", strerror(errno));
+		stat_add(&w->stats.s.drops[DROP_INTERNAL], 1);
+		return;
+	}
+	stat_add(&w->stats.s.tun_tx, 1);
+}
+
+static void ike_deliver(struct dp_worker *w, const struct pkt *p, const struct xform_in *in)
+{
+	dp_ike_fn fn = __atomic_load_n(&w->dp->ike_fn, __ATOMIC_ACQUIRE);
+	void *arg = __atomic_load_n(&w->dp->ike_arg, __ATOMIC_RELAXED);
+
+	stat_add(&w->stats.s.ike_rx, 1);
+	if (fn) /* after the non-ESP marker (udp_classify checked len > 4) */
+		fn(pkt_data(p) + 4, p->len - 4, &in->src, in->sport, &in->dst, in->dport, arg);
+}
+
+/* One datagram from socket kind k. Returns with the packet consumed. */
+static void inbound(struct dp_worker *w, enum dp_rxsock k, const struct mmsghdr *m,
+		    struct pkt *p)
+{
+	struct dp *dp = w->dp;
+	struct xform_in in;
+	struct sa *sa = NULL;
+	enum dp_drop r;
+
+	stat_add(&w->stats.s.net_rx, 1);
+	if (!sock_rx_finish(k, m, p, &in)) {
+		count_drop(w, NULL, DROP_MALFORMED, "in");
+		return;
+	}
+	if (in.udp) {
+		in.dport = dp->socks.natt_port;
+		switch (udp_classify(pkt_data(p), p->len)) {
+		case UDP_KEEPALIVE:
+			stat_add(&w->stats.s.natt_keepalive_rx, 1);
+			return;
+		case UDP_IKE:
+			ike_deliver(w, p, &in);
+			return;
+		case UDP_BAD:
+			count_drop(w, NULL, DROP_MALFORMED, "in");
+			return;
+		case UDP_ESP:
+			break;
+		}
+	}
+	rcu_read_lock();
+	r = xform_input(dp->sad, w->idx, w->scratch, p, &in, &sa);
+	if (r != DROP_NONE)
+		count_drop(w, sa, r, "in");
+	else
+		tun_write(w, p);
+	rcu_read_unlock();
+}
+
+static void net_rx(struct dp_worker *w, enum dp_rxsock k, int fd)
+{
+	struct mmsghdr m[DP_BATCH];
+	struct iovec iov[DP_BATCH];
+	struct rx_meta meta[DP_BATCH];
+	struct pkt *pk[DP_BATCH];
+	unsigned cnt = 0;
+	int n;
+
+	while (cnt < DP_BATCH && (pk[cnt] = pkt_pool_get(&w->pool)) != NULL) {
+		sock_rx_prepare(&m[cnt], &iov[cnt], &meta[cnt], pk[cnt]);
+		cnt++;
+	}
+	n = cnt ? recvmmsg(fd, m, cnt, MSG_DONTWAIT, NULL) : 0;
+	if (n < 0 && errno != EAGAIN && errno != EINTR)
+		log_rl(&w->dp->rl_io, LOG_LVL_WARN, "dp: recvmmsg: %s", strerror(errno));
+	for (int i = 0; i < n; i++)
+		inbound(w, k, &m[i], pk[i]);
+	for (unsigned i = 0; i < cnt; i++)
+		pkt_pool_put(&w->pool, pk[i]);
+}
+
+enum { PFD_WAKE, PFD_TUN, PFD_RX0, PFD__COUNT = PFD_RX0 + RX__COUNT };
+
+static void poll_setup(const struct dp_worker *w, struct pollfd *pfd)
+{
+	const struct dp *dp = w->dp;
+
+	pfd[PFD_WAKE].fd = dp->wake_fd;
+	pfd[PFD_TUN].fd = tun_fd_for(&dp->tun, w->idx);
+	for (int k = 0; k < RX__COUNT; k++)
+		pfd[PFD_RX0 + k].fd = dp->socks.rx[k]; /* -1: poll ignores it */
+	for (int i = 0; i < PFD__COUNT; i++)
+		pfd[i].events = POLLIN;
+}
+
+/* An fd in error without data (the TUN device deleted under us): log it
+ * once and stop polling it rather than spinning. */
+static void poll_check_errors(const struct dp_worker *w, struct pollfd *pfd)
+{
+	for (int i = PFD_TUN; i < PFD__COUNT; i++) {
+		short bad = pfd[i].revents & (POLLERR | POLLHUP | POLLNVAL);
+		if (bad && !(pfd[i].revents & POLLIN)) {
+			log_err("dp: worker %u: fd %d in error (revents 0x%x), ignoring it",
+				w->idx, pfd[i].fd, (unsigned)pfd[i].revents);
+			pfd[i].fd = -1;
+		}
+	}
+}
+
+void *dp_worker_main(void *arg)
+{
+	struct dp_worker *w = arg;
+	struct pollfd pfd[PFD__COUNT];
+
+	rcu_register_thread();
+	poll_setup(w, pfd);
+	while (!__atomic_load_n(&w->dp->stopping, __ATOMIC_ACQUIRE)) {
+		int n = poll(pfd, PFD__COUNT, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_err("dp: worker %u: poll: %s", w->idx, strerror(errno));
+			break;
+		}
+		/* The eventfd is never read: it stays readable for every worker. */
+		if (pfd[PFD_WAKE].revents)
+			break;
+		poll_check_errors(w, pfd);
+		if (pfd[PFD_TUN].revents & POLLIN)
+			tun_rx(w, pfd[PFD_TUN].fd);
+		for (int k = 0; k < RX__COUNT; k++)
+			if (pfd[PFD_RX0 + k].revents & POLLIN)
+				net_rx(w, (enum dp_rxsock)k, pfd[PFD_RX0 + k].fd);
+	}
+	rcu_unregister_thread();
+	return NULL;
+}
