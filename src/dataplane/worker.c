@@ -16,18 +16,25 @@
 
 #include "dataplane/internal.h"
 
-static void count_drop(struct dp_worker *w, const struct sa *sa, enum dp_drop r,
-		       const char *dir)
+/* Count a drop. The transforms count their own failures on the SA they
+ * were applying (xform.c count_drop), so after xform_* a drop with an SA
+ * is only logged here (sa_counted); drops with no SA are global. */
+static void count_drop(struct dp_worker *w, const struct sa *sa, enum dp_drop r, const char *dir,
+		       bool sa_counted)
 {
 	if ((unsigned)r >= DROP__COUNT)
 		r = DROP_INTERNAL;
-	/* Per SA when the SA is known (sa_stats: one slot per worker). */
-	if (sa)
-		sa->stats[w->idx].drops[r]++;
-	else
+	if (!sa)
 		stat_add(&w->stats.s.drops[r], 1);
+	else if (!sa_counted && w->idx < sa->nworkers)
+		sa->stats[w->idx].drops[r]++; /* one slot per worker: no atomics */
 	log_rl(&w->dp->rl_drop, LOG_LVL_INFO, "dp: %s drop: %s%s%s", dir, dp_drop_name(r),
 	       sa ? " sa " : "", sa ? sa->p.name : "");
+}
+
+static void drop(struct dp_worker *w, enum dp_drop r, const char *dir)
+{
+	count_drop(w, NULL, r, dir, false);
 }
 
 /* RFC 4301 5.2 / ARCHITECTURE "acquire": no SA yet; tell IKE, at most
@@ -52,12 +59,12 @@ static void outbound(struct dp_worker *w, struct pkt *p)
 	enum dp_drop r;
 
 	if (!flow_from_packet(pkt_data(p), p->len, &f)) {
-		count_drop(w, NULL, DROP_MALFORMED, "out");
+		drop(w, DROP_MALFORMED, "out");
 		return;
 	}
 	pol = spd_lookup(dp->spd, &f);
 	if (!pol) {
-		count_drop(w, NULL, DROP_NO_POLICY, "out");
+		drop(w, DROP_NO_POLICY, "out");
 		return;
 	}
 	/* A packet reached the TUN because a route of ours sent it here. A
@@ -66,18 +73,20 @@ static void outbound(struct dp_worker *w, struct pkt *p)
 	 * unmarked packet to that prefix here). Drop and count it; bypass
 	 * works for destinations that are not routed into the TUN. */
 	if (pol->action != POLICY_PROTECT) {
-		count_drop(w, NULL, pol->action == POLICY_DISCARD ? DROP_DISCARD : DROP_NO_POLICY,
-			   "out");
+		drop(w, pol->action == POLICY_DISCARD ? DROP_DISCARD : DROP_NO_POLICY, "out");
 		return;
 	}
 	memset(&o, 0, sizeof(o));
 	r = xform_output(dp->sad, pol, w->idx, w->scratch, p, &o);
 	if (r == DROP_NO_OUT_SA)
 		maybe_acquire(w, pol, &f);
-	if (r == DROP_NONE)
-		r = sock_send(&dp->socks, p, &o);
 	if (r != DROP_NONE) {
-		count_drop(w, o.sa, r, "out");
+		count_drop(w, o.sa, r, "out", true);
+		return;
+	}
+	r = sock_send(&dp->socks, p, &o);
+	if (r != DROP_NONE) {
+		count_drop(w, o.sa, r, "out", false);
 		return;
 	}
 	stat_add(&w->stats.s.net_tx, 1);
@@ -141,7 +150,7 @@ static void inbound(struct dp_worker *w, enum dp_rxsock k, const struct mmsghdr 
 
 	stat_add(&w->stats.s.net_rx, 1);
 	if (!sock_rx_finish(k, m, p, &in)) {
-		count_drop(w, NULL, DROP_MALFORMED, "in");
+		drop(w, DROP_MALFORMED, "in");
 		return;
 	}
 	if (in.udp) {
@@ -154,7 +163,7 @@ static void inbound(struct dp_worker *w, enum dp_rxsock k, const struct mmsghdr 
 			ike_deliver(w, p, &in);
 			return;
 		case UDP_BAD:
-			count_drop(w, NULL, DROP_MALFORMED, "in");
+			drop(w, DROP_MALFORMED, "in");
 			return;
 		case UDP_ESP:
 			break;
@@ -163,7 +172,7 @@ static void inbound(struct dp_worker *w, enum dp_rxsock k, const struct mmsghdr 
 	rcu_read_lock();
 	r = xform_input(dp->sad, w->idx, w->scratch, p, &in, &sa);
 	if (r != DROP_NONE)
-		count_drop(w, sa, r, "in");
+		count_drop(w, sa, r, "in", true);
 	else
 		tun_write(w, p);
 	rcu_read_unlock();
