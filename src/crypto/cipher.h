@@ -25,6 +25,7 @@ struct aad {
 struct cipher; /* opaque */
 
 /* key: key bytes followed by the salt (encr_keymat_len() bytes in all).
+ * key_bits 0 means the algorithm's default (encr_key_bits_default()).
  * Returns NULL (and logs why) if the algorithm, key size or OpenSSL fails. */
 struct cipher *cipher_new(uint16_t encr_id, uint16_t key_bits, const uint8_t *key,
 			  size_t key_len, bool encrypt);
@@ -41,14 +42,18 @@ int cipher_crypt(struct cipher *c, const uint8_t *iv, uint8_t *data, size_t len)
  * bytes to icv. Decrypt: verifies icv, decrypts in place; returns -1 if the
  * ICV does not verify (data content then undefined). For GMAC, `data` is
  * authenticated only and is expected to be part of the AAD by the caller:
- * pass len 0 and put everything in aad. */
+ * pass len 0 and put everything in aad. (If len > 0 anyway, data is
+ * authenticated after the aad pieces and left unchanged.) The tag length
+ * is the algorithm's icv_len; aad may be NULL. */
 int cipher_aead(struct cipher *c, const uint8_t *iv, const struct aad *aad, uint8_t *data,
 		size_t len, uint8_t *icv);
 
 /* Fill buf with len random bytes (IVs, SPIs). Returns 0 or -1. */
 int crypto_random(void *buf, size_t len);
 
-/* Integrity: HMAC-*, AES-XCBC-MAC-96 (RFC 3566), AES-CMAC-96 (RFC 4494). */
+/* Integrity: HMAC-*, AES-XCBC-MAC-96 (RFC 3566), AES-CMAC-96 (RFC 4494).
+ * key_len must be the algorithm's key_len (RFC 4868 2.1.1 etc.). Like
+ * struct cipher, a struct mac is used by one thread at a time. */
 struct mac; /* opaque */
 
 struct mac *mac_new(uint16_t integ_id, const uint8_t *key, size_t key_len);
