@@ -112,4 +112,16 @@ struct sa {
 void sa_stats_sum(const struct sa *sa, struct sa_stats *out);
 const char *sa_state_name(enum sa_state s);
 
+/* The one place an SA changes state (STYLE.md 9). Allowed:
+ *   LARVAL -> MATURE | DEAD
+ *   MATURE -> SOFT_EXPIRED | HARD_EXPIRED | DEAD
+ *   SOFT_EXPIRED -> HARD_EXPIRED | DEAD
+ *   HARD_EXPIRED -> DEAD
+ * Atomic (compare-and-swap): when several threads race for the same
+ * transition exactly one gets true, so an event tied to it fires once.
+ * Logs old -> new; returns false (and changes nothing) if the transition
+ * is not allowed from the current state. */
+bool sa_state_change(struct sa *sa, enum sa_state to);
+enum sa_state sa_state_get(const struct sa *sa);
+
 #endif

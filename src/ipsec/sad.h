@@ -15,15 +15,21 @@ void sad_free(struct sad *sad); /* deletes every SA, wipes keys */
 /* Copy params (and keys) into a new SA and publish it. Returns 0, or -1
  * with a log line saying why (bad algorithm/key size, duplicate SPI). */
 int sad_install(struct sad *sad, const struct sa_params *p);
+/* Unlinks every SA (either direction) with this SPI and protocol whose
+ * outer destination is dst (dst NULL or af 0: any); freed after a grace
+ * period (call_rcu). Returns 0 if one was found, -1 if none. */
 int sad_delete(struct sad *sad, uint32_t spi, uint8_t proto, const struct ip_addr *dst);
 void sad_flush(struct sad *sad);
 
 /* Hot path, under rcu_read_lock: O(1) hash lookups. */
 struct sa *sad_lookup_in(struct sad *sad, uint32_t spi, uint8_t proto);
-/* Outbound SA of a policy for one protocol (ESP, AH or COMP). */
+/* Outbound SA of a policy for one protocol (ESP, AH or COMP): the newest
+ * one installed that is not hard-expired (after a rekey, the new SA). */
 struct sa *sad_lookup_out(struct sad *sad, uint32_t reqid, uint8_t proto);
 
-/* Visit every SA (for show); the callback runs under rcu_read_lock. */
+/* Visit every SA (for show). The callback runs with the SAD's writer lock
+ * held (so no SA can be freed meanwhile and the caller needs no RCU
+ * registration): it must not install or delete SAs. */
 typedef void (*sad_visit_fn)(struct sa *sa, void *arg);
 void sad_foreach(struct sad *sad, sad_visit_fn fn, void *arg);
 /* Zero every SA's counters (clear crypto sa counters). */
@@ -34,8 +40,17 @@ unsigned sad_count(struct sad *sad);
 enum expire_kind { EXPIRE_SOFT, EXPIRE_HARD };
 typedef void (*sad_expire_fn)(const struct sa *sa, enum expire_kind kind, void *arg);
 void sad_set_expire_cb(struct sad *sad, sad_expire_fn fn, void *arg);
-/* Count bytes against the SA's lifetime; fires soft/hard expire once each.
- * Returns false if the SA is hard-expired (drop). Called by workers. */
+/* Count one packet of `bytes` against the SA's lifetime (packets and
+ * bytes); fires soft and hard expire once each (from the calling worker:
+ * the callback must not call sad_delete/sad_install itself, it is inside
+ * rcu_read_lock; queue the work to the main thread). The packet that
+ * reaches a hard limit exactly still passes; returns false (drop) once the
+ * limit is exceeded or the SA is already hard-expired. */
 bool sad_account(struct sad *sad, struct sa *sa, uint64_t bytes);
+/* Time lifetimes (soft_seconds/hard_seconds since install_time, which is
+ * now_ns() / 1e9): call about once a second from a thread registered with
+ * RCU (the main thread). Fires the same callbacks, under rcu_read_lock;
+ * there the callback may call sad_delete/sad_install. */
+void sad_tick(struct sad *sad, uint64_t now_mono_s);
 
 #endif

@@ -1,0 +1,611 @@
+/* SAD: install/lookup/delete, parameter checks (with what the log says),
+ * lifetimes and expire events, counters, state machine, and RCU readers
+ * racing a writer. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <urcu.h>
+
+#include "crypto/alg.h"
+#include "crypto/cipher.h"
+#include "ipsec/sad.h"
+#include "lib/log.h"
+
+#define NW 3 /* workers */
+
+static struct secret *key(size_t len, uint8_t fill)
+{
+	struct secret *s = secret_new(len);
+	memset(s->p, fill, len);
+	return s;
+}
+
+/* ESP AES-GCM-16 128 (16 key + 4 salt bytes) */
+static struct sa_params gcm(uint32_t spi, uint8_t dir, struct secret *k)
+{
+	struct sa_params p;
+	memset(&p, 0, sizeof(p));
+	p.spi = spi;
+	p.proto = IPSEC_PROTO_ESP;
+	p.dir = dir;
+	p.mode = IPSEC_MODE_TUNNEL;
+	ip_addr_parse(dir == SA_DIR_IN ? "198.18.0.1" : "198.18.0.2", &p.dst);
+	ip_addr_parse(dir == SA_DIR_IN ? "198.18.0.2" : "198.18.0.1", &p.src);
+	p.encr_id = ENCR_AES_GCM_16;
+	p.encr_key_bits = 128;
+	p.encr_key = k;
+	p.replay_window = dir == SA_DIR_IN ? 64 : 0;
+	p.reqid = 10;
+	snprintf(p.name, sizeof(p.name), "MAP 10");
+	return p;
+}
+
+/* Capture log lines written to stderr while fn runs. */
+static char logbuf[8192];
+
+static void capture_begin(int *saved, FILE **tmp)
+{
+	fflush(stderr);
+	*tmp = tmpfile();
+	*saved = dup(2);
+	dup2(fileno(*tmp), 2);
+}
+
+static const char *capture_end(int saved, FILE *tmp)
+{
+	size_t n;
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(tmp);
+	n = fread(logbuf, 1, sizeof(logbuf) - 1, tmp);
+	logbuf[n] = 0;
+	fclose(tmp);
+	return logbuf;
+}
+
+/* Install must fail, log `why`, and never print the key (0xab bytes). */
+static void expect_reject(struct sad *sad, const struct sa_params *p, const char *why)
+{
+	int saved;
+	FILE *tmp;
+	unsigned before = sad_count(sad);
+
+	capture_begin(&saved, &tmp);
+	int r = sad_install(sad, p);
+	const char *log = capture_end(saved, tmp);
+	if (r != -1 || !strstr(log, why))
+		fail_msg("expected rejection '%s', got %d, log: %s", why, r, log);
+	assert_null(strstr(log, "abab"));
+	assert_null(strstr(log, "ABAB"));
+	assert_int_equal(sad_count(sad), before);
+}
+
+static void test_install_lookup(void **state)
+{
+	(void)state;
+	struct sad *sad = sad_new(NW);
+	struct secret *k = key(20, 0xab), *ik = key(32, 0xcd), *ck = key(16, 0xef);
+	struct sa_params in = gcm(0x1000, SA_DIR_IN, k), out = gcm(0x2000, SA_DIR_OUT, k);
+	struct sa_params cbc = gcm(0x3000, SA_DIR_IN, ck), ah = gcm(0x4000, SA_DIR_IN, NULL),
+			 comp = gcm(0x2, SA_DIR_IN, NULL);
+
+	cbc.encr_id = ENCR_AES_CBC;
+	cbc.integ_id = AUTH_HMAC_SHA2_256_128;
+	cbc.integ_key = ik;
+	cbc.replay_window = 0;
+	ah.proto = IPSEC_PROTO_AH;
+	ah.encr_id = ENCR_NONE;
+	ah.integ_id = AUTH_HMAC_SHA2_256_128;
+	ah.integ_key = ik;
+	comp.proto = IPSEC_PROTO_COMP;
+	comp.encr_id = ENCR_NONE;
+	comp.encr_key = NULL;
+
+	assert_int_equal(sad_install(sad, &in), 0);
+	assert_int_equal(sad_install(sad, &out), 0);
+	assert_int_equal(sad_install(sad, &cbc), 0);
+	assert_int_equal(sad_install(sad, &ah), 0);
+	assert_int_equal(sad_install(sad, &comp), 0);
+	assert_int_equal(sad_count(sad), 5);
+	/* the caller's keys may go away: the SAD copied them */
+	secret_free(k);
+	secret_free(ik);
+	secret_free(ck);
+
+	rcu_read_lock();
+	struct sa *sa = sad_lookup_in(sad, 0x1000, IPSEC_PROTO_ESP);
+	assert_non_null(sa);
+	assert_int_equal(sa->p.spi, 0x1000);
+	assert_null(sa->p.encr_key);
+	assert_non_null(sa->encr_key);
+	assert_int_equal(sa->encr_key->len, 20);
+	assert_int_equal(sa->encr_key->p[19], 0xab);
+	assert_int_equal(sa->nworkers, NW);
+	for (unsigned w = 0; w < NW; w++) {
+		assert_non_null(sa->wk[w].cipher);
+		assert_null(sa->wk[w].mac); /* AEAD */
+		assert_int_equal((uintptr_t)&sa->stats[w] % 64, 0);
+		assert_int_equal((uintptr_t)&sa->wk[w] % 64, 0);
+	}
+	assert_non_null(sa->replay);
+	assert_int_equal(replay_size(sa->replay), 64);
+	assert_int_equal(sa_state_get(sa), SA_MATURE);
+	assert_null(sad_lookup_in(sad, 0x1000, IPSEC_PROTO_AH));
+	assert_null(sad_lookup_in(sad, 0x1001, IPSEC_PROTO_ESP));
+	/* outbound SAs are found by policy, not SPI */
+	assert_null(sad_lookup_in(sad, 0x2000, IPSEC_PROTO_ESP));
+	sa = sad_lookup_out(sad, 10, IPSEC_PROTO_ESP);
+	assert_non_null(sa);
+	assert_int_equal(sa->p.spi, 0x2000);
+	assert_null(sa->replay);
+	assert_null(sad_lookup_out(sad, 11, IPSEC_PROTO_ESP));
+	sa = sad_lookup_in(sad, 0x3000, IPSEC_PROTO_ESP);
+	assert_non_null(sa->wk[NW - 1].cipher);
+	assert_non_null(sa->wk[NW - 1].mac);
+	assert_null(sa->replay);
+	sa = sad_lookup_in(sad, 0x4000, IPSEC_PROTO_AH);
+	assert_null(sa->wk[0].cipher);
+	assert_non_null(sa->wk[0].mac);
+	sa = sad_lookup_in(sad, 0x2, IPSEC_PROTO_COMP);
+	assert_null(sa->wk[0].cipher);
+	assert_null(sa->wk[0].mac);
+	rcu_read_unlock();
+	sad_free(sad);
+}
+
+static void test_rejects(void **state)
+{
+	(void)state;
+	struct sad *sad = sad_new(1);
+	struct secret *k = key(20, 0xab), *k16 = key(16, 0xab), *ik = key(20, 0xab);
+	struct sa_params p;
+
+	assert_int_equal(sad_install(sad, (p = gcm(0x1000, SA_DIR_IN, k), &p)), 0);
+	expect_reject(sad, &p, "duplicate inbound SPI");
+	p = gcm(0x1001, SA_DIR_IN, k16);
+	expect_reject(sad, &p, "needs 20 bytes");
+	p = gcm(0x1001, SA_DIR_IN, k), p.encr_id = 99;
+	expect_reject(sad, &p, "unknown encryption algorithm");
+	p = gcm(0x1001, SA_DIR_IN, k), p.encr_key_bits = 100;
+	expect_reject(sad, &p, "key size not allowed");
+	p = gcm(0x1001, SA_DIR_IN, k), p.integ_id = AUTH_HMAC_SHA1_96, p.integ_key = ik;
+	expect_reject(sad, &p, "combined-mode");
+	p = gcm(0x1001, SA_DIR_IN, NULL), p.encr_id = ENCR_NULL, p.encr_key_bits = 0;
+	expect_reject(sad, &p, "neither encryption nor integrity");
+	p = gcm(0x1001, SA_DIR_IN, NULL), p.encr_id = ENCR_NULL, p.encr_key_bits = 0;
+	p.integ_id = 77, p.integ_key = ik;
+	expect_reject(sad, &p, "unknown integrity algorithm");
+	p = gcm(0x1001, SA_DIR_IN, NULL), p.encr_id = ENCR_NULL, p.encr_key_bits = 0;
+	p.integ_id = AUTH_HMAC_SHA2_256_128, p.integ_key = ik; /* 20 bytes, needs 32 */
+	expect_reject(sad, &p, "needs a 32-byte key");
+	p = gcm(0x1001, SA_DIR_IN, NULL), p.encr_id = ENCR_NONE;
+	expect_reject(sad, &p, "ESP needs an encryption algorithm");
+	p = gcm(0x1001, SA_DIR_IN, k), p.proto = IPSEC_PROTO_AH;
+	expect_reject(sad, &p, "AH does not encrypt");
+	p = gcm(0x1001, SA_DIR_IN, NULL), p.proto = IPSEC_PROTO_AH, p.encr_id = ENCR_NONE;
+	expect_reject(sad, &p, "AH needs an integrity algorithm");
+	p = gcm(200, SA_DIR_IN, k);
+	expect_reject(sad, &p, "reserved");
+	p = gcm(0x10000, SA_DIR_IN, NULL), p.proto = IPSEC_PROTO_COMP, p.encr_id = ENCR_NONE;
+	expect_reject(sad, &p, "CPI");
+	p = gcm(0x1001, SA_DIR_IN, k), p.replay_window = 16;
+	expect_reject(sad, &p, "replay window");
+	p = gcm(0x1001, SA_DIR_IN, k), p.proto = 99;
+	expect_reject(sad, &p, "unknown protocol");
+	p = gcm(0x1001, SA_DIR_IN, k), p.soft_bytes = 10, p.hard_bytes = 5;
+	expect_reject(sad, &p, "soft byte lifetime");
+	/* outbound duplicates: same SPI towards the same peer */
+	p = gcm(0x2000, SA_DIR_OUT, k);
+	assert_int_equal(sad_install(sad, &p), 0);
+	p.reqid = 99;
+	expect_reject(sad, &p, "duplicate outbound SPI");
+	assert_int_equal(sad_count(sad), 2);
+	/* integrity-only ESP (NULL encryption) is fine */
+	struct secret *ik32 = key(32, 0xab);
+	p = gcm(0x1001, SA_DIR_IN, NULL), p.encr_id = ENCR_NULL, p.encr_key_bits = 0;
+	p.integ_id = AUTH_HMAC_SHA2_256_128, p.integ_key = ik32;
+	assert_int_equal(sad_install(sad, &p), 0);
+	secret_free(ik32);
+	secret_free(k);
+	secret_free(k16);
+	secret_free(ik);
+	sad_free(sad);
+}
+
+static void test_delete_flush_rekey(void **state)
+{
+	(void)state;
+	struct sad *sad = sad_new(2);
+	struct secret *k = key(20, 0x11);
+	struct sa_params p;
+	struct ip_addr other;
+
+	for (uint32_t i = 0; i < 100; i++) {
+		p = gcm(0x10000 + i, SA_DIR_IN, k);
+		assert_int_equal(sad_install(sad, &p), 0);
+	}
+	p = gcm(0x500, SA_DIR_OUT, k);
+	assert_int_equal(sad_install(sad, &p), 0);
+	p = gcm(0x501, SA_DIR_OUT, k); /* rekeyed: same reqid, newer */
+	assert_int_equal(sad_install(sad, &p), 0);
+	assert_int_equal(sad_count(sad), 102);
+
+	rcu_read_lock();
+	assert_int_equal(sad_lookup_out(sad, 10, IPSEC_PROTO_ESP)->p.spi, 0x501);
+	rcu_read_unlock();
+
+	ip_addr_parse("192.0.2.1", &other);
+	assert_int_equal(sad_delete(sad, 0x10005, IPSEC_PROTO_ESP, &other), -1);
+	assert_int_equal(sad_delete(sad, 0x10005, IPSEC_PROTO_AH, NULL), -1);
+	assert_int_equal(sad_delete(sad, 0x10005, IPSEC_PROTO_ESP, &p.src), 0); /* our address */
+	assert_int_equal(sad_delete(sad, 0x10005, IPSEC_PROTO_ESP, NULL), -1);
+	assert_int_equal(sad_delete(sad, 0x10006, IPSEC_PROTO_ESP, NULL), 0);
+	assert_int_equal(sad_count(sad), 100);
+	rcu_read_lock();
+	assert_null(sad_lookup_in(sad, 0x10005, IPSEC_PROTO_ESP));
+	assert_non_null(sad_lookup_in(sad, 0x10007, IPSEC_PROTO_ESP));
+	rcu_read_unlock();
+
+	/* the new outbound SA hard-expires: the older one is used again */
+	rcu_read_lock();
+	struct sa *newer = sad_lookup_out(sad, 10, IPSEC_PROTO_ESP);
+	assert_true(sa_state_change(newer, SA_HARD_EXPIRED));
+	assert_int_equal(sad_lookup_out(sad, 10, IPSEC_PROTO_ESP)->p.spi, 0x500);
+	rcu_read_unlock();
+	/* deleting the old one by SPI and peer address */
+	assert_int_equal(sad_delete(sad, 0x500, IPSEC_PROTO_ESP, &p.dst), 0);
+	rcu_read_lock();
+	assert_null(sad_lookup_out(sad, 10, IPSEC_PROTO_ESP));
+	rcu_read_unlock();
+
+	sad_flush(sad);
+	assert_int_equal(sad_count(sad), 0);
+	rcu_read_lock();
+	assert_null(sad_lookup_in(sad, 0x10007, IPSEC_PROTO_ESP));
+	rcu_read_unlock();
+	/* the SPIs are free again */
+	p = gcm(0x10007, SA_DIR_IN, k);
+	assert_int_equal(sad_install(sad, &p), 0);
+	secret_free(k);
+	sad_free(sad);
+}
+
+/* ---- lifetimes ---- */
+
+struct events {
+	unsigned soft, hard;
+	uint32_t spi;
+};
+
+static void on_expire(const struct sa *sa, enum expire_kind kind, void *arg)
+{
+	struct events *e = arg;
+	e->spi = sa->p.spi;
+	if (kind == EXPIRE_SOFT)
+		__atomic_add_fetch(&e->soft, 1, __ATOMIC_RELAXED);
+	else
+		__atomic_add_fetch(&e->hard, 1, __ATOMIC_RELAXED);
+}
+
+static void test_lifetime_packets_bytes(void **state)
+{
+	(void)state;
+	struct sad *sad = sad_new(1);
+	struct secret *k = key(20, 0x22);
+	struct sa_params p = gcm(0x700, SA_DIR_OUT, k);
+	struct events ev = {0};
+	struct sa *sa;
+
+	p.soft_packets = 5;
+	p.hard_packets = 8;
+	sad_set_expire_cb(sad, on_expire, &ev);
+	assert_int_equal(sad_install(sad, &p), 0);
+	rcu_read_lock();
+	sa = sad_lookup_out(sad, 10, IPSEC_PROTO_ESP);
+	for (int i = 1; i <= 8; i++) {
+		assert_true(sad_account(sad, sa, 100));
+		assert_int_equal(ev.soft, i >= 5);
+		assert_int_equal(ev.hard, i >= 8);
+	}
+	assert_int_equal(ev.spi, 0x700);
+	assert_false(sad_account(sad, sa, 100));
+	assert_false(sad_account(sad, sa, 100));
+	assert_int_equal(ev.soft, 1);
+	assert_int_equal(ev.hard, 1);
+	assert_int_equal(sa_state_get(sa), SA_HARD_EXPIRED);
+	/* a hard-expired outbound SA is not handed out */
+	assert_null(sad_lookup_out(sad, 10, IPSEC_PROTO_ESP));
+	rcu_read_unlock();
+
+	/* bytes; one packet crossing both limits fires soft then hard */
+	memset(&ev, 0, sizeof(ev));
+	p = gcm(0x701, SA_DIR_IN, k);
+	p.soft_bytes = 1000;
+	p.hard_bytes = 1500;
+	assert_int_equal(sad_install(sad, &p), 0);
+	rcu_read_lock();
+	sa = sad_lookup_in(sad, 0x701, IPSEC_PROTO_ESP);
+	assert_true(sad_account(sad, sa, 999));
+	assert_int_equal(ev.soft, 0);
+	assert_false(sad_account(sad, sa, 600)); /* 1599 > 1500 */
+	assert_int_equal(ev.soft, 1);
+	assert_int_equal(ev.hard, 1);
+	assert_int_equal(sa->total_packets, 2);
+	assert_int_equal(sa->total_bytes, 1599);
+	rcu_read_unlock();
+
+	/* unlimited */
+	p = gcm(0x702, SA_DIR_IN, k);
+	assert_int_equal(sad_install(sad, &p), 0);
+	rcu_read_lock();
+	sa = sad_lookup_in(sad, 0x702, IPSEC_PROTO_ESP);
+	for (int i = 0; i < 1000; i++)
+		assert_true(sad_account(sad, sa, 1 << 20));
+	rcu_read_unlock();
+	assert_int_equal(ev.hard, 1);
+	secret_free(k);
+	sad_free(sad);
+}
+
+static void test_lifetime_seconds(void **state)
+{
+	(void)state;
+	struct sad *sad = sad_new(1);
+	struct secret *k = key(20, 0x22);
+	struct sa_params p = gcm(0x800, SA_DIR_IN, k);
+	struct events ev = {0};
+	uint64_t t0;
+
+	p.soft_seconds = 10;
+	p.hard_seconds = 20;
+	sad_set_expire_cb(sad, on_expire, &ev);
+	assert_int_equal(sad_install(sad, &p), 0);
+	rcu_read_lock();
+	t0 = sad_lookup_in(sad, 0x800, IPSEC_PROTO_ESP)->install_time;
+	rcu_read_unlock();
+	sad_tick(sad, t0 + 9);
+	assert_int_equal(ev.soft + ev.hard, 0);
+	sad_tick(sad, t0 + 10);
+	sad_tick(sad, t0 + 11);
+	assert_int_equal(ev.soft, 1);
+	assert_int_equal(ev.hard, 0);
+	sad_tick(sad, t0 + 25);
+	sad_tick(sad, t0 + 26);
+	assert_int_equal(ev.hard, 1);
+	rcu_read_lock();
+	struct sa *sa = sad_lookup_in(sad, 0x800, IPSEC_PROTO_ESP);
+	assert_false(sad_account(sad, sa, 1));
+	rcu_read_unlock();
+	secret_free(k);
+	sad_free(sad);
+}
+
+/* Hard limit under concurrent workers: exactly hard_packets pass, and
+ * each event fires once. */
+struct racer {
+	struct sad *sad;
+	unsigned passed;
+};
+
+static void *race_account(void *arg)
+{
+	struct racer *r = arg;
+	rcu_register_thread();
+	for (int i = 0; i < 20000; i++) {
+		rcu_read_lock();
+		struct sa *sa = sad_lookup_in(r->sad, 0x900, IPSEC_PROTO_ESP);
+		if (sa && sad_account(r->sad, sa, 10))
+			r->passed++;
+		rcu_read_unlock();
+	}
+	rcu_unregister_thread();
+	return NULL;
+}
+
+static void test_lifetime_race(void **state)
+{
+	(void)state;
+	struct sad *sad = sad_new(4);
+	struct secret *k = key(20, 0x22);
+	struct sa_params p = gcm(0x900, SA_DIR_IN, k);
+	struct events ev = {0};
+	struct racer r[4];
+	pthread_t th[4];
+	unsigned total = 0;
+
+	p.soft_packets = 10000;
+	p.hard_packets = 50000;
+	sad_set_expire_cb(sad, on_expire, &ev);
+	assert_int_equal(sad_install(sad, &p), 0);
+	for (int i = 0; i < 4; i++) {
+		r[i] = (struct racer){.sad = sad};
+		pthread_create(&th[i], NULL, race_account, &r[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		total += r[i].passed;
+	}
+	assert_int_equal(total, 50000);
+	assert_int_equal(ev.soft, 1);
+	assert_int_equal(ev.hard, 1);
+	secret_free(k);
+	sad_free(sad);
+}
+
+/* ---- counters, names, states ---- */
+
+static void count_sa(struct sa *sa, void *arg)
+{
+	(void)sa;
+	(*(unsigned *)arg)++;
+}
+
+static void test_counters_and_names(void **state)
+{
+	(void)state;
+	struct sad *sad = sad_new(NW);
+	struct secret *k = key(20, 0x33);
+	struct sa_params p = gcm(0xa00, SA_DIR_IN, k);
+	struct sa_stats sum;
+	unsigned n = 0;
+
+	assert_int_equal(sad_install(sad, &p), 0);
+	p = gcm(0xa01, SA_DIR_OUT, k);
+	assert_int_equal(sad_install(sad, &p), 0);
+	rcu_read_lock();
+	struct sa *sa = sad_lookup_in(sad, 0xa00, IPSEC_PROTO_ESP);
+	for (unsigned w = 0; w < NW; w++) {
+		sa->stats[w].packets = w + 1;
+		sa->stats[w].bytes = 100 * (w + 1);
+		sa->stats[w].drops[DROP_REPLAY] = 2;
+	}
+	sa_stats_sum(sa, &sum);
+	assert_int_equal(sum.packets, 6);
+	assert_int_equal(sum.bytes, 600);
+	assert_int_equal(sum.drops[DROP_REPLAY], 2 * NW);
+	assert_int_equal(sum.drops[DROP_ICV], 0);
+	rcu_read_unlock();
+	sad_clear_counters(sad);
+	rcu_read_lock();
+	sa_stats_sum(sad_lookup_in(sad, 0xa00, IPSEC_PROTO_ESP), &sum);
+	rcu_read_unlock();
+	assert_int_equal(sum.packets, 0);
+	assert_int_equal(sum.drops[DROP_REPLAY], 0);
+	sad_foreach(sad, count_sa, &n);
+	assert_int_equal(n, 2);
+
+	/* every drop reason has its own name */
+	for (int i = 0; i < DROP__COUNT; i++) {
+		assert_string_not_equal(dp_drop_name((enum dp_drop)i), "unknown");
+		for (int j = 0; j < i; j++)
+			assert_string_not_equal(dp_drop_name((enum dp_drop)i),
+						dp_drop_name((enum dp_drop)j));
+	}
+	assert_string_equal(dp_drop_name(DROP_REPLAY), "replay");
+	assert_string_equal(dp_drop_name(DROP_ICV), "icv-failure");
+	assert_string_equal(dp_drop_name(DROP__COUNT), "unknown");
+	assert_string_equal(sa_state_name(SA_SOFT_EXPIRED), "soft-expired");
+	secret_free(k);
+	sad_free(sad);
+}
+
+static void test_state_machine(void **state)
+{
+	(void)state;
+	struct sa sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.state = SA_LARVAL;
+	assert_false(sa_state_change(&sa, SA_SOFT_EXPIRED));
+	assert_true(sa_state_change(&sa, SA_MATURE));
+	assert_false(sa_state_change(&sa, SA_MATURE));
+	assert_false(sa_state_change(&sa, SA_LARVAL));
+	assert_true(sa_state_change(&sa, SA_SOFT_EXPIRED));
+	assert_false(sa_state_change(&sa, SA_SOFT_EXPIRED));
+	assert_true(sa_state_change(&sa, SA_HARD_EXPIRED));
+	assert_false(sa_state_change(&sa, SA_SOFT_EXPIRED));
+	assert_true(sa_state_change(&sa, SA_DEAD));
+	assert_false(sa_state_change(&sa, SA_MATURE));
+	assert_int_equal(sa_state_get(&sa), SA_DEAD);
+}
+
+/* ---- RCU: readers look up and read SAs while the writer installs and
+ * deletes them; ASan catches any use after free ---- */
+
+static volatile int stop_readers;
+
+static void *reader(void *arg)
+{
+	struct sad *sad = arg;
+	unsigned long hits = 0;
+	rcu_register_thread();
+	while (!__atomic_load_n(&stop_readers, __ATOMIC_RELAXED)) {
+		rcu_read_lock();
+		for (uint32_t spi = 0x100; spi < 0x110; spi++) {
+			struct sa *sa = sad_lookup_in(sad, spi, IPSEC_PROTO_ESP);
+			if (sa) {
+				assert_int_equal(sa->p.spi, spi);
+				assert_int_equal(sa->encr_key->len, 20);
+				hits += sa->wk[0].cipher != NULL;
+			}
+		}
+		struct sa *o = sad_lookup_out(sad, 10, IPSEC_PROTO_ESP);
+		if (o)
+			hits += o->stats[0].packets == 0;
+		rcu_read_unlock();
+	}
+	rcu_unregister_thread();
+	return (void *)hits;
+}
+
+static void test_rcu_readers(void **state)
+{
+	(void)state;
+	struct sad *sad = sad_new(1);
+	struct secret *k = key(20, 0x44);
+	pthread_t th[2];
+	struct sa_params p;
+
+	log_set_level(LOG_LVL_ERR); /* state changes log at info */
+	stop_readers = 0;
+	for (int i = 0; i < 2; i++)
+		pthread_create(&th[i], NULL, reader, sad);
+	for (int round = 0; round < 300; round++) {
+		for (uint32_t spi = 0x100; spi < 0x110; spi++) {
+			p = gcm(spi, SA_DIR_IN, k);
+			assert_int_equal(sad_install(sad, &p), 0);
+		}
+		p = gcm(0x5000 + (uint32_t)round, SA_DIR_OUT, k);
+		assert_int_equal(sad_install(sad, &p), 0);
+		for (uint32_t spi = 0x100; spi < 0x110; spi += 2)
+			assert_int_equal(sad_delete(sad, spi, IPSEC_PROTO_ESP, NULL), 0);
+		if (round % 3 == 0)
+			sad_flush(sad);
+		else
+			for (uint32_t spi = 0x101; spi < 0x110; spi += 2)
+				sad_delete(sad, spi, IPSEC_PROTO_ESP, NULL);
+	}
+	__atomic_store_n(&stop_readers, 1, __ATOMIC_RELAXED);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	log_set_level(LOG_LVL_INFO);
+	secret_free(k);
+	sad_free(sad);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	rcu_register_thread();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	rcu_unregister_thread();
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_install_lookup),
+		cmocka_unit_test(test_rejects),
+		cmocka_unit_test(test_delete_flush_rekey),
+		cmocka_unit_test(test_lifetime_packets_bytes),
+		cmocka_unit_test(test_lifetime_seconds),
+		cmocka_unit_test(test_lifetime_race),
+		cmocka_unit_test(test_counters_and_names),
+		cmocka_unit_test(test_state_machine),
+		cmocka_unit_test(test_rcu_readers),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
