@@ -164,6 +164,7 @@ void dp_stats(const struct dp *dp, struct dp_global_stats *out)
 		out->tun_tx += LOAD(s->tun_tx);
 		out->net_rx += LOAD(s->net_rx);
 		out->net_tx += LOAD(s->net_tx);
+		out->tun_ignored += LOAD(s->tun_ignored);
 		out->natt_keepalive_rx += LOAD(s->natt_keepalive_rx);
 		out->ike_rx += LOAD(s->ike_rx);
 		out->acquires += LOAD(s->acquires);
@@ -181,6 +182,7 @@ void dp_clear_stats(struct dp *dp)
 		ZERO(s->tun_tx);
 		ZERO(s->net_rx);
 		ZERO(s->net_tx);
+		ZERO(s->tun_ignored);
 		ZERO(s->natt_keepalive_rx);
 		ZERO(s->ike_rx);
 		ZERO(s->acquires);

@@ -47,6 +47,7 @@ struct dp_config {
 
 struct dp_global_stats {
 	uint64_t tun_rx, tun_tx, net_rx, net_tx;
+	uint64_t tun_ignored;       /* link-scope multicast from the kernel (MLD, IGMP) */
 	uint64_t natt_keepalive_rx; /* RFC 3948 2.3 one-octet 0xff */
 	uint64_t ike_rx;            /* non-ESP marker on the UDP port (RFC 3948 2.2) */
 	uint64_t acquires;          /* acquire callbacks fired (after rate limiting) */

@@ -19,6 +19,7 @@
 
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
+#include <netlink/route/link/inet6.h>
 
 #include "dataplane/internal.h"
 
@@ -44,11 +45,46 @@ static int tun_queue_open(const char *name, short flags, char *actual)
 	return fd;
 }
 
-/* MTU and IFF_UP in one RTM_NEWLINK change. */
+/* One RTM_NEWLINK change built by fill(). */
+static int link_change(struct nl_sock *nl, struct rtnl_link *link,
+		       void (*fill)(struct rtnl_link *, uint32_t), uint32_t arg)
+{
+	struct rtnl_link *change = rtnl_link_alloc();
+	int err;
+
+	if (!change)
+		return -NLE_NOMEM;
+	fill(change, arg);
+	err = rtnl_link_change(nl, link, change, 0);
+	rtnl_link_put(change);
+	return err;
+}
+
+static void fill_mtu(struct rtnl_link *c, uint32_t mtu)
+{
+	rtnl_link_set_mtu(c, mtu);
+}
+
+/* No IPv6 link-local address: the kernel then sends no router
+ * solicitations into the TUN (MLD reports still come: worker.c ignores
+ * link-scope multicast); routing IPv6 into the device and receiving
+ * from it still work. Must precede IFF_UP, which generates the address. */
+static void fill_no_ll(struct rtnl_link *c, uint32_t unused)
+{
+	(void)unused;
+	rtnl_link_inet6_set_addr_gen_mode(c, IN6_ADDR_GEN_MODE_NONE);
+}
+
+static void fill_up(struct rtnl_link *c, uint32_t unused)
+{
+	(void)unused;
+	rtnl_link_set_flags(c, IFF_UP);
+}
+
 static int link_configure(const char *name, uint32_t mtu)
 {
 	struct nl_sock *nl = route_nl_open();
-	struct rtnl_link *link = NULL, *change = NULL;
+	struct rtnl_link *link = NULL;
 	int ret = -1, err;
 
 	if (!nl)
@@ -58,19 +94,21 @@ static int link_configure(const char *name, uint32_t mtu)
 		log_err("tun: get link %s: %s", name, nl_geterror(err));
 		goto out;
 	}
-	change = rtnl_link_alloc();
-	if (!change)
-		goto out;
-	rtnl_link_set_mtu(change, mtu);
-	rtnl_link_set_flags(change, IFF_UP);
-	err = rtnl_link_change(nl, link, change, 0);
+	err = link_change(nl, link, fill_mtu, mtu);
 	if (err < 0) {
-		log_err("tun: set %s mtu %u up: %s", name, mtu, nl_geterror(err));
+		log_err("tun: set %s mtu %u: %s", name, mtu, nl_geterror(err));
+		goto out;
+	}
+	err = link_change(nl, link, fill_no_ll, 0);
+	if (err < 0) /* IPv6 disabled: nothing to suppress */
+		log_debug("tun: %s addr_gen_mode none: %s", name, nl_geterror(err));
+	err = link_change(nl, link, fill_up, 0);
+	if (err < 0) {
+		log_err("tun: set %s up: %s", name, nl_geterror(err));
 		goto out;
 	}
 	ret = 0;
 out:
-	rtnl_link_put(change);
 	rtnl_link_put(link);
 	nl_socket_free(nl);
 	return ret;

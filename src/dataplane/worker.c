@@ -37,6 +37,17 @@ static void drop(struct dp_worker *w, enum dp_drop r, const char *dir)
 	count_drop(w, NULL, r, dir, false);
 }
 
+/* An outbound packet that matched no PROTECT policy: say which flow. */
+static void drop_flow(struct dp_worker *w, enum dp_drop r, const struct flow *f)
+{
+	char s[IP_ADDR_STRLEN], d[IP_ADDR_STRLEN];
+
+	stat_add(&w->stats.s.drops[r], 1);
+	log_rl(&w->dp->rl_drop, LOG_LVL_INFO, "dp: out drop: %s: proto %u %s:%u -> %s:%u",
+	       dp_drop_name(r), f->proto, ip_addr_str(&f->src, s), f->sport,
+	       ip_addr_str(&f->dst, d), f->dport);
+}
+
 /* RFC 4301 5.2 / ARCHITECTURE "acquire": no SA yet; tell IKE, at most
  * once per second per policy. pol and f are valid during the call only. */
 static void maybe_acquire(struct dp_worker *w, const struct policy *pol, const struct flow *f)
@@ -47,6 +58,18 @@ static void maybe_acquire(struct dp_worker *w, const struct policy *pol, const s
 		return;
 	stat_add(&w->stats.s.acquires, 1);
 	dp->acquire(pol, f, dp->acquire_arg);
+}
+
+/* Link-scope multicast the kernel itself sends into the device (MLD
+ * reports to ff02::16, IGMP to 224.0.0.22): no policy can protect it, as
+ * it must not leave the link (RFC 4291 2.7, RFC 5771 4). Ignored, counted
+ * apart from drops so that "no policy" means a real packet. */
+static bool link_scope_multicast(const struct flow *f)
+{
+	if (f->dst.af == AF_INET6)
+		return f->dst.b[0] == 0xff && (f->dst.b[1] & 0x0f) <= 2;
+	return f->dst.af == AF_INET && f->dst.b[0] == 224 && f->dst.b[1] == 0 &&
+	       f->dst.b[2] == 0;
 }
 
 /* Under rcu_read_lock. */
@@ -62,9 +85,13 @@ static void outbound(struct dp_worker *w, struct pkt *p)
 		drop(w, DROP_MALFORMED, "out");
 		return;
 	}
+	if (link_scope_multicast(&f)) {
+		stat_add(&w->stats.s.tun_ignored, 1);
+		return;
+	}
 	pol = spd_lookup(dp->spd, &f);
 	if (!pol) {
-		drop(w, DROP_NO_POLICY, "out");
+		drop_flow(w, DROP_NO_POLICY, &f);
 		return;
 	}
 	/* A packet reached the TUN because a route of ours sent it here. A
@@ -73,7 +100,7 @@ static void outbound(struct dp_worker *w, struct pkt *p)
 	 * unmarked packet to that prefix here). Drop and count it; bypass
 	 * works for destinations that are not routed into the TUN. */
 	if (pol->action != POLICY_PROTECT) {
-		drop(w, pol->action == POLICY_DISCARD ? DROP_DISCARD : DROP_NO_POLICY, "out");
+		drop_flow(w, pol->action == POLICY_DISCARD ? DROP_DISCARD : DROP_NO_POLICY, &f);
 		return;
 	}
 	memset(&o, 0, sizeof(o));
