@@ -25,6 +25,7 @@ struct cfg_ace {
 	uint8_t src_form, dst_form; /* 0 any, 1 host, 2 addr+wildcard, 3 prefix (ipv6) */
 	uint8_t sport_op, dport_op; /* 0 none, 1 eq, 2 range, 3 gt, 4 lt, 5 neq(unsupported) */
 	unsigned line;              /* source line, for messages */
+	uint32_t seq;               /* sequence number (10, 20, ... unless given) */
 };
 
 struct cfg_acl {
@@ -57,6 +58,7 @@ struct cfg_session_key {
 	uint32_t spi;
 	struct secret *cipher; /* owned; NULL if none */
 	struct secret *auth;   /* owned; NULL if none */
+	unsigned line;         /* source line of the set session-key command */
 };
 
 struct cfg_map_entry {
@@ -75,6 +77,7 @@ struct cfg_map_entry {
 	char ikev2_profile[CFG_NAME_MAX];
 	uint16_t pfs_group;    /* 0 = none */
 	unsigned line;
+	unsigned ts_line, acl_line; /* lines of set transform-set / match address */
 };
 
 struct cfg_map_binding { /* crypto map NAME local-address ADDR / interface */
@@ -86,7 +89,10 @@ struct cfg_map_binding { /* crypto map NAME local-address ADDR / interface */
 /* ---- interfaces (outside address; Tunnel interfaces come with IKE) --- */
 struct cfg_interface {
 	char name[CFG_NAME_MAX];
-	struct ip_prefix addr; /* ip address A M */
+	/* ip address A M / ipv6 address P/L. Unlike other prefixes, the host
+	 * bits are KEPT: addr.addr is the interface's own address. len 0 and
+	 * af 0 when not configured. */
+	struct ip_prefix addr;
 	struct ip_prefix addr6;
 	char crypto_map[CFG_NAME_MAX];
 	/* tunnel (VTI) fields, used from the IKEv2 issue on */
@@ -140,7 +146,16 @@ const struct cfg_transform_set *config_transform_set(const struct config *c, con
 const struct cfg_map_binding *config_map_binding(const struct config *c, const char *map);
 
 /* Errors: file:line:col, the offending token and what was expected. */
+enum cfg_err_kind {
+	CFG_ERR_INVALID = 0, /* % Invalid input detected at '^' marker. */
+	CFG_ERR_AMBIGUOUS,   /* % Ambiguous command */
+	CFG_ERR_INCOMPLETE,  /* % Incomplete command. */
+	CFG_ERR_SEMANTIC,    /* validation: undefined names, key lengths */
+	CFG_ERR_EXEC,        /* `do CMD` where only config commands apply */
+};
+
 struct cfg_error {
+	int kind; /* enum cfg_err_kind */
 	char file[256];
 	unsigned line, col;
 	char token[128];
@@ -156,6 +171,17 @@ struct config *config_load_buffer(const char *name, const char *text, struct cfg
 /* Apply more lines (configure terminal) on a copy of base. */
 struct config *config_apply_lines(const struct config *base, const char *text,
 				  struct cfg_error *err);
+
+/* `do CMD` in a config mode is an exec command. The loaders reject it
+ * (CFG_ERR_EXEC); the control layer checks each configure-terminal line
+ * with this first. Returns true and points *exec at CMD (borrowed from
+ * line) if the line is `do CMD`. */
+bool config_line_is_exec(const char *line, const char **exec);
+
+/* Deep copy (keys duplicated) and model equality (ignores source line
+ * numbers and file name). */
+struct config *config_dup(const struct config *c);
+bool config_equal(const struct config *a, const struct config *b);
 
 /* Canonical text (show running-config). Caller frees. load -> write ->
  * load is the identity. */
