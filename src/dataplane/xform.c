@@ -116,19 +116,20 @@ enum dp_drop xform_seq_next(struct sa *sa, uint64_t *seq)
 {
 	uint64_t max = sa->p.esn ? UINT64_MAX : UINT32_MAX;
 	uint64_t cur = __atomic_load_n(&sa->seq_out, __ATOMIC_RELAXED);
-	int st = __atomic_load_n(&sa->state, __ATOMIC_RELAXED);
 
-	if (st == SA_HARD_EXPIRED)
-		return DROP_HARD_EXPIRED;
 	do {
-		/* RFC 4303 3.3.3: the counter must not cycle; the SA is
-		 * dead once it reaches its maximum. */
-		if (cur >= max || st == SA_DEAD) {
-			__atomic_store_n(&sa->state, SA_DEAD, __ATOMIC_RELAXED);
+		/* RFC 4303 3.3.3 / RFC 4302 3.3.2: the counter must not
+		 * cycle; the SA is dead once it reaches its maximum (the
+		 * SAD stops returning it, so the next packet acquires a new
+		 * one). */
+		if (cur >= max) {
+			sa_state_change(sa, SA_DEAD);
 			return DROP_SEQ_OVERFLOW;
 		}
 	} while (!__atomic_compare_exchange_n(&sa->seq_out, &cur, cur + 1, false, __ATOMIC_RELAXED,
 					      __ATOMIC_RELAXED));
+	if (sa_state_get(sa) >= SA_HARD_EXPIRED)
+		return DROP_HARD_EXPIRED;
 	*seq = cur + 1;
 	return DROP_NONE;
 }
@@ -373,6 +374,10 @@ enum dp_drop xform_output(struct sad *sad, const struct policy *pol, unsigned wo
 		nh = h.nh;
 		hlen = h.hlen;
 		nh_off = h.nh_off;
+		if (hlen > sizeof(s->hdr))
+			return count_drop(b.ah ? b.ah : b.esp, worker, DROP_TOO_BIG);
+		/* ESP's header will overwrite it: keep a copy */
+		memcpy(s->hdr, pkt_data(p), hlen);
 		q.off += hlen;
 		q.len -= hlen;
 	}
@@ -381,10 +386,7 @@ enum dp_drop xform_output(struct sad *sad, const struct policy *pol, unsigned wo
 		return r;
 	if (q.off < hlen || q.len + hlen > PKT_MAX_DATA)
 		return count_drop(b.ah ? b.ah : b.esp, worker, DROP_TOO_BIG);
-	if (tunnel)
-		memcpy(q.buf + q.off - hlen, oh, hlen);
-	else
-		memmove(q.buf + q.off - hlen, pkt_data(p), hlen);
+	memcpy(q.buf + q.off - hlen, tunnel ? oh : s->hdr, hlen);
 	p->off = q.off - hlen;
 	p->len = q.len + hlen;
 	d = pkt_data(p);
