@@ -90,10 +90,13 @@ start_pair() {
 	fail "dp_pair did not start ($flags)"
 }
 
+# SIGTERM both; each must exit 0 (clean dp_stop; no sanitizer report).
 stop_pair() {
+	local rc=0
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do wait "$p" || rc=$?; done
 	PIDS=()
+	[ "$rc" = 0 ] || fail "dp_pair exited with $rc"
 }
 
 check_clean() {
@@ -113,7 +116,13 @@ run_mode() {
 		fail "$name: no route in A"
 	ip netns exec "$A" timeout 10 ping -c 3 -i 0.2 -W 2 -I 198.18.1.1 198.18.2.1 \
 		>"$TMP/ping.log" 2>&1 || fail "$name: ping through the tunnel"
+	# On B's NAT-T port: a NAT-keepalive (RFC 3948 2.3) and an IKE
+	# message behind the non-ESP marker (2.2): counted, not decrypted.
+	ip netns exec "$A" bash -c 'printf "\xff" >/dev/udp/198.18.0.2/4500;
+		printf "\x00\x00\x00\x00ike!" >/dev/udp/198.18.0.2/4500'
+	sleep 0.2
 	stop_pair
+	grep -q "keepalive 1 ike 1" "$TMP/b.out" || fail "$name: keepalive/IKE not counted"
 	grep -q "net_tx [1-9]" "$TMP/a.out" || fail "$name: A sent no ESP"
 	grep -q "tun_tx [1-9]" "$TMP/b.out" || fail "$name: B decapsulated nothing"
 	check_clean
