@@ -206,6 +206,8 @@ CMD_FN(cmd_map)
 		return 0;
 	}
 	e = cfg_map_get(p->cfg, m->t[2].text, seq, false);
+	if (e && m->n == 4) /* re-entering without a type keeps it */
+		manual = e->manual;
 	if (e && e->manual != manual)
 		return pctx_err(p, m->n > 4 ? 4 : 3, "crypto map %s %u already exists as %s",
 				e->map, seq, e->manual ? "ipsec-manual" : "ipsec-isakmp");

@@ -304,8 +304,12 @@ static void locate(struct cfg_error *err, const char *text)
 		bool start = q == err->text || isspace((unsigned char)q[-1]);
 		bool hex0x = start && strncasecmp(q, "0x", 2) == 0;
 
-		if (start && (strncasecmp(q, err->token, tl) == 0 ||
-			      (hex0x && strncasecmp(q + 2, err->token, tl) == 0))) {
+		const char *w = hex0x && strncasecmp(q, err->token, tl) != 0 ? q + 2 : q;
+		/* a token that filled err->token may have been cut short */
+		bool end = tl == sizeof(err->token) - 1 || w[tl] == '\0' ||
+			   isspace((unsigned char)w[tl]);
+
+		if (start && end && strncasecmp(w, err->token, tl) == 0) {
 			err->col = (unsigned)(q - err->text) + 1;
 			break;
 		}

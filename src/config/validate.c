@@ -113,13 +113,14 @@ static const char *xf_word(const struct cfg_transform_set *ts, bool auth)
 		if (strncmp(w, "esp-", 4) == 0 && is_auth == auth)
 			return w;
 	}
-	return auth ? "esp-null" : "ESP";
+	return NULL;
 }
 
 static bool check_key(struct vctx *v, const struct cfg_session_key *k, const char *dir, bool ah)
 {
 	const struct cfg_map_entry *e = v->e;
-	const char *words = xf_word(v->ts, false);
+	const char *words = xf_word(v->ts, false) ? xf_word(v->ts, false) : "esp-null";
+	const char *auth = xf_word(v->ts, true) ? xf_word(v->ts, true) : words;
 	char spi[16];
 	bool need = ah ? v->ts->ah_integ != 0 : v->ts->has_esp;
 
@@ -143,7 +144,7 @@ static bool check_key(struct vctx *v, const struct cfg_session_key *k, const cha
 		return fail(v->err, v->ts->line, words, "%s: algorithm not available", words);
 	return check_len(v, k, k->cipher, cipher_len(v), "cipher", words) &&
 	       check_len(v, k, k->auth, integ_len(v->ts->esp_integ), "authenticator",
-			 xf_word(v->ts, true));
+			 auth);
 }
 
 static bool check_manual(struct vctx *v)
