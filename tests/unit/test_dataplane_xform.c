@@ -760,6 +760,70 @@ static void test_ah_esp_bundle(void **state)
 		}
 }
 
+/* IPv6 transport mode with extension headers (RFC 4303 3.1.1): ESP/AH go
+ * after hop-by-hop; the destination options that follow (no routing
+ * header after them) stay inside. */
+static size_t v6_ext_make(uint8_t *d)
+{
+	size_t len = inner_make(d, 6, 40, false), ext = 16;
+
+	memmove(d + 40 + ext, d + 40, len - 40);
+	memset(d + 40, 0, ext);
+	d[6] = IPPROTO_NUM_HOPOPTS;
+	d[40] = IPPROTO_NUM_DSTOPTS; /* hop-by-hop: a "may change" option */
+	d[42] = 0x3e;                /* type with bit 0x20 set */
+	d[43] = 4;
+	memset(d + 44, 0xaa, 4);
+	d[48] = 17;                  /* destination options: PadN */
+	d[50] = 1;
+	d[51] = 4;
+	len += ext;
+	put_be16(d + 4, (uint16_t)(len - 40));
+	return len;
+}
+
+static void test_v6_ext_headers(void **state)
+{
+	(void)state;
+	uint8_t clear[512], wire[1024];
+	struct xform_out o;
+	struct sa *sa;
+	size_t len = v6_ext_make(clear), wlen;
+	struct sacfg e = {.proto = IPSEC_PROTO_ESP, .mode = IPSEC_MODE_TRANSPORT,
+			  .encr = ENCR_AES_GCM_16, .key_bits = 128, .af_outer = 6,
+			  .spi = SPI_ESP};
+	struct sacfg a = {.proto = IPSEC_PROTO_AH, .mode = IPSEC_MODE_TRANSPORT,
+			  .integ = AUTH_HMAC_SHA2_256_128, .af_outer = 6, .spi = SPI_AH};
+
+	reset_sads();
+	install_pair(&e);
+	assert_int_equal(out(&e, clear, len, &o), DROP_NONE);
+	wlen = E.p.len;
+	memcpy(wire, pkt_data(&E.p), wlen);
+	assert_int_equal(wire[6], IPPROTO_NUM_HOPOPTS);
+	assert_int_equal(wire[40], IPPROTO_NUM_ESP);
+	assert_int_equal(get_be32(wire + 48), SPI_ESP);
+	assert_int_equal(in(wire, wlen, &o, &sa), DROP_NONE);
+	assert_int_equal(E.p.len, len);
+	assert_memory_equal(pkt_data(&E.p), clear, len);
+
+	reset_sads();
+	install_pair(&a);
+	assert_int_equal(out(&a, clear, len, &o), DROP_NONE);
+	wlen = E.p.len;
+	memcpy(wire, pkt_data(&E.p), wlen);
+	assert_int_equal(wire[40], IPPROTO_NUM_AH);
+	assert_int_equal(wire[48], IPPROTO_NUM_DSTOPTS);
+	wire[44] ^= 0xff; /* mutable option data: outside the ICV */
+	assert_int_equal(in(wire, wlen, &o, &sa), DROP_NONE);
+	assert_int_equal(E.p.len, len);
+	assert_memory_equal(pkt_data(&E.p) + 48, clear + 48, len - 48);
+	assert_int_equal(out(&a, clear, len, &o), DROP_NONE);
+	memcpy(wire, pkt_data(&E.p), wlen);
+	wire[42] ^= 0x01; /* option type: inside the ICV */
+	assert_int_equal(in(wire, wlen, &o, &sa), DROP_ICV);
+}
+
 /* ---- IPComp ------------------------------------------------------------- */
 
 static void test_ipcomp(void **state)
@@ -1071,6 +1135,7 @@ int main(void)
 		cmocka_unit_test(test_ah_roundtrip),
 		cmocka_unit_test(test_ah_mutable),
 		cmocka_unit_test(test_ah_esp_bundle),
+		cmocka_unit_test(test_v6_ext_headers),
 		cmocka_unit_test(test_ipcomp),
 		cmocka_unit_test(test_ipcomp_garbage),
 		cmocka_unit_test(test_udp_encap),
