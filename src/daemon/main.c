@@ -122,6 +122,16 @@ static void on_sighup(evutil_socket_t fd, short ev, void *arg)
 		log_err("reload failed, running configuration unchanged:\n%s", err);
 }
 
+/* Once a second: lifetimes in seconds (soft expiry -> rekey, hard ->
+ * delete), counted by the SAD against the monotonic clock. */
+static void timer_on_second(evutil_socket_t fd, short ev, void *arg)
+{
+	struct daemon *dd = arg;
+	(void)fd;
+	(void)ev;
+	sad_tick(dd->sad, now_ns() / 1000000000ull);
+}
+
 static void on_sigterm(evutil_socket_t fd, short ev, void *arg)
 {
 	struct daemon *dd = arg;
@@ -135,7 +145,7 @@ static void on_sigterm(evutil_socket_t fd, short ev, void *arg)
 static void dp_config_from(const struct config *c, struct dp_config *dc)
 {
 	memset(dc, 0, sizeof(*dc));
-	snprintf(dc->tun_name, sizeof(dc->tun_name), "%s",
+	snprintf(dc->tun_name, sizeof(dc->tun_name), "%.15s",
 		 c->tun_ifname[0] ? c->tun_ifname : "ipsec0");
 	dc->tun_mtu = 1400;
 	dc->workers = c->workers;
@@ -172,7 +182,8 @@ int main(int argc, char **argv)
 	struct daemon dd;
 	struct dp_config dc;
 	struct ctl_ops ops = {op_running, op_apply, op_sad, op_dp, op_config_path, op_reload, &dd};
-	struct event *ev_hup = NULL, *ev_term = NULL, *ev_int = NULL;
+	struct event *ev_hup = NULL, *ev_term = NULL, *ev_int = NULL, *ev_tick = NULL;
+	const struct timeval one_second = {1, 0};
 	bool debug = false, test_only = false;
 	char err[2048];
 	int opt, ret = 1;
@@ -252,8 +263,10 @@ int main(int argc, char **argv)
 	ev_hup = evsignal_new(dd.base, SIGHUP, on_sighup, &dd);
 	ev_term = evsignal_new(dd.base, SIGTERM, on_sigterm, &dd);
 	ev_int = evsignal_new(dd.base, SIGINT, on_sigterm, &dd);
-	if (!ev_hup || !ev_term || !ev_int || evsignal_add(ev_hup, NULL) ||
-	    evsignal_add(ev_term, NULL) || evsignal_add(ev_int, NULL))
+	ev_tick = event_new(dd.base, -1, EV_PERSIST, timer_on_second, &dd);
+	if (!ev_hup || !ev_term || !ev_int || !ev_tick || evsignal_add(ev_hup, NULL) ||
+	    evsignal_add(ev_term, NULL) || evsignal_add(ev_int, NULL) ||
+	    event_add(ev_tick, &one_second))
 		goto out_events;
 
 	log_notice("espritd %s running: config %s, control socket %s", "0.1.0",
@@ -268,6 +281,8 @@ out_events:
 		event_free(ev_term);
 	if (ev_int)
 		event_free(ev_int);
+	if (ev_tick)
+		event_free(ev_tick);
 	ctl_server_free(dd.ctl);
 out_base:
 	event_base_free(dd.base);

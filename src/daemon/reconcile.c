@@ -142,10 +142,11 @@ static uint16_t key_bits_of(const struct cfg_transform_set *ts, const struct sec
 /* Check what sad_install would check, before anything is changed. */
 static int check_sa(const struct sa_params *p, const char *what, char *err, size_t errlen)
 {
-	if (p->proto == IPSEC_PROTO_ESP && p->encr_id != ENCR_NONE) {
+	if (p->proto == IPSEC_PROTO_ESP) {
 		const struct encr_alg *a = encr_alg_find(p->encr_id);
-		if (!a || !p->encr_key || !encr_key_bits_ok(a, p->encr_key_bits) ||
-		    encr_keymat_len(a, p->encr_key_bits) != p->encr_key->len) {
+		size_t have = p->encr_key ? p->encr_key->len : 0;
+		if (!a || !encr_key_bits_ok(a, p->encr_key_bits) ||
+		    encr_keymat_len(a, p->encr_key_bits) != have) {
 			snprintf(err, errlen,
 				 "%s: %s cipher key for SPI %u has the wrong length for %s "
 				 "(expected %zu bytes)",
@@ -198,7 +199,8 @@ static int build_manual_sas(const struct config *cfg, const struct cfg_map_entry
 			struct sa_params esp = p;
 			esp.proto = IPSEC_PROTO_ESP;
 			esp.spi = k[0]->spi;
-			esp.encr_id = ts->esp_encr;
+			/* esp-sha-hmac alone is ESP with NULL encryption (RFC 2410). */
+			esp.encr_id = ts->esp_encr != ENCR_NONE ? ts->esp_encr : ENCR_NULL;
 			esp.encr_key = ts->esp_encr != ENCR_NONE ? k[0]->cipher : NULL;
 			esp.encr_key_bits = key_bits_of(ts, esp.encr_key);
 			esp.integ_id = ts->esp_integ;
@@ -252,7 +254,7 @@ static int build_entry(const struct config *cfg, const struct cfg_map_entry *e,
 		base.hard_bytes = e->lifetime_kb * 1024;
 		base.soft_bytes = base.hard_bytes / 10 * 9;
 	}
-	snprintf(base.name, sizeof(base.name), "%s %u", e->map, e->seq);
+	snprintf(base.name, sizeof(base.name), "%.48s %u", e->map, e->seq);
 
 	for (unsigned i = 0; i < acl->n; i++) {
 		const struct cfg_ace *ace = &acl->aces[i];

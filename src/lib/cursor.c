@@ -39,7 +39,7 @@ bool cur_u32(struct cur *c, uint32_t *v)
 
 bool cur_u64(struct cur *c, uint64_t *v)
 {
-	uint32_t hi, lo;
+	uint32_t hi = 0, lo = 0;
 	if (!need(c, 8))
 		return false;
 	cur_u32(c, &hi);
