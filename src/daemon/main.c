@@ -232,8 +232,7 @@ int main(int argc, char **argv)
 			 dd.running->control_socket[0] ? dd.running->control_socket
 						       : DEFAULT_SOCKET);
 
-	dd.sad = sad_new(dd.running->workers ? dd.running->workers
-					      : (unsigned)sysconf(_SC_NPROCESSORS_ONLN));
+	dd.sad = sad_new(dp_workers_resolve(dd.running->workers));
 	dd.spd = spd_new();
 	if (!dd.sad || !dd.spd)
 		goto out_db;
