@@ -92,7 +92,7 @@ static bool v6_parse(struct cur *c, size_t len, bool transport_split, struct iph
 		}
 		nh = next;
 	}
-	return true;
+	return h->hlen <= h->tot_len; /* extension headers inside the payload length */
 }
 
 bool iphdr_parse(const uint8_t *d, size_t len, bool transport_split, struct iphdr_info *h)

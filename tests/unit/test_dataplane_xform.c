@@ -541,6 +541,27 @@ static void test_truncated(void **state)
 	truncate_all(&c, 4);
 }
 
+/* Found by fuzz_dataplane_esp: IPv6 extension headers reaching past the
+ * payload length made the protected part's length wrap around. */
+static void test_v6_ext_past_length(void **state)
+{
+	(void)state;
+	uint8_t d[128] = {0x60, 0, 0, 0, 0, 8, IPPROTO_NUM_HOPOPTS, 64};
+	struct sa *sa;
+	struct sacfg c = {.proto = IPSEC_PROTO_ESP, .encr = ENCR_AES_CBC, .key_bits = 128,
+			  .integ = AUTH_HMAC_SHA2_256_128, .af_outer = 6, .spi = SPI_ESP};
+
+	reset_sads();
+	install_pair(&c);
+	d[40] = IPPROTO_NUM_ESP; /* hop-by-hop of 16 bytes, plen says 8 */
+	d[41] = 1;
+	put_be32(d + 56, SPI_ESP);
+	put_be32(d + 60, 1);
+	assert_int_equal(in(d, sizeof(d), NULL, &sa), DROP_MALFORMED);
+	put_be16(d + 4, 88); /* consistent: goes on to the ICV */
+	assert_int_equal(in(d, sizeof(d), NULL, &sa), DROP_ICV);
+}
+
 /* ESP NULL with HMAC-SHA256: the trailer is in the clear, so the test can
  * corrupt the padding and compute a valid ICV over it with the key. */
 static void reseal(uint8_t *wire, size_t wlen)
@@ -1129,6 +1150,7 @@ int main(void)
 		cmocka_unit_test(test_esp_replay),
 		cmocka_unit_test(test_esp_unknown_spi),
 		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_v6_ext_past_length),
 		cmocka_unit_test(test_bad_padding),
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_seq_overflow),
