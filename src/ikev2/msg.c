@@ -383,7 +383,9 @@ static enum ikev2_err parse_body(struct ikev2_msg *m, struct ikev2_pl *pl, struc
 		return parse_cp(c, &pl->u.cp);
 	case IKEV2_PL_SKF:
 		return parse_skf(c, &pl->u.sk);
-	default: /* V, EAP, SK and unknown non-critical: raw */
+	case IKEV2_PL_SK: /* bounds only: parse_sk() */
+		return IKEV2_OK;
+	default: /* V, EAP and unknown non-critical: raw */
 		view_rest(c, &pl->u.nonce);
 		return IKEV2_OK;
 	}
