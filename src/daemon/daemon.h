@@ -23,8 +23,15 @@ struct daemon {
 	struct event_base *base;
 	struct ctl_server *ctl;
 	/* routes currently installed for protected destinations */
-	struct ip_prefix *routes;
+	struct route_want *routes;
 	unsigned nroutes;
+};
+
+/* A protected destination routed into the TUN device, with the gateway's
+ * own address inside the policy's source selector as preferred source. */
+struct route_want {
+	struct ip_prefix dst;
+	struct ip_addr src; /* af 0: none */
 };
 
 /* What a configuration asks for: policies and SAs (built, not applied). */
@@ -33,7 +40,7 @@ struct desired {
 	unsigned npols;
 	struct sa_params *sas; /* keys borrowed from the config */
 	unsigned nsas;
-	struct ip_prefix *routes;
+	struct route_want *routes;
 	unsigned nroutes;
 };
 

@@ -67,17 +67,42 @@ static bool prefix_eq(const struct ip_prefix *a, const struct ip_prefix *b)
 	return a->len == b->len && ip_addr_eq(&a->addr, &b->addr);
 }
 
-static int push_route(struct desired *d, const struct ip_prefix *r)
+static bool route_eq(const struct route_want *a, const struct route_want *b)
+{
+	return prefix_eq(&a->dst, &b->dst) && ip_addr_eq(&a->src, &b->src);
+}
+
+static int push_route(struct desired *d, const struct route_want *r)
 {
 	for (unsigned i = 0; i < d->nroutes; i++)
-		if (prefix_eq(&d->routes[i], r))
-			return 0;
-	struct ip_prefix *nr = grow(d->routes, d->nroutes, sizeof(*r));
+		if (prefix_eq(&d->routes[i].dst, &r->dst))
+			return 0; /* first policy wins, as in the SPD */
+	struct route_want *nr = grow(d->routes, d->nroutes, sizeof(*r));
 	if (!nr)
 		return -1;
 	d->routes = nr;
 	d->routes[d->nroutes++] = *r;
 	return 0;
+}
+
+/* The gateway's own configured address inside the selector's source, so
+ * that traffic it originates (transport mode, its own pings) matches. */
+static struct ip_addr own_source(const struct config *cfg, const struct ts *sel)
+{
+	struct ip_addr none;
+
+	memset(&none, 0, sizeof(none));
+	for (unsigned i = 0; i < cfg->nifs; i++) {
+		const struct ip_prefix *a[2] = {&cfg->ifs[i].addr, &cfg->ifs[i].addr6};
+		for (int k = 0; k < 2; k++)
+			if (a[k]->addr.af && ip_prefix_contains(&sel->src, &a[k]->addr))
+				return a[k]->addr;
+	}
+	for (unsigned i = 0; i < cfg->nbindings; i++)
+		if (cfg->bindings[i].local.af &&
+		    ip_prefix_contains(&sel->src, &cfg->bindings[i].local))
+			return cfg->bindings[i].local;
+	return none;
 }
 
 void reconcile_desired_free(struct desired *d)
@@ -277,7 +302,8 @@ static int build_entry(const struct config *cfg, const struct cfg_map_entry *e,
 			return -1;
 		}
 		base.sel.ts[base.sel.n++] = ace->ts;
-		if (push_route(d, &ace->ts.dst))
+		struct route_want rw = {.dst = ace->ts.dst, .src = own_source(cfg, &ace->ts)};
+		if (push_route(d, &rw))
 			return -1;
 	}
 	if (!e->manual) {
@@ -382,10 +408,10 @@ static void collect_sa(struct sa *sa, void *arg)
 	c->keys[c->n++] = k;
 }
 
-static bool route_in(const struct ip_prefix *r, const struct ip_prefix *set, unsigned n)
+static bool route_in(const struct route_want *r, const struct route_want *set, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
-		if (prefix_eq(r, &set[i]))
+		if (route_eq(r, &set[i]))
 			return true;
 	return false;
 }
@@ -399,13 +425,13 @@ static int apply_routes(struct daemon *dd, const struct desired *d)
 		return 0;
 	for (unsigned i = 0; i < dd->nroutes; i++)
 		if (!route_in(&dd->routes[i], d->routes, d->nroutes))
-			dp_route_del(dd->dp, &dd->routes[i]);
+			dp_route_del(dd->dp, &dd->routes[i].dst);
 	for (unsigned i = 0; i < d->nroutes; i++) {
 		if (route_in(&d->routes[i], dd->routes, dd->nroutes))
 			continue;
-		if (dp_route_add(dd->dp, &d->routes[i]) < 0) {
+		if (dp_route_add_src(dd->dp, &d->routes[i].dst, &d->routes[i].src) < 0) {
 			log_err("cannot route %s into the tunnel device",
-				ip_prefix_str(&d->routes[i], buf));
+				ip_prefix_str(&d->routes[i].dst, buf));
 			ret = -1;
 		}
 	}

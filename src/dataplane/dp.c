@@ -222,7 +222,12 @@ int dp_natt_send_ike(struct dp *dp, const struct ip_addr *src, const struct ip_a
 
 int dp_route_add(struct dp *dp, const struct ip_prefix *dst)
 {
-	return route_set_add(&dp->routes, dst);
+	return route_set_add(&dp->routes, dst, NULL);
+}
+
+int dp_route_add_src(struct dp *dp, const struct ip_prefix *dst, const struct ip_addr *src)
+{
+	return route_set_add(&dp->routes, dst, src);
 }
 
 int dp_route_del(struct dp *dp, const struct ip_prefix *dst)

@@ -96,6 +96,12 @@ int dp_natt_send_ike(struct dp *dp, const struct ip_addr *src, const struct ip_a
  * see the comment at the top of this file. Thread safe (one netlink socket
  * under a mutex); called from the main thread. Return 0 or -1 (logged). */
 int dp_route_add(struct dp *dp, const struct ip_prefix *dst);
+/* Same, with a preferred source address for traffic the gateway itself
+ * originates towards dst (transport mode, or a gateway's own pings into a
+ * tunnel): the kernel would otherwise pick an address outside the policy.
+ * If the route cannot be added with src (not a local address), it is added
+ * without it and a warning is logged. src may be NULL. */
+int dp_route_add_src(struct dp *dp, const struct ip_prefix *dst, const struct ip_addr *src);
 int dp_route_del(struct dp *dp, const struct ip_prefix *dst);
 void dp_routes_flush(struct dp *dp); /* every route this dp added */
 

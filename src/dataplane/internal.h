@@ -159,7 +159,7 @@ struct dp_route_set {
 int route_set_init(struct dp_route_set *rs, int ifindex, uint32_t table, uint32_t pref,
 		   uint32_t fwmark);
 void route_set_destroy(struct dp_route_set *rs); /* flushes routes, removes rules */
-int route_set_add(struct dp_route_set *rs, const struct ip_prefix *dst);
+int route_set_add(struct dp_route_set *rs, const struct ip_prefix *dst, const struct ip_addr *src);
 int route_set_del(struct dp_route_set *rs, const struct ip_prefix *dst);
 void route_set_flush(struct dp_route_set *rs);
 /* /proc/sys writes: rp_filter off on the TUN, forwarding on. */

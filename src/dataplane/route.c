@@ -118,7 +118,8 @@ static void rule_remove(struct dp_route_set *rs, int af)
 
 /* ---- routes in table T ------------------------------------------------- */
 
-static struct rtnl_route *route_build(const struct dp_route_set *rs, const struct ip_prefix *dst)
+static struct rtnl_route *route_build(const struct dp_route_set *rs, const struct ip_prefix *dst,
+				      const struct ip_addr *src)
 {
 	struct rtnl_route *r = rtnl_route_alloc();
 	struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
@@ -137,6 +138,13 @@ static struct rtnl_route *route_build(const struct dp_route_set *rs, const struc
 	rtnl_route_set_protocol(r, RTPROT_STATIC);
 	if (dst->addr.af == AF_INET)
 		rtnl_route_set_scope(r, RT_SCOPE_LINK);
+	if (src && src->af == dst->addr.af) {
+		struct nl_addr *s = nl_addr_build(src->af, src->b, ip_addr_len(src));
+		if (!s)
+			goto fail;
+		rtnl_route_set_pref_src(r, s);
+		nl_addr_put(s);
+	}
 	rtnl_route_nh_set_ifindex(nh, rs->ifindex);
 	rtnl_route_add_nexthop(r, nh);
 	return r;
@@ -147,9 +155,10 @@ fail:
 	return NULL;
 }
 
-static int route_send(struct dp_route_set *rs, const struct ip_prefix *dst, bool add)
+static int route_send(struct dp_route_set *rs, const struct ip_prefix *dst,
+		      const struct ip_addr *src, bool add)
 {
-	struct rtnl_route *r = route_build(rs, dst);
+	struct rtnl_route *r = route_build(rs, dst, add ? src : NULL);
 	char buf[IP_ADDR_STRLEN + 4];
 	int err;
 
@@ -182,7 +191,7 @@ static bool prefix_ok(const struct ip_prefix *p)
 	return (p->addr.af == AF_INET && p->len <= 32) || (p->addr.af == AF_INET6 && p->len <= 128);
 }
 
-int route_set_add(struct dp_route_set *rs, const struct ip_prefix *dst)
+int route_set_add(struct dp_route_set *rs, const struct ip_prefix *dst, const struct ip_addr *src)
 {
 	int ret = -1;
 
@@ -197,8 +206,13 @@ int route_set_add(struct dp_route_set *rs, const struct ip_prefix *dst)
 		rs->routes = n;
 		rs->cap = cap;
 	}
-	if (route_send(rs, dst, true) < 0)
-		goto out;
+	if (route_send(rs, dst, src, true) < 0) {
+		char b[IP_ADDR_STRLEN];
+		if (!src || !src->af || route_send(rs, dst, NULL, true) < 0)
+			goto out;
+		log_warn("route: preferred source %s is not a local address; route added "
+			 "without it", ip_addr_str(src, b));
+	}
 	if (route_find(rs, dst) < 0)
 		rs->routes[rs->n++] = *dst;
 	ret = 0;
@@ -214,7 +228,7 @@ int route_set_del(struct dp_route_set *rs, const struct ip_prefix *dst)
 	if (!prefix_ok(dst))
 		return -1;
 	pthread_mutex_lock(&rs->lock);
-	err = route_send(rs, dst, false);
+	err = route_send(rs, dst, NULL, false);
 	i = route_find(rs, dst);
 	if (i >= 0)
 		rs->routes[i] = rs->routes[--rs->n];
@@ -227,7 +241,7 @@ void route_set_flush(struct dp_route_set *rs)
 {
 	pthread_mutex_lock(&rs->lock);
 	for (unsigned i = 0; i < rs->n; i++)
-		route_send(rs, &rs->routes[i], false);
+		route_send(rs, &rs->routes[i], NULL, false);
 	rs->n = 0;
 	pthread_mutex_unlock(&rs->lock);
 }
