@@ -587,6 +587,106 @@ static void test_round_trip_all_payloads(void **state)
 	}
 }
 
+/* ---- real strongSwan 5.9 messages (captured between two charon
+ * instances in network namespaces, PSK, proposals
+ * aes256-sha256-ecp256 and aes128gcm16-prfsha256-x25519-modp2048) ---- */
+
+static size_t read_file(const char *name, uint8_t *buf, size_t cap)
+{
+	const char *src = getenv("ESPRIT_SRC");
+	char path[512];
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/tests/fuzz/corpus/msg/%s", src && *src ? src : ".", name);
+	f = fopen(path, "rb");
+	if (!f)
+		fail_msg("cannot read %s", path);
+	n = fread(buf, 1, cap, f);
+	fclose(f);
+	return n;
+}
+
+/* Parse, check that building gives the very same bytes back. */
+static void parse_exact(const char *name, struct ikev2_msg *m, uint8_t *buf, size_t cap)
+{
+	static uint8_t out[4096];
+	size_t n = read_file(name, buf, cap);
+	struct wcur w = wcur_init(out, sizeof(out));
+
+	assert_int_equal(ikev2_msg_parse(buf, n, m), IKEV2_OK);
+	assert_int_equal(ikev2_msg_build(m, &w), IKEV2_OK);
+	assert_int_equal(w.off, n);
+	assert_memory_equal(out, buf, n);
+}
+
+static void test_strongswan_sa_init(void **state)
+{
+	static struct ikev2_msg m;
+	static uint8_t buf[4096];
+	const struct ikev2_pl *pl;
+	const struct ikev2_proposal *p;
+
+	(void)state;
+	parse_exact("strongswan_ike_sa_init_req", &m, buf, sizeof(buf));
+	assert_int_equal(m.hdr.exchange, IKEV2_EXCH_IKE_SA_INIT);
+	assert_int_equal(m.hdr.flags, IKEV2_FLAG_INITIATOR);
+	pl = ikev2_msg_find(&m, IKEV2_PL_SA);
+	assert_non_null(pl);
+	assert_int_equal(pl->u.sa.n_prop, 2);
+	p = &pl->u.sa.prop[0];
+	assert_int_equal(p->n_xf, 4);
+	assert_int_equal(p->xf[0].id, ENCR_AES_CBC);
+	assert_int_equal(p->xf[0].key_bits, 256);
+	assert_int_equal(p->xf[3].id, DH_ECP_256);
+	p = &pl->u.sa.prop[1];
+	assert_int_equal(p->num, 2);
+	assert_int_equal(p->xf[0].id, ENCR_AES_GCM_16);
+	assert_int_equal(p->xf[0].key_bits, 128);
+	assert_int_equal(p->xf[p->n_xf - 1].id, DH_MODP_2048);
+	pl = ikev2_msg_find(&m, IKEV2_PL_KE);
+	assert_int_equal(pl->u.ke.group, DH_ECP_256);
+	assert_int_equal(pl->u.ke.data.len, dh_public_len(DH_ECP_256));
+	assert_int_equal(ikev2_msg_find(&m, IKEV2_PL_NONCE)->u.nonce.len, 32);
+	assert_non_null(ikev2_msg_find_notify(&m, IKEV2_N_NAT_DETECTION_SOURCE_IP));
+	assert_int_equal(ikev2_msg_find_notify(&m, IKEV2_N_NAT_DETECTION_DESTINATION_IP)->data.len,
+			 20);
+	assert_non_null(ikev2_msg_find_notify(&m, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED));
+	assert_non_null(ikev2_msg_find_notify(&m, IKEV2_N_SIGNATURE_HASH_ALGORITHMS));
+
+	parse_exact("strongswan_ike_sa_init_resp", &m, buf, sizeof(buf));
+	assert_int_equal(m.hdr.flags, IKEV2_FLAG_RESPONSE);
+	pl = ikev2_msg_find(&m, IKEV2_PL_SA);
+	assert_int_equal(pl->u.sa.n_prop, 1);
+	assert_int_equal(pl->u.sa.prop[0].xf[0].id, ENCR_AES_CBC);
+	assert_int_equal(ikev2_msg_find(&m, IKEV2_PL_KE)->u.ke.group, DH_ECP_256);
+}
+
+static void test_strongswan_ike_auth(void **state)
+{
+	static const char *const names[] = {"strongswan_ike_auth_req", "strongswan_ike_auth_resp"};
+	static struct ikev2_msg m;
+	static uint8_t buf[4096];
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		const struct ikev2_pl *sk;
+
+		parse_exact(names[i], &m, buf, sizeof(buf));
+		assert_int_equal(m.hdr.exchange, IKEV2_EXCH_IKE_AUTH);
+		assert_int_equal(m.hdr.msgid, 1);
+		assert_int_equal(m.n_pl, 1);
+		sk = &m.pl[0];
+		assert_int_equal(sk->type, IKEV2_PL_SK);
+		assert_int_equal(sk->u.sk.inner_next, i ? IKEV2_PL_IDR : IKEV2_PL_IDI);
+		assert_int_equal(sk->u.sk.hdr_off, IKEV2_HDR_LEN);
+		assert_int_equal(sk->u.sk.body_off, IKEV2_HDR_LEN + 4);
+		assert_int_equal(sk->u.sk.body_off + sk->u.sk.body_len, m.hdr.length);
+		/* AES-CBC: 16-byte IV, blocks of 16, HMAC-SHA-256-128 ICV */
+		assert_int_equal((sk->u.sk.body_len - 16 - 16) % 16, 0);
+	}
+}
+
 /* ---- SK / SKF ---- */
 
 struct sk_case {
@@ -715,6 +815,8 @@ int main(void)
 		cmocka_unit_test(test_round_trip_sa_init),
 		cmocka_unit_test(test_round_trip_cookie),
 		cmocka_unit_test(test_round_trip_all_payloads),
+		cmocka_unit_test(test_strongswan_sa_init),
+		cmocka_unit_test(test_strongswan_ike_auth),
 		cmocka_unit_test(test_sk_round_trip),
 		cmocka_unit_test(test_sk_bad_args),
 	};
