@@ -7,7 +7,7 @@
  * did not change so that their sequence numbers, replay windows and
  * counters survive a reload (a manual SA that restarted its sequence at 1
  * would be dropped as a replay by the peer). */
-#include "daemon/daemon.h"
+#include "config/reconcile.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -416,7 +416,7 @@ static bool route_in(const struct route_want *r, const struct route_want *set, u
 	return false;
 }
 
-static int apply_routes(struct daemon *dd, const struct desired *d)
+static int apply_routes(struct reconcile_target *dd, const struct desired *d)
 {
 	int ret = 0;
 	char buf[IP_ADDR_STRLEN + 8];
@@ -448,7 +448,8 @@ static int apply_routes(struct daemon *dd, const struct desired *d)
 	return ret;
 }
 
-int reconcile_apply(struct daemon *dd, const struct desired *d, char *err, size_t errlen)
+int reconcile_apply(struct reconcile_target *dd, const struct desired *d, char *err,
+		    size_t errlen)
 {
 	struct collect c = {.d = d};
 	unsigned kept = 0, removed = 0, added = 0;

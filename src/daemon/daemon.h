@@ -11,6 +11,7 @@
 #include "dataplane/dp.h"
 #include "ipsec/sad.h"
 #include "ipsec/spd.h"
+#include "config/reconcile.h"
 
 struct daemon {
 	struct config *running;      /* owned */
@@ -22,38 +23,7 @@ struct daemon {
 	struct dp *dp;               /* owned */
 	struct event_base *base;
 	struct ctl_server *ctl;
-	/* routes currently installed for protected destinations */
-	struct route_want *routes;
-	unsigned nroutes;
+	struct reconcile_target rt; /* sad/spd/dp mirrored here, routes owned */
 };
-
-/* A protected destination routed into the TUN device, with the gateway's
- * own address inside the policy's source selector as preferred source. */
-struct route_want {
-	struct ip_prefix dst;
-	struct ip_addr src; /* af 0: none */
-};
-
-/* What a configuration asks for: policies and SAs (built, not applied). */
-struct desired {
-	struct policy *pols;
-	unsigned npols;
-	struct sa_params *sas; /* keys borrowed from the config */
-	unsigned nsas;
-	struct route_want *routes;
-	unsigned nroutes;
-};
-
-/* Build the desired state from cfg. Returns 0, or -1 with a message. */
-int reconcile_build(const struct config *cfg, struct desired *d, char *err, size_t errlen);
-void reconcile_desired_free(struct desired *d);
-/* Make the SAD, SPD and routes match d: SAs whose parameters and keys are
- * unchanged are kept (with their counters, sequence numbers and replay
- * windows); others are removed and installed. Returns 0 or -1 (err). */
-int reconcile_apply(struct daemon *dd, const struct desired *d, char *err, size_t errlen);
-uint32_t reconcile_reqid(const char *map, uint32_t seq);
-/* IPComp CPI for a manual bundle, derived from the ESP SPI so both peers
- * agree without extra configuration (RFC 3173 3.3: 256..61439). */
-uint16_t reconcile_manual_cpi(uint32_t esp_spi);
 
 #endif

@@ -46,13 +46,13 @@ static int daemon_apply(struct daemon *dd, struct config *c, char *err, size_t e
 		config_free(c);
 		return -1;
 	}
-	ret = reconcile_apply(dd, &d, err, errlen);
+	ret = reconcile_apply(&dd->rt, &d, err, errlen);
 	reconcile_desired_free(&d);
 	if (ret < 0) {
 		/* Put the previous configuration back: reconcile to it again. */
 		char err2[256];
 		if (dd->running && reconcile_build(dd->running, &d, err2, sizeof(err2)) == 0) {
-			if (reconcile_apply(dd, &d, err2, sizeof(err2)) < 0)
+			if (reconcile_apply(&dd->rt, &d, err2, sizeof(err2)) < 0)
 				log_err("restoring the previous configuration failed: %s", err2);
 			reconcile_desired_free(&d);
 		}
@@ -236,12 +236,15 @@ int main(int argc, char **argv)
 	dd.spd = spd_new();
 	if (!dd.sad || !dd.spd)
 		goto out_db;
+	dd.rt.sad = dd.sad;
+	dd.rt.spd = dd.spd;
 	dp_config_from(dd.running, &dc);
 	dd.dp = dp_start(&dc, dd.sad, dd.spd, NULL, NULL);
 	if (!dd.dp) {
 		log_err("cannot start the data plane (see above); are we root?");
 		goto out_db;
 	}
+	dd.rt.dp = dd.dp;
 	{
 		/* The first apply: the running config is both old and new. */
 		struct config *first = dd.running;
@@ -292,7 +295,7 @@ out_db:
 		sad_free(dd.sad); /* wipes every key */
 	if (dd.spd)
 		spd_free(dd.spd);
-	free(dd.routes);
+	free(dd.rt.routes);
 out_config:
 	config_free(dd.running);
 out_rcu:

@@ -1,0 +1,56 @@
+/* The reconciler: configuration -> policies, SAs and routes
+ * (ARCHITECTURE.md "Configuration model": parse, validate, swap,
+ * reconcile). */
+#ifndef ESPRIT_CONFIG_RECONCILE_H
+#define ESPRIT_CONFIG_RECONCILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/model.h"
+#include "dataplane/dp.h"
+#include "ipsec/sad.h"
+#include "ipsec/spd.h"
+
+/* A protected destination routed into the TUN device, with the gateway's
+ * own address inside the policy's source selector as preferred source. */
+struct route_want {
+	struct ip_prefix dst;
+	struct ip_addr src; /* af 0: none */
+};
+
+/* What is being reconciled: borrowed databases and the data plane (dp may
+ * be NULL: no routes then, as in unit tests), and the routes installed so
+ * far (owned by the target, updated by reconcile_apply). */
+struct reconcile_target {
+	struct sad *sad;
+	struct spd *spd;
+	struct dp *dp;
+	struct route_want *routes;
+	unsigned nroutes;
+};
+
+/* What a configuration asks for: policies and SAs (built, not applied). */
+struct desired {
+	struct policy *pols;
+	unsigned npols;
+	struct sa_params *sas; /* keys borrowed from the config */
+	unsigned nsas;
+	struct route_want *routes;
+	unsigned nroutes;
+};
+
+/* Build the desired state from cfg. Returns 0, or -1 with a message. */
+int reconcile_build(const struct config *cfg, struct desired *d, char *err, size_t errlen);
+void reconcile_desired_free(struct desired *d);
+/* Make the SAD, SPD and routes match d: SAs whose parameters and keys are
+ * unchanged are kept (with their counters, sequence numbers and replay
+ * windows); others are removed and installed. Returns 0 or -1 (err). */
+int reconcile_apply(struct reconcile_target *t, const struct desired *d, char *err,
+		    size_t errlen);
+uint32_t reconcile_reqid(const char *map, uint32_t seq);
+/* IPComp CPI for a manual bundle, derived from the ESP SPI so both peers
+ * agree without extra configuration (RFC 3173 3.3: 256..61439). */
+uint16_t reconcile_manual_cpi(uint32_t esp_spi);
+
+#endif
