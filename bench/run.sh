@@ -150,6 +150,24 @@ bench_esprit() { # NAME ENCR AUTH KEYLEN
   topo_down
 }
 
+# The data plane alone, without the daemon: tests/tools/dp_pair (one
+# manually keyed AES-128-GCM SA pair, fixed test key) in each gateway.
+# FLAGS: -u for ESP-in-UDP 4500; -w N workers.
+bench_esprit_dp() { # NAME FLAGS
+  local name=$1 flags=$2
+  [ -x "$BUILD/dp_pair" ] || { echo "  $name: $BUILD/dp_pair not built, skipped"; return; }
+  topo_up
+  ex $NS_GA "$BUILD/dp_pair" -t esp0 -l 198.18.0.1 -r 198.18.0.2 -L 198.19.1.0/24 \
+    -R 198.19.2.0/24 -o 0x1001 -i 0x2002 $flags >"$RUN/dpA.out" 2>"$RUN/dpA.log" &
+  ex $NS_GB "$BUILD/dp_pair" -t esp0 -l 198.18.0.2 -r 198.18.0.1 -L 198.19.2.0/24 \
+    -R 198.19.1.0/24 -o 0x2002 -i 0x1001 $flags >"$RUN/dpB.out" 2>"$RUN/dpB.log" &
+  for _ in $(seq 50); do grep -q ready "$RUN/dpA.out" && grep -q ready "$RUN/dpB.out" && break; sleep 0.1; done
+  measure "$name"
+  topo_down
+  [ -n "${BENCH_VERBOSE:-}" ] && cat "$RUN/dpA.out" "$RUN/dpB.out"
+  return 0
+}
+
 swan_conf() { # NAME
   local d=$RUN/$1; mkdir -p "$d"
   cat >"$d/strongswan.conf" <<CONF
@@ -257,6 +275,8 @@ echo "runs: $RUNS x ${SECS}s"
 want plain && { echo "== plain routed veth"; bench_plain; }
 want esprit && { echo "== esprit AES-128-GCM (manual SA)"; bench_esprit esprit-aes128gcm "esp-gcm 128" "" 20; }
 want esprit-cbc && { echo "== esprit AES-128-CBC + HMAC-SHA256"; bench_esprit esprit-aes128cbc-sha256 "esp-aes 128" "esp-sha256-hmac" 16; }
+want esprit-dp && { echo "== esprit data plane (dp_pair) AES-128-GCM, native ESP"; bench_esprit_dp esprit-dp-aes128gcm ""; }
+want esprit-dp-udp && { echo "== esprit data plane (dp_pair) AES-128-GCM, ESP-in-UDP 4500"; bench_esprit_dp esprit-dp-aes128gcm-udp "-u"; }
 want strongswan && { echo "== strongSwan kernel-libipsec AES-128-GCM"; bench_strongswan; }
 want wireguard && { echo "== wireguard-go"; bench_wireguard; }
 want crypto && { echo "== per-packet crypto cost"; bench_crypto; }

@@ -21,6 +21,8 @@ unsigned dp_workers_resolve(unsigned cfg_workers)
 
 static void config_defaults(struct dp_config *c)
 {
+	const char *env = getenv("ESPRIT_DP_OFFLOADS");
+
 	if (!c->tun_name[0])
 		snprintf(c->tun_name, sizeof(c->tun_name), "ipsec0");
 	if (!c->tun_mtu)
@@ -34,6 +36,9 @@ static void config_defaults(struct dp_config *c)
 	if (!c->rule_pref)
 		c->rule_pref = DP_RULE_PREF_DEFAULT;
 	c->workers = dp_workers_resolve(c->workers);
+	/* Debugging switch until the config has commands for each field. */
+	if (env && strcmp(env, "0") == 0)
+		c->no_multiqueue = c->no_tso = c->no_gso = c->no_gro = true;
 }
 
 static int workers_create(struct dp *dp)
@@ -50,7 +55,13 @@ static int workers_create(struct dp *dp)
 		w->scratch = xform_scratch_new();
 		if (!w->scratch)
 			return -1;
+		w->gso = dp->gso;
+		if (dp_socks_worker_open(&dp->socks, i, dp->cfg.no_multiqueue ? 1 : dp->nworkers,
+					 dp->cfg.fwmark, dp->gro, w->rx, w->rx_own) < 0)
+			return -1;
 	}
+	if (!dp->cfg.no_multiqueue && dp_socks_steer(&dp->socks, dp->nworkers) < 0)
+		return -1;
 	for (unsigned i = 0; i < dp->nworkers; i++) {
 		struct dp_worker *w = &dp->workers[i];
 		int err = pthread_create(&w->thread, NULL, dp_worker_main, w);
@@ -78,6 +89,9 @@ static void workers_stop(struct dp *dp)
 			pthread_join(w->thread, NULL);
 		xform_scratch_free(w->scratch);
 		pkt_pool_destroy(&w->pool);
+		for (int k = 0; k < RX__COUNT; k++)
+			if (w->rx_own[k] && w->rx[k] >= 0)
+				close(w->rx[k]);
 	}
 	free(dp->workers);
 	dp->workers = NULL;
@@ -128,12 +142,16 @@ struct dp *dp_start(const struct dp_config *cfg, struct sad *sad, struct spd *sp
 		log_err("dp: eventfd: %s", strerror(errno));
 		goto fail;
 	}
-	if (tun_open(&dp->tun, dp->cfg.tun_name, dp->cfg.tun_mtu) < 0)
+	if (tun_open(&dp->tun, dp->cfg.tun_name, dp->cfg.tun_mtu,
+		     dp->cfg.no_multiqueue ? 1 : dp->nworkers, !dp->cfg.no_tso, !dp->cfg.no_tso) < 0)
 		goto fail;
+	dp->tso = dp->tun.tso;
+	dp->gso = !dp->cfg.no_gso;
+	dp->gro = !dp->cfg.no_gro;
 	if (!dp->cfg.no_sysctl)
 		route_sysctl_setup(dp->tun.name);
 	if (dp_socks_open(&dp->socks, dp->cfg.fwmark, dp->cfg.natt_port,
-			  dp->cfg.udp_encap_listen) < 0)
+			  dp->cfg.udp_encap_listen, !dp->cfg.no_multiqueue && dp->nworkers > 1) < 0)
 		goto fail;
 	if (route_set_init(&dp->routes, dp->tun.ifindex, dp->cfg.route_table, dp->cfg.rule_pref,
 			   dp->cfg.fwmark) < 0)
@@ -141,9 +159,11 @@ struct dp *dp_start(const struct dp_config *cfg, struct sad *sad, struct spd *sp
 	dp->routes_ready = true;
 	if (workers_create(dp) < 0)
 		goto fail;
-	log_info("dp: started on %s with %u worker(s), fwmark 0x%x, table %u%s", dp->tun.name,
-		 dp->nworkers, dp->cfg.fwmark, dp->cfg.route_table,
-		 dp->cfg.udp_encap_listen ? ", NAT-T on" : "");
+	log_info("dp: started on %s with %u worker(s), fwmark 0x%x, table %u%s; offloads: "
+		 "%u TUN queue(s), TSO %s, UDP GSO %s, UDP GRO %s", dp->tun.name, dp->nworkers,
+		 dp->cfg.fwmark, dp->cfg.route_table, dp->cfg.udp_encap_listen ? ", NAT-T on" : "",
+		 dp->tun.nqueues, dp->tso ? "on" : "off", dp->gso ? "on" : "off",
+		 dp->gro ? "on" : "off");
 	return dp;
 fail:
 	dp_stop(dp);

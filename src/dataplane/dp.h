@@ -43,6 +43,13 @@ struct dp_config {
 	uint32_t route_table;  /* table for protected prefixes, default 220 */
 	uint32_t rule_pref;    /* preference of the "not fwmark" rule, default 220 */
 	bool no_sysctl;        /* tests: leave ip_forward / rp_filter alone */
+	/* Offloads, all on by default; each can be turned off for debugging
+	 * (the environment variable ESPRIT_DP_OFFLOADS=0 turns all off).
+	 *   no_multiqueue: one TUN queue and shared sockets for all workers;
+	 *   no_tso: no TCP superpackets from the TUN (IFF_VNET_HDR stays);
+	 *   no_gso: one sendmsg per ESP-in-UDP packet (sendmmsg batches stay);
+	 *   no_gro: no UDP_GRO on the NAT-T sockets. */
+	bool no_multiqueue, no_tso, no_gso, no_gro;
 };
 
 struct dp_global_stats {

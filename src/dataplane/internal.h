@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <linux/virtio_net.h>
 
 #include "dataplane/dp.h"
 #include "dataplane/xform.h"
@@ -18,7 +19,10 @@
  * and the size of each worker's packet pool. recvmmsg uses one buffer per
  * message of a batch. */
 #define DP_BATCH 32
-#define DP_POOL_SIZE DP_BATCH
+/* A TUN superpacket is cut into up to 64 KB / MSS segments (about 48 at
+ * MTU 1400), each held in its own buffer until the batch is sent. */
+#define DP_TX_MAX 64
+#define DP_POOL_SIZE (DP_BATCH + DP_TX_MAX + 2)
 
 /* ---- packet pool (pool.c) ---------------------------------------------
  * A fixed set of PKT_BUF_SIZE buffers owned by one worker: no malloc per
@@ -63,19 +67,27 @@ void acq_limit_destroy(struct acq_limit *al);
 bool acq_limit_allow(struct acq_limit *al, uint32_t reqid, uint64_t now);
 
 /* ---- TUN (tun.c) ------------------------------------------------------ */
-/* One fd per queue; today a single queue (IFF_TUN|IFF_NO_PI). With
- * IFF_MULTI_QUEUE each worker would own queue[i] (and IFF_VNET_HDR would
- * bring GSO batches): the struct already carries an array for that. */
-#define TUN_MAX_QUEUES 1
+/* One fd per queue: with IFF_MULTI_QUEUE each worker owns queue[i] (the
+ * kernel picks a queue per flow, so a flow's packets stay in order on one
+ * worker). With IFF_VNET_HDR every read and write starts with a
+ * virtio_net_hdr (TUN_VNET_LEN bytes); with TSO the kernel hands us TCP
+ * superpackets of up to 64 KB (gso.c cuts them). */
+#define TUN_MAX_QUEUES 64
+#define TUN_VNET_LEN ((size_t)sizeof(struct virtio_net_hdr))
 struct tun {
 	char name[16];
 	int ifindex;
 	unsigned nqueues;
+	bool vnet;  /* IFF_VNET_HDR: reads/writes carry a virtio_net_hdr */
+	bool tso;   /* TUNSETOFFLOAD TSO4/6 accepted: reads may be superpackets */
 	int fd[TUN_MAX_QUEUES];
 };
 
-/* Creates the device, sets its MTU and brings it up (libnl). */
-int tun_open(struct tun *t, const char *name, uint32_t mtu);
+/* Creates the device with nqueues queues (1 = no IFF_MULTI_QUEUE), with
+ * IFF_VNET_HDR and TSO offloads if vnet/tso, sets its MTU and brings it up
+ * (libnl). Falls back to fewer queues/offloads if the kernel refuses. */
+int tun_open(struct tun *t, const char *name, uint32_t mtu, unsigned nqueues, bool vnet,
+	     bool tso);
 /* Closes every queue: a non-persistent TUN device disappears with them. */
 void tun_close(struct tun *t);
 /* Which queue a worker reads and writes. */
@@ -83,6 +95,26 @@ static inline int tun_fd_for(const struct tun *t, unsigned worker)
 {
 	return t->fd[worker % t->nqueues];
 }
+
+/* ---- segmentation and checksums (gso.c) -------------------------------- */
+struct gso_info {
+	bool v6;
+	size_t l3_len;  /* IP header */
+	size_t hdr_len; /* IP + TCP headers, copied into every segment */
+	size_t mss;     /* TCP payload per segment (gso_size) */
+	unsigned nseg;
+};
+
+uint64_t gso_csum_add(const uint8_t *d, size_t len, uint64_t sum);
+uint16_t gso_csum_fold(uint64_t sum);
+/* VIRTIO_NET_HDR_F_NEEDS_CSUM on a packet that is not a superpacket:
+ * finish the L4 checksum. False if the offsets are out of the packet. */
+bool gso_csum_complete(uint8_t *d, size_t len, size_t csum_start, size_t csum_offset);
+/* A TCP superpacket (gso_type VIRTIO_NET_HDR_GSO_TCPV4/6) of len bytes. */
+bool gso_parse(const uint8_t *d, size_t len, uint8_t gso_type, uint16_t gso_size,
+	       struct gso_info *g);
+size_t gso_segment_build(const uint8_t *d, size_t len, const struct gso_info *g, unsigned i,
+			 uint8_t *out);
 
 /* ---- sockets (sock.c) ------------------------------------------------- */
 enum dp_rxsock {
@@ -95,8 +127,50 @@ struct dp_socks {
 	uint16_t natt_port;
 };
 
-int dp_socks_open(struct dp_socks *s, uint32_t fwmark, uint16_t natt_port, bool udp);
+/* reuseport: the UDP sockets join an SO_REUSEPORT group (several workers). */
+int dp_socks_open(struct dp_socks *s, uint32_t fwmark, uint16_t natt_port, bool udp,
+		  bool reuseport);
 void dp_socks_close(struct dp_socks *s);
+
+/* Per-worker receive sockets (steering): worker idx of n gets its own
+ * UDP sockets in the SO_REUSEPORT group of the NAT-T port (idx > 0; worker
+ * 0 has s->rx) and its own raw IPv4 ESP socket (every raw socket gets a
+ * copy of each packet, so each carries a filter that keeps SPI % n == idx).
+ * Kinds it does not own are the shared fds of s (own[k] false). Then
+ * dp_socks_steer (once every worker's sockets exist) makes the kernel pick
+ * the UDP socket of worker SPI % n. One SA is then handled by one worker:
+ * its packets stay in order and its replay window sees no contention.
+ * gro: UDP_GRO on the UDP sockets. Returns 0 or -1 (logged). */
+int dp_socks_worker_open(const struct dp_socks *s, unsigned idx, unsigned n, uint32_t fwmark,
+			 bool gro, int rx[RX__COUNT], bool own[RX__COUNT]);
+int dp_socks_steer(const struct dp_socks *s, unsigned n);
+/* Classic BPF programs (exposed for tests): keep IPv4 ESP with
+ * SPI % n == idx; pick reuseport socket SPI % n. */
+struct sock_fprog;
+void sock_bpf_raw4_esp(struct sock_fprog *prog, void *insns, unsigned idx, unsigned n);
+void sock_bpf_reuseport(struct sock_fprog *prog, void *insns, unsigned n);
+#define SOCK_BPF_MAX_INSNS 8
+/* The UDP_GRO segment size of a received datagram, 0 if not coalesced. */
+size_t sock_rx_gro_size(const struct mmsghdr *m);
+
+/* A batch of sealed packets for the network, sent by sock_send_batch:
+ * consecutive ESP-in-UDP packets to the same peer and of the same size
+ * (the last may be shorter) go in one sendmsg with UDP_SEGMENT (UDP GSO)
+ * when gso; everything else one message each, one sendmmsg per socket run.
+ * The packets stay owned by the caller until the call returns. */
+struct tx_ent {
+	struct pkt *p;
+	struct xform_out o;
+};
+struct tx_batch {
+	unsigned n;
+	struct tx_ent e[DP_TX_MAX];
+};
+/* res[i]: DROP_NONE or why entry i was not sent. Returns how many were
+ * sent. *gso is cleared if the kernel refuses UDP GSO (then those packets
+ * are dropped once, and later batches go without). */
+unsigned sock_send_batch(const struct dp_socks *s, const struct tx_batch *b, bool *gso,
+			 enum dp_drop res[DP_TX_MAX]);
 static inline bool rxsock_is_udp(enum dp_rxsock k)
 {
 	return k == RX_UDP4 || k == RX_UDP6;
@@ -183,6 +257,10 @@ struct dp_worker {
 	bool started;
 	struct pkt_pool pool;
 	struct xform_scratch *scratch;
+	int rx[RX__COUNT];      /* the sockets this worker polls (see dp_socks_worker_open) */
+	bool rx_own[RX__COUNT]; /* opened for this worker: closed with it */
+	bool gso;               /* UDP GSO on send (cleared if the kernel refuses it) */
+	struct tx_batch tx;     /* sealed packets waiting for sock_send_batch */
 	struct dp_worker_stats stats;
 };
 
@@ -199,6 +277,7 @@ struct dp {
 	struct dp_socks socks;
 	struct dp_route_set routes;
 	bool routes_ready;
+	bool tso, gso, gro; /* offloads in use (dp_config no_* and ESPRIT_DP_OFFLOADS) */
 	int wake_fd;      /* eventfd: readable = stop */
 	bool stopping;    /* atomic */
 	unsigned nworkers;

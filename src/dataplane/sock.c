@@ -17,7 +17,9 @@
  * Sends block when the socket buffer is full, which is back-pressure on
  * the worker rather than a silent drop. */
 #include <errno.h>
+#include <linux/filter.h>
 #include <netinet/ip.h>
+#include <netinet/udp.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -86,7 +88,7 @@ static int open_raw_tx(struct dp_socks *s, uint32_t fwmark)
 	return 0;
 }
 
-static int open_udp(int af, uint32_t fwmark, uint16_t port)
+static int open_udp(int af, uint32_t fwmark, uint16_t port, bool reuseport)
 {
 	struct ip_addr any = {.af = (uint8_t)af};
 	struct sockaddr_storage ss;
@@ -104,6 +106,8 @@ static int open_udp(int af, uint32_t fwmark, uint16_t port)
 	}
 	if (set_mark(fd, fwmark))
 		goto fail;
+	if (reuseport && set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT"))
+		goto fail;
 	sl = ip_addr_to_sockaddr(&any, port, &ss);
 	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
 		log_err("dp: bind udp %s port %u: %s", af == AF_INET ? "v4" : "v6", port,
@@ -116,7 +120,8 @@ fail:
 	return -1;
 }
 
-int dp_socks_open(struct dp_socks *s, uint32_t fwmark, uint16_t natt_port, bool udp)
+int dp_socks_open(struct dp_socks *s, uint32_t fwmark, uint16_t natt_port, bool udp,
+		  bool reuseport)
 {
 	for (int k = 0; k < RX__COUNT; k++)
 		s->rx[k] = -1;
@@ -125,11 +130,11 @@ int dp_socks_open(struct dp_socks *s, uint32_t fwmark, uint16_t natt_port, bool 
 	if (open_raw_rx(s) || open_raw_tx(s, fwmark))
 		goto fail;
 	if (udp) {
-		s->rx[RX_UDP4] = open_udp(AF_INET, fwmark, natt_port);
+		s->rx[RX_UDP4] = open_udp(AF_INET, fwmark, natt_port, reuseport);
 		if (s->rx[RX_UDP4] < 0)
 			goto fail;
 		if (s->raw6_tx >= 0) {
-			s->rx[RX_UDP6] = open_udp(AF_INET6, fwmark, natt_port);
+			s->rx[RX_UDP6] = open_udp(AF_INET6, fwmark, natt_port, reuseport);
 			if (s->rx[RX_UDP6] < 0)
 				goto fail;
 		}
@@ -364,4 +369,295 @@ enum dp_drop sock_send(const struct dp_socks *s, const struct pkt *p,
 	if (sendto(fd, pkt_data(p), p->len, 0, (struct sockaddr *)&ss, sl) < 0)
 		return errno_drop(errno);
 	return DROP_NONE;
+}
+
+/* ---- steering: one worker per SA ----------------------------------------- */
+
+/* The SPI is the first word of ESP (RFC 4303 2.1); for a raw IPv4 socket
+ * the filter sees the packet from the IP header, so skip IHL words first.
+ * A packet too short to load is dropped by the filter (return 0). */
+void sock_bpf_raw4_esp(struct sock_fprog *prog, void *insns, unsigned idx, unsigned n)
+{
+	struct sock_filter *f = insns;
+	unsigned i = 0;
+
+	f[i++] = (struct sock_filter)BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0);
+	f[i++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_IND, 0);
+	f[i++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n);
+	f[i++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, idx, 0, 1);
+	f[i++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0xffffffffu);
+	f[i++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0);
+	prog->len = (unsigned short)i;
+	prog->filter = f;
+}
+
+/* SO_ATTACH_REUSEPORT_CBPF on UDP sees the datagram after the UDP header:
+ * SPI % n picks the socket (the group's n sockets in bind order, worker 0
+ * first). The IKE marker (SPI 0, RFC 3948 2.2) and one-octet keepalives
+ * (too short to load: the program returns 0) go to worker 0. */
+void sock_bpf_reuseport(struct sock_fprog *prog, void *insns, unsigned n)
+{
+	struct sock_filter *f = insns;
+	unsigned i = 0;
+
+	f[i++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0);
+	f[i++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n);
+	f[i++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_A, 0);
+	prog->len = (unsigned short)i;
+	prog->filter = f;
+}
+
+static int attach(int fd, int opt, struct sock_fprog *prog, const char *what)
+{
+	if (setsockopt(fd, SOL_SOCKET, opt, prog, sizeof(*prog)) < 0) {
+		log_err("dp: setsockopt %s: %s", what, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int raw4_esp_filter(int fd, unsigned idx, unsigned n)
+{
+	struct sock_filter insns[SOCK_BPF_MAX_INSNS];
+	struct sock_fprog prog;
+
+	sock_bpf_raw4_esp(&prog, insns, idx, n);
+	return attach(fd, SO_ATTACH_FILTER, &prog, "SO_ATTACH_FILTER");
+}
+
+int dp_socks_worker_open(const struct dp_socks *s, unsigned idx, unsigned n, uint32_t fwmark,
+			 bool gro, int rx[RX__COUNT], bool own[RX__COUNT])
+{
+	for (int k = 0; k < RX__COUNT; k++) {
+		rx[k] = s->rx[k];
+		own[k] = false;
+	}
+	if (n > 1 && idx > 0) {
+		for (int k = RX_UDP4; k <= RX_UDP6; k++) {
+			if (s->rx[k] < 0)
+				continue;
+			rx[k] = open_udp(k == RX_UDP4 ? AF_INET : AF_INET6, fwmark, s->natt_port,
+					 true);
+			if (rx[k] < 0)
+				return -1;
+			own[k] = true;
+		}
+		rx[RX_RAW4_ESP] = sock_new(AF_INET, SOCK_RAW, IPPROTO_ESP, "raw4 esp");
+		if (rx[RX_RAW4_ESP] < 0)
+			return -1;
+		own[RX_RAW4_ESP] = true;
+	}
+	if (n > 1 && rx[RX_RAW4_ESP] >= 0 && raw4_esp_filter(rx[RX_RAW4_ESP], idx, n) < 0)
+		return -1;
+	for (int k = RX_UDP4; gro && k <= RX_UDP6; k++)
+		if (rx[k] >= 0 && set_int(rx[k], SOL_UDP, UDP_GRO, 1, "UDP_GRO"))
+			return -1;
+	return 0;
+}
+
+int dp_socks_steer(const struct dp_socks *s, unsigned n)
+{
+	struct sock_filter insns[SOCK_BPF_MAX_INSNS];
+	struct sock_fprog prog;
+
+	if (n < 2)
+		return 0;
+	sock_bpf_reuseport(&prog, insns, n);
+	for (int k = RX_UDP4; k <= RX_UDP6; k++)
+		if (s->rx[k] >= 0 &&
+		    attach(s->rx[k], SO_ATTACH_REUSEPORT_CBPF, &prog, "SO_ATTACH_REUSEPORT_CBPF"))
+			return -1;
+	return 0;
+}
+
+size_t sock_rx_gro_size(const struct mmsghdr *m)
+{
+	const struct msghdr *mh = &m->msg_hdr;
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR((struct msghdr *)mh, c)) {
+		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			int v;
+			memcpy(&v, CMSG_DATA(c), sizeof(v));
+			return v > 0 ? (size_t)v : 0;
+		}
+	}
+	return 0;
+}
+
+/* ---- batched send --------------------------------------------------------- */
+
+#define TX_GSO_MAX_SEGS 64      /* UDP_MAX_SEGMENTS on older kernels */
+#define TX_GSO_MAX_BYTES 65000  /* one UDP datagram before segmentation */
+
+struct tx_msgs {
+	unsigned n;
+	struct mmsghdr m[DP_TX_MAX];
+	int fd[DP_TX_MAX];
+	unsigned first[DP_TX_MAX], cnt[DP_TX_MAX];
+	struct iovec iov[DP_TX_MAX];
+	struct sockaddr_storage ss[DP_TX_MAX];
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} ctl[DP_TX_MAX];
+};
+
+static bool same_flow(const struct xform_out *a, const struct xform_out *b)
+{
+	return a->udp && b->udp && a->dport == b->dport && ip_addr_eq(&a->dst, &b->dst) &&
+	       ip_addr_eq(&a->src, &b->src);
+}
+
+/* Can entry j join message mi (UDP GSO: equal sizes, only the last shorter)? */
+static bool gso_joins(const struct tx_batch *b, const struct tx_msgs *t, unsigned mi, unsigned j)
+{
+	unsigned f = t->first[mi], c = t->cnt[mi];
+	size_t seg = t->iov[f].iov_len, total = 0;
+
+	if (c >= TX_GSO_MAX_SEGS || !same_flow(&b->e[f].o, &b->e[j].o))
+		return false;
+	if (t->iov[f + c - 1].iov_len != seg || t->iov[j].iov_len > seg)
+		return false;
+	for (unsigned i = 0; i < c; i++)
+		total += t->iov[f + i].iov_len;
+	return total + t->iov[j].iov_len <= TX_GSO_MAX_BYTES;
+}
+
+static void cmsg_put(struct msghdr *mh, int level, int type, const void *v, size_t len)
+{
+	struct cmsghdr *c = (struct cmsghdr *)((char *)mh->msg_control + mh->msg_controllen);
+
+	c->cmsg_level = level;
+	c->cmsg_type = type;
+	c->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(c), v, len);
+	mh->msg_controllen += CMSG_SPACE(len);
+}
+
+/* Destination, source address and GSO size of message mi. */
+static void msg_finish(const struct tx_batch *b, struct tx_msgs *t, unsigned mi)
+{
+	const struct xform_out *o = &b->e[t->first[mi]].o;
+	struct msghdr *mh = &t->m[mi].msg_hdr;
+
+	mh->msg_iov = &t->iov[t->first[mi]];
+	mh->msg_iovlen = t->cnt[mi];
+	mh->msg_name = &t->ss[mi];
+	mh->msg_namelen = ip_addr_to_sockaddr(&o->dst, o->udp ? o->dport : 0, &t->ss[mi]);
+	if (!o->udp)
+		return;
+	mh->msg_control = t->ctl[mi].buf;
+	if (o->src.af == o->dst.af && !ip_addr_is_any(&o->src)) {
+		if (o->dst.af == AF_INET) {
+			struct in_pktinfo pi = {.ipi_spec_dst = o->src.v4};
+			cmsg_put(mh, IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi));
+		} else {
+			struct in6_pktinfo pi = {.ipi6_addr = o->src.v6};
+			cmsg_put(mh, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
+		}
+	}
+	if (t->cnt[mi] > 1) {
+		uint16_t seg = (uint16_t)t->iov[t->first[mi]].iov_len;
+		cmsg_put(mh, SOL_UDP, UDP_SEGMENT, &seg, sizeof(seg));
+	}
+	if (!mh->msg_controllen)
+		mh->msg_control = NULL;
+}
+
+/* Entry i as an iovec and the socket it goes on; false if it cannot go. */
+static bool ent_prepare(const struct dp_socks *s, const struct tx_ent *e, struct iovec *iov,
+			int *fd)
+{
+	bool v6 = e->o.dst.af == AF_INET6;
+
+	if (e->o.udp) {
+		if (e->o.udp_payload_off > e->p->len)
+			return false;
+		iov->iov_base = pkt_data(e->p) + e->o.udp_payload_off;
+		iov->iov_len = e->p->len - e->o.udp_payload_off;
+		*fd = v6 ? s->rx[RX_UDP6] : s->rx[RX_UDP4];
+	} else {
+		iov->iov_base = pkt_data(e->p);
+		iov->iov_len = e->p->len;
+		*fd = v6 ? s->raw6_tx : s->raw4_tx;
+	}
+	return *fd >= 0;
+}
+
+static void msgs_build(const struct dp_socks *s, const struct tx_batch *b, bool gso,
+		       struct tx_msgs *t, enum dp_drop res[DP_TX_MAX])
+{
+	t->n = 0;
+	for (unsigned j = 0; j < b->n; j++) {
+		int fd;
+		unsigned mi = t->n - 1;
+
+		res[j] = DROP_NONE;
+		if (!ent_prepare(s, &b->e[j], &t->iov[j], &fd)) {
+			res[j] = DROP_INTERNAL;
+			continue;
+		}
+		if (gso && t->n && t->fd[mi] == fd && t->first[mi] + t->cnt[mi] == j &&
+		    gso_joins(b, t, mi, j)) {
+			t->cnt[mi]++;
+			continue;
+		}
+		mi = t->n++;
+		memset(&t->m[mi], 0, sizeof(t->m[mi]));
+		t->fd[mi] = fd;
+		t->first[mi] = j;
+		t->cnt[mi] = 1;
+	}
+	for (unsigned mi = 0; mi < t->n; mi++)
+		msg_finish(b, t, mi);
+}
+
+static void msg_fail(struct tx_msgs *t, unsigned mi, int err, bool *gso,
+		     enum dp_drop res[DP_TX_MAX])
+{
+	/* EIO/EINVAL on a GSO message: the route's device cannot take it
+	 * (no checksum offload, or too many segments for this kernel). */
+	if (t->cnt[mi] > 1 && (err == EIO || err == EINVAL) && *gso) {
+		log_warn("dp: UDP GSO refused (%s): sending without it", strerror(err));
+		*gso = false;
+	}
+	for (unsigned i = 0; i < t->cnt[mi]; i++)
+		res[t->first[mi] + i] = errno_drop(err);
+}
+
+unsigned sock_send_batch(const struct dp_socks *s, const struct tx_batch *b, bool *gso,
+			 enum dp_drop res[DP_TX_MAX])
+{
+	struct tx_msgs t;
+	unsigned a = 0, sent = 0;
+
+	msgs_build(s, b, *gso, &t, res);
+	while (a < t.n) {
+		unsigned z = a + 1;
+		int r;
+
+		while (z < t.n && t.fd[z] == t.fd[a])
+			z++;
+		r = sendmmsg(t.fd[a], &t.m[a], z - a, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			msg_fail(&t, a, errno, gso, res);
+			a++;
+			continue;
+		}
+		for (int i = 0; i < r; i++)
+			sent += t.cnt[a + (unsigned)i];
+		a += (unsigned)r;
+		if (a < z) { /* message a failed; errno is not reported: retry it alone */
+			r = sendmmsg(t.fd[a], &t.m[a], 1, 0);
+			if (r == 1)
+				sent += t.cnt[a];
+			else
+				msg_fail(&t, a, errno, gso, res);
+			a++;
+		}
+	}
+	return sent;
 }

@@ -5,9 +5,11 @@
  * so a crashed daemon leaves nothing behind. MTU and link state are set
  * over rtnetlink (libnl-route), not by running ip(8).
  *
- * Later (performance): IFF_MULTI_QUEUE with one queue per worker (open the
- * device once per queue with the same name) and IFF_VNET_HDR for GSO/GRO
- * batches; struct tun already holds an array of queue fds. */
+ * Performance: IFF_MULTI_QUEUE with one queue per worker (the device is
+ * opened once per queue with the same name; the kernel steers each flow to
+ * one queue), and IFF_VNET_HDR with TUNSETOFFLOAD so that the kernel hands
+ * us TCP superpackets (TSO) and partial checksums instead of cutting and
+ * summing every packet itself: gso.c does that work, once, in the worker. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
@@ -114,21 +116,70 @@ out:
 	return ret;
 }
 
-int tun_open(struct tun *t, const char *name, uint32_t mtu)
+/* TUN_F_CSUM: we accept partial checksums; TSO4/6 (+ECN): superpackets.
+ * Set on one queue, it applies to the device. */
+static bool tun_offload_set(int fd, bool tso)
 {
+	unsigned long off = TUN_F_CSUM;
+
+	if (tso)
+		off |= TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+	if (ioctl(fd, TUNSETOFFLOAD, off) < 0) {
+		log_warn("tun: TUNSETOFFLOAD 0x%lx: %s", off, strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+/* Queues 1..n-1 of a multi-queue device; stops at the first refusal. */
+static void tun_queues_add(struct tun *t, short flags, unsigned n)
+{
+	char actual[IFNAMSIZ];
+
+	for (unsigned i = 1; i < n && i < TUN_MAX_QUEUES; i++) {
+		t->fd[i] = tun_queue_open(t->name, flags, actual);
+		if (t->fd[i] < 0)
+			break;
+		t->nqueues = i + 1;
+	}
+}
+
+int tun_open(struct tun *t, const char *name, uint32_t mtu, unsigned nqueues, bool vnet,
+	     bool tso)
+{
+	short flags = IFF_TUN | IFF_NO_PI;
+
 	memset(t, 0, sizeof(*t));
 	for (unsigned i = 0; i < TUN_MAX_QUEUES; i++)
 		t->fd[i] = -1;
-	t->fd[0] = tun_queue_open(name, IFF_TUN | IFF_NO_PI, t->name);
+	if (nqueues > 1)
+		flags |= IFF_MULTI_QUEUE;
+	if (vnet)
+		flags |= IFF_VNET_HDR;
+	t->fd[0] = tun_queue_open(name, flags, t->name);
 	if (t->fd[0] < 0)
 		return -1;
 	t->nqueues = 1;
+	t->vnet = vnet;
+	if (vnet) {
+		/* Plain header (no num_buffers): 10 bytes. */
+		int sz = (int)TUN_VNET_LEN;
+		if (ioctl(t->fd[0], TUNSETVNETHDRSZ, &sz) < 0) {
+			log_err("tun: TUNSETVNETHDRSZ: %s", strerror(errno));
+			tun_close(t);
+			return -1;
+		}
+		t->tso = tun_offload_set(t->fd[0], tso) && tso;
+	}
+	if (nqueues > 1)
+		tun_queues_add(t, flags, nqueues);
 	t->ifindex = (int)if_nametoindex(t->name);
 	if (t->ifindex == 0 || link_configure(t->name, mtu) < 0) {
 		tun_close(t);
 		return -1;
 	}
-	log_info("tun: %s up, ifindex %d, mtu %u", t->name, t->ifindex, mtu);
+	log_info("tun: %s up, ifindex %d, mtu %u, %u queue(s)%s%s", t->name, t->ifindex, mtu,
+		 t->nqueues, t->vnet ? ", vnet header" : "", t->tso ? ", TSO" : "");
 	return 0;
 }
 

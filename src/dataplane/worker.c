@@ -72,27 +72,50 @@ static bool link_scope_multicast(const struct flow *f)
 	       f->dst.b[2] == 0;
 }
 
-/* Under rcu_read_lock. */
-static void outbound(struct dp_worker *w, struct pkt *p)
+/* Send every packet queued in the batch and give the buffers back. */
+static void tx_flush(struct dp_worker *w)
+{
+	enum dp_drop res[DP_TX_MAX];
+	struct tx_batch *b = &w->tx;
+	unsigned sent;
+
+	if (!b->n)
+		return;
+	sent = sock_send_batch(&w->dp->socks, b, &w->gso, res);
+	stat_add(&w->stats.s.net_tx, sent);
+	for (unsigned i = 0; i < b->n; i++) {
+		if (res[i] != DROP_NONE) {
+			rcu_read_lock(); /* the SA is RCU-protected */
+			count_drop(w, b->e[i].o.sa, res[i], "out", false);
+			rcu_read_unlock();
+		}
+		pkt_pool_put(&w->pool, b->e[i].p);
+	}
+	b->n = 0;
+}
+
+/* Under rcu_read_lock. Returns true if p was queued for sending (the
+ * batch owns it until tx_flush), false if it was dropped. */
+static bool outbound(struct dp_worker *w, struct pkt *p)
 {
 	struct dp *dp = w->dp;
 	const struct policy *pol;
-	struct xform_out o;
+	struct tx_ent *e;
 	struct flow f;
 	enum dp_drop r;
 
 	if (!flow_from_packet(pkt_data(p), p->len, &f)) {
 		drop(w, DROP_MALFORMED, "out");
-		return;
+		return false;
 	}
 	if (link_scope_multicast(&f)) {
 		stat_add(&w->stats.s.tun_ignored, 1);
-		return;
+		return false;
 	}
 	pol = spd_lookup(dp->spd, &f);
 	if (!pol) {
 		drop_flow(w, DROP_NO_POLICY, &f);
-		return;
+		return false;
 	}
 	/* A packet reached the TUN because a route of ours sent it here. A
 	 * bypass entry cannot send it in the clear from here: writing it
@@ -101,54 +124,134 @@ static void outbound(struct dp_worker *w, struct pkt *p)
 	 * works for destinations that are not routed into the TUN. */
 	if (pol->action != POLICY_PROTECT) {
 		drop_flow(w, pol->action == POLICY_DISCARD ? DROP_DISCARD : DROP_NO_POLICY, &f);
-		return;
+		return false;
 	}
-	memset(&o, 0, sizeof(o));
-	r = xform_output(dp->sad, pol, w->idx, w->scratch, p, &o);
+	e = &w->tx.e[w->tx.n];
+	r = xform_output(dp->sad, pol, w->idx, w->scratch, p, &e->o);
 	if (r == DROP_NO_OUT_SA)
 		maybe_acquire(w, pol, &f);
 	if (r != DROP_NONE) {
-		count_drop(w, o.sa, r, "out", true);
+		count_drop(w, e->o.sa, r, "out", true);
+		return false;
+	}
+	e->p = p;
+	w->tx.n++;
+	return true;
+}
+
+/* One clear packet: to the batch (flushed when full), or back to the pool. */
+static void outbound_one(struct dp_worker *w, struct pkt *p)
+{
+	bool queued;
+
+	rcu_read_lock();
+	queued = outbound(w, p);
+	rcu_read_unlock();
+	if (!queued)
+		pkt_pool_put(&w->pool, p);
+	else if (w->tx.n == DP_TX_MAX)
+		tx_flush(w);
+}
+
+/* A buffer for the next packet; when the pool is dry, sending the batch
+ * returns its buffers. */
+static struct pkt *pkt_get(struct dp_worker *w)
+{
+	struct pkt *p = pkt_pool_get(&w->pool);
+
+	if (!p) {
+		tx_flush(w);
+		p = pkt_pool_get(&w->pool);
+	}
+	return p;
+}
+
+/* A TSO superpacket (gso.c): each segment into its own buffer, sealed as
+ * its own ESP packet. */
+static void tun_superpacket(struct dp_worker *w, const struct pkt *p,
+			    const struct virtio_net_hdr *vh)
+{
+	struct gso_info g;
+
+	if (!gso_parse(pkt_data(p), p->len, vh->gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN,
+		       vh->gso_size, &g)) {
+		drop(w, DROP_MALFORMED, "out");
 		return;
 	}
-	r = sock_send(&dp->socks, p, &o);
-	if (r != DROP_NONE) {
-		count_drop(w, o.sa, r, "out", false);
-		return;
+	for (unsigned i = 0; i < g.nseg; i++) {
+		struct pkt *q = pkt_get(w);
+
+		if (!q) {
+			drop(w, DROP_INTERNAL, "out");
+			return;
+		}
+		q->len = gso_segment_build(pkt_data(p), p->len, &g, i, pkt_data(q));
+		outbound_one(w, q);
 	}
-	stat_add(&w->stats.s.net_tx, 1);
+}
+
+/* What the kernel said about packet p in its virtio_net_hdr. Returns true
+ * if p itself is to be sealed (else it was consumed here). */
+static bool tun_vnet(struct dp_worker *w, struct pkt *p, const struct virtio_net_hdr *vh)
+{
+	if (vh->gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+		tun_superpacket(w, p, vh);
+		return false;
+	}
+	if ((vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+	    !gso_csum_complete(pkt_data(p), p->len, vh->csum_start, vh->csum_offset)) {
+		drop(w, DROP_MALFORMED, "out");
+		return false;
+	}
+	return true;
 }
 
 static void tun_rx(struct dp_worker *w, int fd)
 {
+	size_t vlen = w->dp->tun.vnet ? TUN_VNET_LEN : 0;
+
 	for (unsigned i = 0; i < DP_BATCH; i++) {
-		struct pkt *p = pkt_pool_get(&w->pool);
+		struct pkt *p = pkt_get(w);
+		struct virtio_net_hdr vh;
 		ssize_t n;
 
 		if (!p)
-			return;
-		n = read(fd, pkt_data(p), PKT_MAX_DATA);
-		if (n <= 0) {
+			break;
+		n = read(fd, pkt_data(p) - vlen, PKT_MAX_DATA + vlen);
+		if (n <= (ssize_t)vlen) {
 			if (n < 0 && errno != EAGAIN && errno != EINTR)
 				log_rl(&w->dp->rl_io, LOG_LVL_WARN, "dp: tun read: %s",
 				       strerror(errno));
 			pkt_pool_put(&w->pool, p);
-			return;
+			break;
 		}
-		p->len = (size_t)n;
+		p->len = (size_t)n - vlen;
 		stat_add(&w->stats.s.tun_rx, 1);
-		rcu_read_lock();
-		outbound(w, p);
-		rcu_read_unlock();
-		pkt_pool_put(&w->pool, p);
+		if (vlen) {
+			memcpy(&vh, pkt_data(p) - vlen, sizeof(vh));
+			if (!tun_vnet(w, p, &vh)) {
+				pkt_pool_put(&w->pool, p);
+				continue;
+			}
+		}
+		outbound_one(w, p);
 	}
+	tx_flush(w);
 }
 
-static void tun_write(struct dp_worker *w, const struct pkt *p)
+/* With IFF_VNET_HDR every write starts with a header: all zero says a
+ * plain packet with a complete checksum (GSO_NONE, no flags). */
+static void tun_write(struct dp_worker *w, struct pkt *p)
 {
 	int fd = tun_fd_for(&w->dp->tun, w->idx);
+	size_t vlen = w->dp->tun.vnet ? TUN_VNET_LEN : 0;
 
-	if (write(fd, pkt_data(p), p->len) != (ssize_t)p->len) {
+	if (p->off < vlen) {
+		stat_add(&w->stats.s.drops[DROP_INTERNAL], 1);
+		return;
+	}
+	memset(pkt_data(p) - vlen, 0, vlen);
+	if (write(fd, pkt_data(p) - vlen, p->len + vlen) != (ssize_t)(p->len + vlen)) {
 		log_rl(&w->dp->rl_io, LOG_LVL_WARN, "dp: tun write: %s", strerror(errno));
 		stat_add(&w->stats.s.drops[DROP_INTERNAL], 1);
 		return;
@@ -166,28 +269,19 @@ static void ike_deliver(struct dp_worker *w, const struct pkt *p, const struct x
 		fn(pkt_data(p) + 4, p->len - 4, &in->src, in->sport, &in->dst, in->dport, arg);
 }
 
-/* One datagram from socket kind k. Returns with the packet consumed. */
-static void inbound(struct dp_worker *w, enum dp_rxsock k, const struct mmsghdr *m,
-		    struct pkt *p)
+/* One ESP (or IKE, keepalive) datagram whose origin is in. */
+static void inbound_one(struct dp_worker *w, struct pkt *p, const struct xform_in *in)
 {
-	struct dp *dp = w->dp;
-	struct xform_in in;
 	struct sa *sa = NULL;
 	enum dp_drop r;
 
-	stat_add(&w->stats.s.net_rx, 1);
-	if (!sock_rx_finish(k, m, p, &in)) {
-		drop(w, DROP_MALFORMED, "in");
-		return;
-	}
-	if (in.udp) {
-		in.dport = dp->socks.natt_port;
+	if (in->udp) {
 		switch (udp_classify(pkt_data(p), p->len)) {
 		case UDP_KEEPALIVE:
 			stat_add(&w->stats.s.natt_keepalive_rx, 1);
 			return;
 		case UDP_IKE:
-			ike_deliver(w, p, &in);
+			ike_deliver(w, p, in);
 			return;
 		case UDP_BAD:
 			drop(w, DROP_MALFORMED, "in");
@@ -197,12 +291,58 @@ static void inbound(struct dp_worker *w, enum dp_rxsock k, const struct mmsghdr 
 		}
 	}
 	rcu_read_lock();
-	r = xform_input(dp->sad, w->idx, w->scratch, p, &in, &sa);
+	r = xform_input(w->dp->sad, w->idx, w->scratch, p, in, &sa);
 	if (r != DROP_NONE)
 		count_drop(w, sa, r, "in", true);
 	else
 		tun_write(w, p);
 	rcu_read_unlock();
+}
+
+/* UDP_GRO handed us several datagrams of seg bytes (the last shorter) in
+ * one buffer: each into its own buffer (decapsulation may prepend an IP
+ * header and must not overwrite its neighbour). */
+static void inbound_gro(struct dp_worker *w, const struct pkt *p, const struct xform_in *in,
+			size_t seg)
+{
+	for (size_t at = 0; at < p->len; at += seg) {
+		size_t len = p->len - at < seg ? p->len - at : seg;
+		struct pkt *q = pkt_get(w);
+
+		if (!q) {
+			drop(w, DROP_INTERNAL, "in");
+			return;
+		}
+		stat_add(&w->stats.s.net_rx, 1);
+		memcpy(pkt_data(q), pkt_data(p) + at, len);
+		q->len = len;
+		inbound_one(w, q, in);
+		pkt_pool_put(&w->pool, q);
+	}
+}
+
+/* One datagram from socket kind k. Returns with the packet consumed. */
+static void inbound(struct dp_worker *w, enum dp_rxsock k, const struct mmsghdr *m,
+		    struct pkt *p)
+{
+	struct xform_in in;
+	size_t seg;
+
+	if (!sock_rx_finish(k, m, p, &in)) {
+		stat_add(&w->stats.s.net_rx, 1);
+		drop(w, DROP_MALFORMED, "in");
+		return;
+	}
+	if (in.udp) {
+		in.dport = w->dp->socks.natt_port;
+		seg = sock_rx_gro_size(m);
+		if (seg && seg < p->len) {
+			inbound_gro(w, p, &in, seg);
+			return;
+		}
+	}
+	stat_add(&w->stats.s.net_rx, 1);
+	inbound_one(w, p, &in);
 }
 
 static void net_rx(struct dp_worker *w, enum dp_rxsock k, int fd)
@@ -236,7 +376,7 @@ static void poll_setup(const struct dp_worker *w, struct pollfd *pfd)
 	pfd[PFD_WAKE].fd = dp->wake_fd;
 	pfd[PFD_TUN].fd = tun_fd_for(&dp->tun, w->idx);
 	for (int k = 0; k < RX__COUNT; k++)
-		pfd[PFD_RX0 + k].fd = dp->socks.rx[k]; /* -1: poll ignores it */
+		pfd[PFD_RX0 + k].fd = w->rx[k]; /* -1: poll ignores it */
 	for (int i = 0; i < PFD__COUNT; i++)
 		pfd[i].events = POLLIN;
 }
