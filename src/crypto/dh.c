@@ -304,7 +304,11 @@ static struct secret *derive(struct dh *dh, EVP_PKEY *peer)
 	/* RFC 7296 2.14: g^ir padded to the length of the modulus. */
 	if (ok && dh->g->kind == DH_KIND_MODP)
 		ok = EVP_PKEY_CTX_set_dh_pad(ctx, 1) > 0;
-	ok = ok && EVP_PKEY_derive_set_peer_ex(ctx, peer, 1) > 0 &&
+	/* MODP: the range check of peer_modp() is the whole check for these
+	 * safe-prime groups (the only small subgroup is {1, p-1}); OpenSSL's
+	 * full check would cost a second exponentiation per handshake.
+	 * ECP: OpenSSL checks the point (on the curve, not infinity). */
+	ok = ok && EVP_PKEY_derive_set_peer_ex(ctx, peer, dh->g->kind != DH_KIND_MODP) > 0 &&
 	     EVP_PKEY_derive(ctx, NULL, &n) > 0 && (s = secret_new(n)) != NULL &&
 	     EVP_PKEY_derive(ctx, s->p, &s->len) > 0;
 	EVP_PKEY_CTX_free(ctx);

@@ -94,7 +94,10 @@ static int derive_seven(const struct ikev2_algs *a, const uint8_t *ni, size_t ni
 	struct secret *seed = NULL, *km = NULL;
 	int ret = -1;
 
-	if (!p || !e || !ek || (e->aead != (a->integ == 0)) || (a->integ && !ik))
+	/* RFC 5282 / 7296 3.3.3: AEAD without an integrity transform, any
+	 * other cipher with one; GMAC (no encryption) is not for IKE. */
+	if (!p || !e || !ek || e->auth_only || (e->aead != (a->integ == 0)) ||
+	    (a->integ && !ik))
 		return -1;
 	{
 		size_t lens[7] = {p->key_len, ik, ik, ek, ek, p->key_len, p->key_len};

@@ -67,7 +67,8 @@ void ikev2_child_keys_free(struct ikev2_child_keys *k);
 
 /* <SignedOctets> (2.15): RealMessage | Nonce(peer) | prf(SK_p, ID'),
  * where ID' is the ID payload body after the generic header (ID Type,
- * RESERVED, data). The initiator signs its message 1 with Nr and SK_pi;
+ * RESERVED, data: for a parsed ID payload that is ikev2_pl.body, reserved
+ * bytes as received). The initiator signs its message 1 with Nr and SK_pi;
  * the responder its message 2 with Ni and SK_pr. Returns a new secret
  * (it is only as secret as the handshake, but we keep it tidy) or NULL. */
 struct secret *ikev2_auth_octets(uint16_t prf, const uint8_t *msg, size_t msg_len,

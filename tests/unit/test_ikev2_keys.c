@@ -323,8 +323,9 @@ static void test_bad_algs(void **state)
 	const struct ikev2_algs bad_bits = {PRF_HMAC_SHA2_256, ENCR_AES_CBC, 100,
 					    AUTH_HMAC_SHA1_96};
 	const struct ikev2_algs bad_prf = {99, ENCR_AES_CBC, 128, AUTH_HMAC_SHA1_96};
+	const struct ikev2_algs gmac = {PRF_HMAC_SHA2_256, ENCR_NULL_AUTH_AES_GMAC, 128, 0};
 	const struct ikev2_algs *bad[] = {&aead_with_integ, &cbc_without_integ, &bad_bits,
-					  &bad_prf};
+					  &bad_prf, &gmac};
 	struct inputs in;
 	struct ikev2_keys k;
 	struct secret *g;
@@ -332,7 +333,7 @@ static void test_bad_algs(void **state)
 	(void)state;
 	inputs_init(&in);
 	g = secret_from(in.gir, sizeof(in.gir));
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(ikev2_keys_derive(bad[i], g, in.ni, 32, in.nr, 32, in.spi_i,
 						   in.spi_r, &k),
 				 -1);
