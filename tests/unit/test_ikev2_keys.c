@@ -17,7 +17,9 @@
 
 #include "crypto/alg.h"
 #include "crypto/cipher.h"
+#include "crypto/dh.h"
 #include "ikev2/keys.h"
+#include "ikev2/msg.h"
 
 static void pattern(uint8_t *p, size_t n, unsigned mul, unsigned add)
 {
@@ -343,6 +345,153 @@ static void test_bad_algs(void **state)
 	secret_free(g);
 }
 
+/* ---- a real exchange with strongSwan 5.9.8 as responder ----
+ *
+ * tests/fuzz/corpus/msg/strongswan_kat_{cbc,gcm}_{1,2,3,4} are IKE_SA_INIT
+ * request/response and IKE_AUTH request/response between an initiator
+ * built from this codec (fixed DH private key, SPIi e0..e7, Ni 10..2f) and
+ * charon (PSK "esprit-test-psk", IDs a.example / b.example). Knowing our
+ * private key, everything strongSwan derived can be derived again here:
+ * its IKE_AUTH response must decrypt and its AUTH must verify. */
+
+struct ss_case {
+	const char *prefix;
+	uint16_t group;
+	struct ikev2_algs algs;
+};
+
+static const struct ss_case ss_cases[] = {
+	{"strongswan_kat_cbc", DH_ECP_256,
+	 {PRF_HMAC_SHA2_256, ENCR_AES_CBC, 256, AUTH_HMAC_SHA2_256_128}},
+	{"strongswan_kat_gcm", DH_CURVE25519, {PRF_HMAC_SHA2_512, ENCR_AES_GCM_16, 256, 0}},
+};
+
+static size_t read_msg(const char *prefix, int n, uint8_t *buf, size_t cap)
+{
+	const char *src = getenv("ESPRIT_SRC");
+	char path[512];
+	size_t len;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/tests/fuzz/corpus/msg/%s_%d", src && *src ? src : ".",
+		 prefix, n);
+	f = fopen(path, "rb");
+	if (!f)
+		fail_msg("cannot read %s", path);
+	len = fread(buf, 1, cap, f);
+	fclose(f);
+	return len;
+}
+
+static struct dh *ss_dh(uint16_t group)
+{
+	/* RFC 5903 8.1 "i" for ECP-256; 40..5f for Curve25519 */
+	static const char p256[] =
+		"C88F01F510D9AC3F70A292DAA2316DE544E9AAB8AFE84049C62A9C57862D1433";
+	uint8_t x[32];
+	struct secret *s;
+	struct dh *dh;
+
+	if (group == DH_ECP_256) {
+		s = secret_from_hex(p256);
+		dh = dh_new_with_private(group, s->p, s->len);
+		secret_free(s);
+		return dh;
+	}
+	pattern(x, sizeof(x), 1, 0x40);
+	return dh_new_with_private(group, x, sizeof(x));
+}
+
+/* Decrypt the IKE_AUTH message `buf` into m's inner payloads. */
+static void ss_open(const struct ss_case *c, const struct secret *ke, const struct secret *ka,
+		    const uint8_t *buf, size_t len, struct ikev2_msg *m, uint8_t *plain)
+{
+	struct cipher *dec = cipher_new(c->algs.encr, c->algs.encr_bits, ke->p, ke->len, false);
+	struct mac *mac = c->algs.integ ? mac_new(c->algs.integ, ka->p, ka->len) : NULL;
+	const struct ikev2_pl *sk;
+	size_t n = 0;
+
+	assert_non_null(dec);
+	assert_int_equal(ikev2_msg_parse(buf, len, m), IKEV2_OK);
+	sk = ikev2_msg_find(m, IKEV2_PL_SK);
+	assert_non_null(sk);
+	assert_int_equal(ikev2_sk_decrypt(buf, len, &sk->u.sk, dec, mac, plain, &n), IKEV2_OK);
+	assert_int_equal(ikev2_msg_parse_inner(m, plain, n, sk->u.sk.inner_next), IKEV2_OK);
+	cipher_free(dec);
+	mac_free(mac);
+}
+
+/* AUTH in m (from the sender of `signed_msg`) against our computation. */
+static bool ss_auth_ok(const struct ss_case *c, const char *psk, const struct ikev2_msg *m,
+		       uint8_t id_type, const uint8_t *signed_msg, size_t signed_len,
+		       const struct ikev2_bytes *nonce, const struct secret *sk_p)
+{
+	const struct ikev2_pl *id = ikev2_msg_find(m, id_type);
+	const struct ikev2_pl *auth = ikev2_msg_find(m, IKEV2_PL_AUTH);
+	uint8_t out[64];
+	size_t n = 0;
+
+	assert_non_null(id);
+	assert_non_null(auth);
+	assert_int_equal(auth->u.auth.method, IKEV2_AUTH_SHARED_KEY_MIC);
+	assert_int_equal(ikev2_auth_psk(c->algs.prf, (const uint8_t *)psk, strlen(psk), signed_msg,
+					signed_len, nonce->p, nonce->len, sk_p, id->body.p,
+					id->body.len, out, &n),
+			 0);
+	return n == auth->u.auth.data.len && memcmp(out, auth->u.auth.data.p, n) == 0;
+}
+
+static void ss_one(const struct ss_case *c)
+{
+	static uint8_t msg[4][2048], plain[2048];
+	static struct ikev2_msg m1, m2, m;
+	size_t len[4], publen = sizeof(plain);
+	const struct ikev2_pl *ke;
+	struct ikev2_bytes ni, nr;
+	struct secret *gir = NULL;
+	struct ikev2_keys k;
+	struct dh *dh = ss_dh(c->group);
+
+	assert_non_null(dh);
+	for (int i = 0; i < 4; i++)
+		len[i] = read_msg(c->prefix, i + 1, msg[i], sizeof(msg[i]));
+	assert_int_equal(ikev2_msg_parse(msg[0], len[0], &m1), IKEV2_OK);
+	assert_int_equal(ikev2_msg_parse(msg[1], len[1], &m2), IKEV2_OK);
+	/* our KEi is the public value of the fixed private key */
+	ke = ikev2_msg_find(&m1, IKEV2_PL_KE);
+	assert_int_equal(dh_public(dh, plain, &publen), 0);
+	assert_int_equal(ke->u.ke.data.len, publen);
+	assert_memory_equal(ke->u.ke.data.p, plain, publen);
+	ni = ikev2_msg_find(&m1, IKEV2_PL_NONCE)->u.nonce;
+	nr = ikev2_msg_find(&m2, IKEV2_PL_NONCE)->u.nonce;
+	ke = ikev2_msg_find(&m2, IKEV2_PL_KE);
+	assert_int_equal(ke->u.ke.group, c->group);
+	assert_int_equal(dh_shared(dh, ke->u.ke.data.p, ke->u.ke.data.len, &gir), 0);
+	assert_int_equal(ikev2_keys_derive(&c->algs, gir, ni.p, ni.len, nr.p, nr.len, m2.hdr.spi_i,
+					   m2.hdr.spi_r, &k),
+			 0);
+	/* <-- IKE_AUTH { IDr, AUTH, ... } from strongSwan */
+	ss_open(c, k.sk_er, k.sk_ar, msg[3], len[3], &m, plain);
+	assert_true(ss_auth_ok(c, "esprit-test-psk", &m, IKEV2_PL_IDR, msg[1], len[1], &ni,
+			       k.sk_pr));
+	assert_false(ss_auth_ok(c, "esprit-test-psK", &m, IKEV2_PL_IDR, msg[1], len[1], &ni,
+				k.sk_pr));
+	/* --> IKE_AUTH { IDi, AUTH, ... } that strongSwan accepted */
+	ss_open(c, k.sk_ei, k.sk_ai, msg[2], len[2], &m, plain);
+	assert_true(ss_auth_ok(c, "esprit-test-psk", &m, IKEV2_PL_IDI, msg[0], len[0], &nr,
+			       k.sk_pi));
+	ikev2_keys_free(&k);
+	secret_free(gir);
+	dh_free(dh);
+}
+
+static void test_strongswan_exchange(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(ss_cases) / sizeof(ss_cases[0]); i++)
+		ss_one(&ss_cases[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -352,6 +501,7 @@ int main(void)
 		cmocka_unit_test(test_psk_auth),
 		cmocka_unit_test(test_aes_prf_truncation),
 		cmocka_unit_test(test_bad_algs),
+		cmocka_unit_test(test_strongswan_exchange),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
