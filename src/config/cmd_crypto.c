@@ -465,7 +465,9 @@ WR_FN(wr_pfs)
 CMD_FN(cmd_ikev2_profile)
 {
 	MAP_OR_FAIL(e);
-	snprintf(e->ikev2_profile, sizeof(e->ikev2_profile), "%.63s", neg ? "" : m->t[2].text);
+	snprintf(e->ikev2_profile, sizeof(e->ikev2_profile), "%.63s",
+		 neg || !have(m, 3) ? "" : m->t[2].text);
+	e->ikev2_line = neg ? 0 : p->line;
 	return 0;
 }
 

@@ -307,6 +307,7 @@ CMD_FN(cmd_tun_prot)
 	IF_OR_FAIL(ifc);
 	snprintf(ifc->tun_protection, sizeof(ifc->tun_protection), "%.63s",
 		 neg || !have(m, 5) ? "" : m->t[4].text);
+	ifc->tun_prot_line = neg ? 0 : p->line;
 	return 0;
 }
 

@@ -31,6 +31,12 @@ enum cfg_mode {
 	MODE_ACL,    /* config-ext-nacl */
 	MODE_ACL6,   /* config-ipv6-acl */
 	MODE_IF,     /* config-if */
+	MODE_IKEV2_PROPOSAL, /* config-ikev2-proposal */
+	MODE_IKEV2_POLICY,   /* config-ikev2-policy */
+	MODE_IKEV2_KEYRING,  /* config-ikev2-keyring */
+	MODE_IKEV2_PEER,     /* config-ikev2-keyring-peer (inside a keyring) */
+	MODE_IKEV2_PROFILE,  /* config-ikev2-profile */
+	MODE_IPSEC_PROFILE,  /* ipsec-profile */
 	MODE_OPAQUE, /* a block kept verbatim (crypto isakmp, pki, ...) */
 	MODE_COUNT,
 };
@@ -79,6 +85,7 @@ struct pctx {
 	int mode;            /* enum cfg_mode */
 	char name[CFG_NAME_MAX]; /* set / map / acl / interface name */
 	uint32_t seq;        /* crypto map seq */
+	char sub[CFG_NAME_MAX]; /* keyring peer name (MODE_IKEV2_PEER) */
 	int opaque_idx;      /* header line of the current opaque block */
 	unsigned line;       /* current source line */
 	const char *raw;     /* current source line text */
@@ -130,6 +137,28 @@ struct cfg_transform_set *cfg_set_get(struct config *c, const char *name, bool c
 struct cfg_acl *cfg_acl_get(struct config *c, const char *name, bool create);
 struct cfg_map_entry *cfg_map_get(struct config *c, const char *name, uint32_t seq, bool create);
 struct cfg_interface *cfg_if_get(struct config *c, const char *name, bool create);
+/* model_ikev2.c */
+struct cfg_ikev2_proposal *cfg_ikev2_proposal_get(struct config *c, const char *name, bool create);
+struct cfg_ikev2_policy *cfg_ikev2_policy_get(struct config *c, const char *name, bool create);
+struct cfg_ikev2_keyring *cfg_ikev2_keyring_get(struct config *c, const char *name, bool create);
+struct cfg_ikev2_peer *cfg_ikev2_peer_get(struct cfg_ikev2_keyring *k, const char *name,
+					  bool create);
+struct cfg_ikev2_profile *cfg_ikev2_profile_get(struct config *c, const char *name, bool create);
+struct cfg_ipsec_profile *cfg_ipsec_profile_get(struct config *c, const char *name, bool create);
+/* Fill the builtin default proposal(s)/policy for c->ikev2.defaults. */
+void cfg_ikev2_defaults_set(struct config *c);
+bool cfg_ikev2_proposal_is_pristine(const struct config *c, const struct cfg_ikev2_proposal *p);
+bool cfg_ikev2_policy_is_pristine(const struct config *c, const struct cfg_ikev2_policy *p);
+/* Set p->prf from p->integ unless a prf line was given. */
+void cfg_ikev2_prf_derive(struct cfg_ikev2_proposal *p);
+void cfg_ikev2_keyring_clear(struct cfg_ikev2_keyring *k);
+void cfg_ikev2_peer_clear(struct cfg_ikev2_peer *p);
+void cfg_ikev2_profile_clear(struct cfg_ikev2_profile *p);
+void cfg_ikev2_free(struct config *c);
+bool cfg_ikev2_dup(struct config *d, const struct config *c);
+bool cfg_ikev2_equal(const struct config *a, const struct config *b);
+/* The parent of a nested sub-mode (keyring peer -> keyring), or -1. */
+int cfg_mode_parent(int mode);
 void cfg_map_entry_clear(struct cfg_map_entry *e);
 void cfg_acl_clear(struct cfg_acl *a);
 void cfg_opaque_remove_block(struct config *c, unsigned idx);

@@ -18,6 +18,7 @@ struct config *config_new(void)
 	c->sa_lifetime_kb = 4608000;
 	strcpy(c->tun_ifname, "ipsec0");
 	strcpy(c->control_socket, "/run/esprit/espritd.sock");
+	cfg_ikev2_defaults_set(c); /* the default IKEv2 proposals and policy */
 	return c;
 }
 
@@ -60,6 +61,7 @@ void config_free(struct config *c)
 	free(c->bindings);
 	free(c->ifs);
 	free(c->routes);
+	cfg_ikev2_free(c);
 	secret_wipe(c, sizeof(*c));
 	free(c);
 }
@@ -253,7 +255,8 @@ struct config *config_dup(const struct config *c)
 	if (!d)
 		return NULL;
 	*d = *c;
-	ok = dup_arrays(d, c);
+	ok = cfg_ikev2_dup(d, c);
+	ok = dup_arrays(d, c) && ok;
 	/* Until every owned pointer is ours, counts cover only what is. */
 	if (!ok) {
 		d->nacls = d->acls ? d->nacls : 0;
@@ -410,6 +413,8 @@ bool config_equal(const struct config *a, const struct config *b)
 	ARRAY_EQ(a->nmaps, b->nmaps, a->maps, b->maps, map_eq);
 	ARRAY_EQ(a->nbindings, b->nbindings, a->bindings, b->bindings, binding_eq);
 	ARRAY_EQ(a->nifs, b->nifs, a->ifs, b->ifs, if_eq);
+	if (!cfg_ikev2_equal(a, b))
+		return false;
 	for (unsigned i = 0; i < a->nopaque; i++)
 		if (strcmp(a->opaque[i], b->opaque[i]) != 0)
 			return false;

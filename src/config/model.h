@@ -78,6 +78,7 @@ struct cfg_map_entry {
 	uint16_t pfs_group;    /* 0 = none */
 	unsigned line;
 	unsigned ts_line, acl_line; /* lines of set transform-set / match address */
+	unsigned ikev2_line;        /* line of set ikev2-profile */
 };
 
 struct cfg_map_binding { /* crypto map NAME local-address ADDR / interface */
@@ -100,13 +101,152 @@ struct cfg_interface {
 	uint8_t tun_mode_af; /* AF_INET / AF_INET6 for tunnel mode ipsec ipv4|ipv6 */
 	char tun_protection[CFG_NAME_MAX];
 	bool shutdown;
-	unsigned line;
+	unsigned line, tun_prot_line;
 };
 
 struct cfg_route { /* ip route PREFIX MASK IFNAME|NEXTHOP */
 	struct ip_prefix dst;
 	char ifname[CFG_NAME_MAX];
 	struct ip_addr nexthop;
+};
+
+/* ---- IKEv2 (crypto ikev2 ...) ----------------------------------------
+ * Read by the IKE engine. Lists are small fixed arrays so that a config
+ * stays a plain value (copy = memcpy, apart from the PSKs). */
+#define CFG_IKEV2_MAX_ALGS 16
+#define CFG_IKEV2_MAX_LIST 8
+
+/* crypto ikev2 proposal NAME: the transforms of one IKE SA proposal
+ * (RFC 7296 section 3.3), each list in preference order. */
+struct cfg_ikev2_proposal {
+	char name[CFG_NAME_MAX];
+	unsigned nencr, ninteg, nprf, ngroup;
+	uint16_t encr[CFG_IKEV2_MAX_ALGS];      /* enum encr_id */
+	uint16_t encr_bits[CFG_IKEV2_MAX_ALGS]; /* key length (Key Length attribute) */
+	uint16_t integ[CFG_IKEV2_MAX_ALGS];     /* enum integ_id; none for AEAD */
+	/* enum prf_id. Always the effective list: when no `prf` line was
+	 * given it is derived from the integrity list, as IOS does. */
+	uint16_t prf[CFG_IKEV2_MAX_ALGS];
+	bool prf_set;                           /* a `prf` line was given */
+	uint16_t group[CFG_IKEV2_MAX_ALGS];     /* enum dh_group_id */
+	bool aead;                              /* the ciphers are AEAD (no integrity) */
+	bool builtin;                           /* one of the default proposals */
+	unsigned line, encr_line, integ_line;   /* source lines, for messages */
+};
+
+/* crypto ikev2 policy NAME. A policy without `match address local`
+ * matches every local address. */
+struct cfg_ikev2_policy {
+	char name[CFG_NAME_MAX];
+	unsigned nproposals;
+	char proposals[CFG_IKEV2_MAX_LIST][CFG_NAME_MAX];
+	unsigned proposal_line[CFG_IKEV2_MAX_LIST];
+	unsigned nlocal;
+	struct ip_addr local[CFG_IKEV2_MAX_LIST];
+	bool fvrf_any;
+	bool builtin;
+	unsigned line;
+};
+
+enum cfg_ike_id_type {
+	CFG_ID_NONE = 0,
+	CFG_ID_ADDRESS, /* ID_IPV4_ADDR / ID_IPV6_ADDR */
+	CFG_ID_FQDN,    /* ID_FQDN */
+	CFG_ID_EMAIL,   /* ID_RFC822_ADDR */
+	CFG_ID_KEY_ID,  /* ID_KEY_ID */
+};
+
+/* identity local ... / peer identity ... (RFC 7296 section 3.5) */
+struct cfg_ike_id {
+	uint8_t type; /* enum cfg_ike_id_type */
+	struct ip_addr addr;
+	char name[128];
+};
+
+struct cfg_ikev2_peer {
+	char name[CFG_NAME_MAX];
+	/* address A [M] | address X:X::X/M; addr.addr.af 0 = not set. The
+	 * mask form is remembered for show running-config. */
+	struct ip_prefix addr;
+	bool addr_masked;
+	struct cfg_ike_id id;
+	struct secret *psk_local;  /* owned, wiped; NULL if none */
+	struct secret *psk_remote; /* owned, wiped; NULL if none */
+	unsigned line;
+};
+
+struct cfg_ikev2_keyring {
+	char name[CFG_NAME_MAX];
+	unsigned npeers;
+	struct cfg_ikev2_peer *peers; /* owned */
+	unsigned line;
+};
+
+/* match identity remote ... */
+struct cfg_ikev2_match_id {
+	uint8_t type; /* enum cfg_ike_id_type */
+	bool domain;  /* fqdn domain NAME / email domain NAME: suffix match */
+	struct ip_prefix addr; /* address A [M] | X:X::X/M */
+	bool addr_masked;
+	char name[128];
+};
+
+enum cfg_ike_auth { CFG_AUTH_NONE = 0, CFG_AUTH_PSK, CFG_AUTH_RSA_SIG, CFG_AUTH_ECDSA_SIG };
+enum cfg_dpd_mode { CFG_DPD_OFF = 0, CFG_DPD_ON_DEMAND, CFG_DPD_PERIODIC };
+enum cfg_dpd_action { CFG_DPD_CLEAR = 0, CFG_DPD_HOLD, CFG_DPD_RESTART };
+
+struct cfg_dpd {
+	uint32_t interval, retry; /* seconds; interval 0 = off */
+	uint8_t mode;             /* enum cfg_dpd_mode */
+	uint8_t action;           /* enum cfg_dpd_action (esprit) */
+};
+
+#define CFG_IKEV2_DEF_LIFETIME 86400
+
+struct cfg_ikev2_profile {
+	char name[CFG_NAME_MAX];
+	unsigned nmatch;
+	struct cfg_ikev2_match_id match[CFG_IKEV2_MAX_LIST];
+	char match_cert[CFG_NAME_MAX];       /* match certificate MAP (PKI issue) */
+	struct cfg_ike_id local_id;          /* identity local; NONE = our address */
+	uint8_t auth_local, auth_remote;     /* enum cfg_ike_auth */
+	struct secret *auth_local_psk;       /* authentication local pre-share key K */
+	struct secret *auth_remote_psk;      /* authentication remote pre-share key K */
+	char keyring[CFG_NAME_MAX];          /* keyring local NAME */
+	char trustpoint[CFG_NAME_MAX];       /* pki trustpoint NAME (PKI issue) */
+	struct cfg_dpd dpd;                  /* interval 0: the global setting */
+	uint32_t lifetime_s;                 /* IKE SA lifetime, 120..86400 */
+	uint32_t nat_keepalive;              /* 0: the global setting */
+	uint32_t frag_mtu;                   /* 0: the global setting */
+	unsigned nlocal;
+	struct ip_addr local[CFG_IKEV2_MAX_LIST]; /* match address local */
+	unsigned line, keyring_line;
+};
+
+/* crypto ipsec profile NAME (tunnel protection; IKE-negotiated child SAs) */
+struct cfg_ipsec_profile {
+	char name[CFG_NAME_MAX];
+	char transform_set[CFG_NAME_MAX];
+	char ikev2_profile[CFG_NAME_MAX];
+	char isakmp_profile[CFG_NAME_MAX]; /* IKEv1, kept as a name for now */
+	uint16_t pfs_group;                /* 0 = none */
+	uint64_t lifetime_s, lifetime_kb;  /* 0 = global default */
+	unsigned line, ts_line, ikev2_line;
+};
+
+/* IKE-wide settings (crypto ikev2 cookie-challenge, dpd, nat keepalive,
+ * fragmentation, limit, defaults). */
+enum cfg_ikev2_defaults { CFG_IKEV2_DEFAULTS_MODERN = 0, CFG_IKEV2_DEFAULTS_IOS_LEGACY };
+
+struct cfg_ikev2_global {
+	uint32_t cookie_challenge;  /* half-open SAs before COOKIE is asked; 0 = never */
+	struct cfg_dpd dpd;
+	uint32_t nat_keepalive;     /* seconds; 0 = off */
+	bool fragmentation;         /* RFC 7383 */
+	uint32_t frag_mtu;          /* 0 = default (576 IPv4 / 1280 IPv6) */
+	uint32_t max_in_negotiation; /* 0 = no limit */
+	uint8_t defaults;           /* enum cfg_ikev2_defaults */
+	bool no_default_proposal, no_default_policy; /* no crypto ikev2 proposal|policy default */
 };
 
 /* ---- the whole configuration ---------------------------------------- */
@@ -132,6 +272,22 @@ struct config {
 	struct cfg_interface *ifs;
 	struct cfg_route *routes;
 
+	/* IKEv2 and IPsec profiles. The default proposals/policy are entries
+	 * with builtin set (see config_ikev2_policy_select). */
+	struct cfg_ikev2_global ikev2;
+	unsigned nikev2_proposals, nikev2_policies, nikev2_keyrings, nikev2_profiles;
+	unsigned nipsec_profiles;
+	struct cfg_ikev2_proposal *ikev2_proposals;
+	struct cfg_ikev2_policy *ikev2_policies;
+	struct cfg_ikev2_keyring *ikev2_keyrings;
+	struct cfg_ikev2_profile *ikev2_profiles;
+	struct cfg_ipsec_profile *ipsec_profiles;
+
+	/* key config-key password-encrypt MASTER / password encryption aes:
+	 * type 6 pre-shared keys (see docs/configuration.md). */
+	struct secret *master_key; /* owned; NULL if not set */
+	bool password_encryption;
+
 	/* Lines the parser accepted but does not model yet (e.g. crypto isakmp
 	 * before the IKEv1 issue): kept verbatim so write memory loses nothing. */
 	unsigned nopaque;
@@ -144,6 +300,25 @@ void config_free(struct config *c);  /* wipes keys */
 const struct cfg_acl *config_acl(const struct config *c, const char *name);
 const struct cfg_transform_set *config_transform_set(const struct config *c, const char *name);
 const struct cfg_map_binding *config_map_binding(const struct config *c, const char *map);
+
+/* IKEv2 lookups by name; NULL if not defined. "default" finds the default
+ * proposal/policy unless removed with `no crypto ikev2 proposal|policy
+ * default`. Pointers are borrowed, valid while c lives. */
+const struct cfg_ikev2_proposal *config_ikev2_proposal(const struct config *c, const char *name);
+const struct cfg_ikev2_policy *config_ikev2_policy(const struct config *c, const char *name);
+const struct cfg_ikev2_keyring *config_ikev2_keyring(const struct config *c, const char *name);
+const struct cfg_ikev2_profile *config_ikev2_profile(const struct config *c, const char *name);
+const struct cfg_ipsec_profile *config_ipsec_profile(const struct config *c, const char *name);
+/* The policy for an IKE SA on local address `local` (NULL: any): first a
+ * policy whose match address local lists it, then the first policy with no
+ * local match, then the default policy. NULL if none applies. */
+const struct cfg_ikev2_policy *config_ikev2_policy_select(const struct config *c,
+							   const struct ip_addr *local);
+/* A keyring peer for a remote address (longest prefix wins) or, if addr is
+ * NULL, for a remote identity (exact match). NULL if none. */
+const struct cfg_ikev2_peer *config_ikev2_keyring_peer(const struct cfg_ikev2_keyring *k,
+							const struct ip_addr *addr,
+							const struct cfg_ike_id *id);
 
 /* Errors: file:line:col, the offending token and what was expected. */
 enum cfg_err_kind {

@@ -200,6 +200,22 @@ static int dispatch(struct pctx *p, struct line_toks *lt, unsigned first, bool n
 		ret = run_apply(p, m, neg, err);
 		goto out;
 	}
+	/* a nested sub-mode (keyring peer) falls back to its parent first */
+	if (cfg_mode_parent(p->mode) >= 0) {
+		struct cfg_error e3;
+		unsigned r3 = 0;
+
+		if (grammar_match(cfg_mode_parent(p->mode), toks, &lt->col[first], n, neg, m, &e3,
+				  &r3) == 0) {
+			p->mode = cfg_mode_parent(p->mode);
+			ret = run_apply(p, m, neg, err);
+			goto out;
+		}
+		if (r3 > r1) {
+			*err = e3;
+			r1 = r3;
+		}
+	}
 	e2 = *err;
 	if (grammar_match(MODE_GLOBAL, toks, &lt->col[first], n, neg, m, err, &r2) == 0) {
 		p->mode = MODE_GLOBAL;

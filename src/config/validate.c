@@ -7,6 +7,7 @@
 
 #include "config/grammar.h"
 #include "crypto/alg.h"
+#include "crypto/dh.h"
 #include "lib/log.h"
 
 struct vctx {
@@ -184,6 +185,148 @@ static bool check_map(struct vctx *v)
 	return !e->manual || check_manual(v);
 }
 
+/* ---- IKEv2 ----------------------------------------------------------- */
+
+static bool group_weak(uint16_t g)
+{
+	/* RFC 8247 section 2.4: groups 1, 2 and 5 MUST NOT / SHOULD NOT */
+	return g == DH_MODP_768 || g == DH_MODP_1024 || g == DH_MODP_1536;
+}
+
+static void warn_weak_proposal(const struct config *c, const struct cfg_ikev2_proposal *pr)
+{
+	for (unsigned i = 0; i < pr->nencr; i++)
+		if (pr->encr[i] == ENCR_3DES)
+			log_warn("%s:%u: IKEv2 proposal %s: 3des is legacy (RFC 8247 section 2.1)",
+				 c->source_file, pr->line, pr->name);
+	for (unsigned i = 0; i < pr->ninteg; i++)
+		if (pr->integ[i] == AUTH_HMAC_MD5_96)
+			log_warn("%s:%u: IKEv2 proposal %s: md5 is weak (RFC 8247 section 2.3)",
+				 c->source_file, pr->line, pr->name);
+	for (unsigned i = 0; i < pr->ngroup; i++)
+		if (group_weak(pr->group[i]))
+			log_warn("%s:%u: IKEv2 proposal %s: group %u is weak (RFC 8247 section 2.4)",
+				 c->source_file, pr->line, pr->name, pr->group[i]);
+}
+
+/* RFC 7296 section 3.3.3: an IKE SA proposal needs ENCR, PRF, INTEG
+ * (unless the cipher is AEAD, RFC 5282 section 8) and D-H. */
+static bool check_proposal(const struct config *c, const struct cfg_ikev2_proposal *pr,
+			   struct cfg_error *err)
+{
+	const char *missing = !pr->nencr		    ? "encryption"
+			      : !pr->aead && !pr->ninteg    ? "integrity"
+			      : !pr->nprf		    ? "prf"
+			      : !pr->ngroup		    ? "group"
+							    : NULL;
+
+	if (pr->aead && pr->ninteg) {
+		bool integ_last = pr->integ_line >= pr->encr_line;
+
+		return fail(err, integ_last ? pr->integ_line : pr->encr_line,
+			    integ_last ? "integrity" : "encryption",
+			    "IKEv2 proposal %s: AEAD encryption (aes-gcm, chacha20-poly1305) has "
+			    "its own integrity: no integrity line allowed (RFC 5282 section 8)",
+			    pr->name);
+	}
+	if (missing)
+		return fail(err, pr->line, pr->name, "IKEv2 proposal %s is incomplete: no %s%s",
+			    pr->name, missing,
+			    pr->aead && !pr->nprf ? " (AEAD proposals need a prf line)" : "");
+	warn_weak_proposal(c, pr);
+	return true;
+}
+
+static bool check_policy(const struct config *c, const struct cfg_ikev2_policy *pol,
+			 struct cfg_error *err)
+{
+	if (!pol->nproposals)
+		return fail(err, pol->line, pol->name, "IKEv2 policy %s has no proposal", pol->name);
+	for (unsigned i = 0; i < pol->nproposals; i++)
+		if (!config_ikev2_proposal(c, pol->proposals[i]))
+			return fail(err, pol->proposal_line[i], pol->proposals[i],
+				    "IKEv2 proposal '%s' is not defined (used by IKEv2 policy %s)",
+				    pol->proposals[i], pol->name);
+	return true;
+}
+
+static bool check_profile(const struct config *c, const struct cfg_ikev2_profile *pf,
+			  struct cfg_error *err)
+{
+	if (pf->keyring[0] && !config_ikev2_keyring(c, pf->keyring))
+		return fail(err, pf->keyring_line, pf->keyring,
+			    "IKEv2 keyring '%s' is not defined (used by IKEv2 profile %s at line %u)",
+			    pf->keyring, pf->name, pf->line);
+	if (!pf->auth_local || !pf->auth_remote)
+		return fail(err, pf->line, pf->name,
+			    "IKEv2 profile %s needs authentication local and authentication remote",
+			    pf->name);
+	if ((pf->auth_local == CFG_AUTH_PSK && !pf->auth_local_psk && !pf->keyring[0]) ||
+	    (pf->auth_remote == CFG_AUTH_PSK && !pf->auth_remote_psk && !pf->keyring[0]))
+		return fail(err, pf->line, pf->name,
+			    "IKEv2 profile %s: pre-share needs keyring local NAME or a key",
+			    pf->name);
+	if (!pf->nmatch && !pf->match_cert[0])
+		log_warn("%s:%u: IKEv2 profile %s has no match identity: it is only used where "
+			 "named (crypto map, ipsec profile)",
+			 c->source_file, pf->line, pf->name);
+	return true;
+}
+
+static bool check_ipsec_profile(const struct config *c, const struct cfg_ipsec_profile *ip,
+				struct cfg_error *err)
+{
+	if (ip->transform_set[0] && !config_transform_set(c, ip->transform_set))
+		return fail(err, ip->ts_line, ip->transform_set,
+			    "transform set '%s' is not defined (used by ipsec profile %s at line %u)",
+			    ip->transform_set, ip->name, ip->line);
+	if (ip->ikev2_profile[0] && !config_ikev2_profile(c, ip->ikev2_profile))
+		return fail(err, ip->ikev2_line, ip->ikev2_profile,
+			    "IKEv2 profile '%s' is not defined (used by ipsec profile %s at line %u)",
+			    ip->ikev2_profile, ip->name, ip->line);
+	if (group_weak(ip->pfs_group))
+		log_warn("%s:%u: ipsec profile %s: pfs group%u is weak", c->source_file, ip->line,
+			 ip->name, ip->pfs_group);
+	return true;
+}
+
+static bool check_ikev2(const struct config *c, struct cfg_error *err)
+{
+	for (unsigned i = 0; i < c->nikev2_proposals; i++)
+		if (!check_proposal(c, &c->ikev2_proposals[i], err))
+			return false;
+	for (unsigned i = 0; i < c->nikev2_policies; i++)
+		if (!check_policy(c, &c->ikev2_policies[i], err))
+			return false;
+	for (unsigned i = 0; i < c->nikev2_profiles; i++)
+		if (!check_profile(c, &c->ikev2_profiles[i], err))
+			return false;
+	for (unsigned i = 0; i < c->nipsec_profiles; i++)
+		if (!check_ipsec_profile(c, &c->ipsec_profiles[i], err))
+			return false;
+	for (unsigned i = 0; i < c->nifs; i++) {
+		const struct cfg_interface *f = &c->ifs[i];
+
+		if (f->tun_protection[0] && !config_ipsec_profile(c, f->tun_protection))
+			return fail(err, f->tun_prot_line, f->tun_protection,
+				    "ipsec profile '%s' is not defined (used by interface %s)",
+				    f->tun_protection, f->name);
+	}
+	for (unsigned i = 0; i < c->nmaps; i++) {
+		const struct cfg_map_entry *e = &c->maps[i];
+
+		if (e->ikev2_profile[0] && !config_ikev2_profile(c, e->ikev2_profile))
+			return fail(err, e->ikev2_line, e->ikev2_profile,
+				    "IKEv2 profile '%s' is not defined (used by crypto map %s %u at "
+				    "line %u)",
+				    e->ikev2_profile, e->map, e->seq, e->line);
+		if (group_weak(e->pfs_group))
+			log_warn("%s:%u: crypto map %s %u: pfs group%u is weak", c->source_file,
+				 e->line, e->map, e->seq, e->pfs_group);
+	}
+	return true;
+}
+
 bool config_validate(const struct config *c, struct cfg_error *err)
 {
 	struct vctx v = {.c = c, .err = err};
@@ -197,5 +340,5 @@ bool config_validate(const struct config *c, struct cfg_error *err)
 		if (!check_map(&v))
 			return false;
 	}
-	return true;
+	return check_ikev2(c, err);
 }

@@ -371,17 +371,17 @@ static void test_opaque_blocks(void **state)
 	struct config *c, *d;
 
 	(void)state;
-	c = config_load_buffer("t", "crypto ikev2 proposal P\n encryption aes-cbc-256\n"
-				    " integrity sha256\n group 14\n"
+	c = config_load_buffer("t", "crypto isakmp policy 10\n encr aes 256\n"
+				    " hash sha256\n group 14\n"
 				    "crypto pki trustpoint TP\nenrollment url http://198.18.0.9\n"
 				    "hostname gw\n",
 			       &err);
 	assert_non_null(c);
 	assert_int_equal(c->nopaque, 6);
-	assert_string_equal(c->opaque[0], "crypto ikev2 proposal P");
+	assert_string_equal(c->opaque[0], "crypto isakmp policy 10");
 	assert_string_equal(c->opaque[5], " enrollment url http://198.18.0.9");
 	assert_string_equal(c->hostname, "gw");
-	d = config_apply_lines(c, "no crypto ikev2 proposal P\n", &err);
+	d = config_apply_lines(c, "no crypto isakmp policy 10\n", &err);
 	assert_non_null(d);
 	assert_int_equal(d->nopaque, 2);
 	config_free(d);
