@@ -30,12 +30,16 @@
 #define IPV6_HDRINCL 36
 #endif
 
+static void set_bufs(int fd, bool rx);
+
 static int sock_new(int af, int type, int proto, const char *what)
 {
 	int fd = socket(af, type | SOCK_CLOEXEC, proto);
 
 	if (fd < 0)
 		log_err("dp: socket %s: %s", what, strerror(errno));
+	else
+		set_bufs(fd, proto != IPPROTO_RAW);
 	return fd;
 }
 
@@ -53,6 +57,21 @@ static int set_mark(int fd, uint32_t mark)
 	return set_int(fd, SOL_SOCKET, SO_MARK, (int)mark, "SO_MARK");
 }
 
+/* Room for bursts: a worker busy sealing a 64 KB superpacket must not
+ * lose what arrives meanwhile (the default 208 KB holds ~150 packets).
+ * SO_RCVBUFFORCE (CAP_NET_ADMIN) passes net.core.rmem_max; without the
+ * capability the plain option is capped there. Best effort. */
+#define SOCK_BUF_BYTES (8 << 20)
+static void set_bufs(int fd, bool rx)
+{
+	int v = SOCK_BUF_BYTES;
+
+	if (rx && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+	if (!rx && setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+}
+
 static int open_raw_rx(struct dp_socks *s)
 {
 	s->rx[RX_RAW4_ESP] = sock_new(AF_INET, SOCK_RAW, IPPROTO_ESP, "raw4 esp");
@@ -67,6 +86,7 @@ static int open_raw_rx(struct dp_socks *s)
 			log_warn("dp: no IPv6 raw socket (%s): IPv4 only", strerror(errno));
 			continue;
 		}
+		set_bufs(s->rx[k], true);
 		if (set_int(s->rx[k], IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO") ||
 		    set_int(s->rx[k], IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1, "IPV6_RECVHOPLIMIT"))
 			return -1;
@@ -106,6 +126,8 @@ static int open_udp(int af, uint32_t fwmark, uint16_t port, bool reuseport)
 	}
 	if (set_mark(fd, fwmark))
 		goto fail;
+	set_bufs(fd, true);
+	set_bufs(fd, false);
 	if (reuseport && set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT"))
 		goto fail;
 	sl = ip_addr_to_sockaddr(&any, port, &ss);
