@@ -20,41 +20,39 @@ enum dh_kind { DH_KIND_MODP, DH_KIND_ECP, DH_KIND_ECX };
 struct dh_group {
 	uint16_t id;
 	enum dh_kind kind;
-	const char *name;     /* ours, for logs and config */
-	const char *ossl;     /* OpenSSL group / algorithm name, or NULL */
-	const char *prime;    /* hex prime when OpenSSL has no named group */
-	int nid;              /* ECP curve, for dh_new_with_private */
-	uint16_t pub_len;     /* bytes on the wire */
+	const char *name;  /* ours, for logs and config */
+	const char *ossl;  /* OpenSSL group / algorithm name, or NULL */
+	const char *prime; /* hex prime when OpenSSL has no named group */
+	int nid;           /* ECP curve, for dh_new_with_private */
+	uint16_t pub_len;  /* bytes on the wire */
 	bool weak;
 };
 
 /* RFC 2409 6.1 and 6.2 (Oakley groups 1 and 2, generator 2). OpenSSL has
  * no named group for these; the RFC 3526 groups are "modp_*" in OpenSSL
  * (not the RFC 7919 "ffdhe*" groups, which are different primes). */
-static const char modp768_p[] =
-	"FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74"
-	"020BBEA63B139B22514A08798E3404DDEF9519B3CD3A431B302B0A6DF25F1437"
-	"4FE1356D6D51C245E485B576625E7EC6F44C42E9A63A3620FFFFFFFFFFFFFFFF";
-static const char modp1024_p[] =
-	"FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74"
-	"020BBEA63B139B22514A08798E3404DDEF9519B3CD3A431B302B0A6DF25F1437"
-	"4FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B0BFF5CB6F406B7ED"
-	"EE386BFB5A899FA5AE9F24117C4B1FE649286651ECE65381FFFFFFFFFFFFFFFF";
+static const char modp768_p[] = "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74"
+                                "020BBEA63B139B22514A08798E3404DDEF9519B3CD3A431B302B0A6DF25F1437"
+                                "4FE1356D6D51C245E485B576625E7EC6F44C42E9A63A3620FFFFFFFFFFFFFFFF";
+static const char modp1024_p[] = "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74"
+                                 "020BBEA63B139B22514A08798E3404DDEF9519B3CD3A431B302B0A6DF25F1437"
+                                 "4FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B0BFF5CB6F406B7ED"
+                                 "EE386BFB5A899FA5AE9F24117C4B1FE649286651ECE65381FFFFFFFFFFFFFFFF";
 
 static const struct dh_group groups[] = {
-	{DH_MODP_768, DH_KIND_MODP, "modp768", NULL, modp768_p, 0, 96, true},
-	{DH_MODP_1024, DH_KIND_MODP, "modp1024", NULL, modp1024_p, 0, 128, true},
-	{DH_MODP_1536, DH_KIND_MODP, "modp1536", "modp_1536", NULL, 0, 192, true},
-	{DH_MODP_2048, DH_KIND_MODP, "modp2048", "modp_2048", NULL, 0, 256, false},
-	{DH_MODP_3072, DH_KIND_MODP, "modp3072", "modp_3072", NULL, 0, 384, false},
-	{DH_MODP_4096, DH_KIND_MODP, "modp4096", "modp_4096", NULL, 0, 512, false},
-	{DH_MODP_6144, DH_KIND_MODP, "modp6144", "modp_6144", NULL, 0, 768, false},
-	{DH_MODP_8192, DH_KIND_MODP, "modp8192", "modp_8192", NULL, 0, 1024, false},
-	{DH_ECP_256, DH_KIND_ECP, "ecp256", "P-256", NULL, NID_X9_62_prime256v1, 64, false},
-	{DH_ECP_384, DH_KIND_ECP, "ecp384", "P-384", NULL, NID_secp384r1, 96, false},
-	{DH_ECP_521, DH_KIND_ECP, "ecp521", "P-521", NULL, NID_secp521r1, 132, false},
-	{DH_CURVE25519, DH_KIND_ECX, "curve25519", "X25519", NULL, 0, 32, false},
-	{DH_CURVE448, DH_KIND_ECX, "curve448", "X448", NULL, 0, 56, false},
+    {DH_MODP_768, DH_KIND_MODP, "modp768", NULL, modp768_p, 0, 96, true},
+    {DH_MODP_1024, DH_KIND_MODP, "modp1024", NULL, modp1024_p, 0, 128, true},
+    {DH_MODP_1536, DH_KIND_MODP, "modp1536", "modp_1536", NULL, 0, 192, true},
+    {DH_MODP_2048, DH_KIND_MODP, "modp2048", "modp_2048", NULL, 0, 256, false},
+    {DH_MODP_3072, DH_KIND_MODP, "modp3072", "modp_3072", NULL, 0, 384, false},
+    {DH_MODP_4096, DH_KIND_MODP, "modp4096", "modp_4096", NULL, 0, 512, false},
+    {DH_MODP_6144, DH_KIND_MODP, "modp6144", "modp_6144", NULL, 0, 768, false},
+    {DH_MODP_8192, DH_KIND_MODP, "modp8192", "modp_8192", NULL, 0, 1024, false},
+    {DH_ECP_256, DH_KIND_ECP, "ecp256", "P-256", NULL, NID_X9_62_prime256v1, 64, false},
+    {DH_ECP_384, DH_KIND_ECP, "ecp384", "P-384", NULL, NID_secp384r1, 96, false},
+    {DH_ECP_521, DH_KIND_ECP, "ecp521", "P-521", NULL, NID_secp521r1, 132, false},
+    {DH_CURVE25519, DH_KIND_ECX, "curve25519", "X25519", NULL, 0, 32, false},
+    {DH_CURVE448, DH_KIND_ECX, "curve448", "X448", NULL, 0, 56, false},
 };
 
 struct dh {
@@ -77,10 +75,7 @@ size_t dh_public_len(uint16_t group)
 	return g ? g->pub_len : 0;
 }
 
-bool dh_group_supported(uint16_t group)
-{
-	return group_find(group) != NULL;
-}
+bool dh_group_supported(uint16_t group) { return group_find(group) != NULL; }
 
 bool dh_group_weak(uint16_t group)
 {
@@ -96,18 +91,15 @@ const char *dh_group_name(uint16_t group)
 	return g ? g->name : NULL;
 }
 
-uint16_t dh_group(const struct dh *dh)
-{
-	return dh->g->id;
-}
+uint16_t dh_group(const struct dh *dh) { return dh->g->id; }
 
 /* ---- building keys and parameters ---- */
 
 /* Push the group's domain parameters (and optionally key parts) and turn
  * them into an EVP_PKEY of `selection`. */
 static EVP_PKEY *pkey_from_parts(const struct dh_group *g, const BIGNUM *pub_bn,
-				 const uint8_t *pub_oct, size_t pub_oct_len,
-				 const BIGNUM *priv, int selection)
+                                 const uint8_t *pub_oct, size_t pub_oct_len, const BIGNUM *priv,
+                                 int selection)
 {
 	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
 	OSSL_PARAM *params = NULL;
@@ -129,14 +121,14 @@ static EVP_PKEY *pkey_from_parts(const struct dh_group *g, const BIGNUM *pub_bn,
 		ok = OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PUB_KEY, pub_bn);
 	if (ok && pub_oct)
 		ok = OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub_oct,
-						      pub_oct_len);
+		                                      pub_oct_len);
 	if (ok && priv)
 		ok = OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, priv);
 	if (ok)
 		ok = (params = OSSL_PARAM_BLD_to_param(bld)) != NULL;
 	if (ok)
 		ok = (ctx = EVP_PKEY_CTX_new_from_name(NULL, g->kind == DH_KIND_MODP ? "DH" : "EC",
-						       NULL)) != NULL;
+		                                       NULL)) != NULL;
 	if (ok)
 		ok = EVP_PKEY_fromdata_init(ctx) > 0 &&
 		     EVP_PKEY_fromdata(ctx, &pkey, selection, params) > 0;
@@ -223,7 +215,7 @@ int dh_public(struct dh *dh, uint8_t *out, size_t *len)
 	case DH_KIND_ECP:
 		/* Uncompressed point 0x04 || x || y; RFC 5903 7 drops the 0x04. */
 		if (EVP_PKEY_get_octet_string_param(dh->pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
-						    buf, sizeof(buf), &n) > 0 &&
+		                                    buf, sizeof(buf), &n) > 0 &&
 		    n == want + 1 && buf[0] == 0x04) {
 			memcpy(out, buf + 1, want);
 			ret = 0;
@@ -360,7 +352,7 @@ static EVP_PKEY *ecp_with_private(const struct dh_group *g, const BIGNUM *d)
 
 	if (q && EC_POINT_mul(grp, q, d, NULL, NULL, NULL))
 		n = EC_POINT_point2oct(grp, q, POINT_CONVERSION_UNCOMPRESSED, oct, sizeof(oct),
-				       NULL);
+		                       NULL);
 	if (n)
 		pkey = pkey_from_parts(g, NULL, oct, n, d, EVP_PKEY_KEYPAIR);
 	EC_POINT_free(q);

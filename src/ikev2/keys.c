@@ -70,7 +70,7 @@ static int split(const struct secret *km, const size_t *lens, struct secret **ds
 }
 
 static struct secret *prf_secret(uint16_t prf_id, const uint8_t *key, size_t key_len,
-				 const uint8_t *data, size_t data_len)
+                                 const uint8_t *data, size_t data_len)
 {
 	struct secret *s = secret_new(prf_out_len(prf_id));
 
@@ -84,8 +84,8 @@ static struct secret *prf_secret(uint16_t prf_id, const uint8_t *key, size_t key
 /* {SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr}
  *     = prf+(SKEYSEED, Ni | Nr | SPIi | SPIr)            (2.14) */
 static int derive_seven(const struct ikev2_algs *a, const uint8_t *ni, size_t ni_len,
-			const uint8_t *nr, size_t nr_len, const uint8_t spi_i[8],
-			const uint8_t spi_r[8], struct ikev2_keys *k)
+                        const uint8_t *nr, size_t nr_len, const uint8_t spi_i[8],
+                        const uint8_t spi_r[8], struct ikev2_keys *k)
 {
 	const struct prf_alg *p = prf_alg_find(a->prf);
 	size_t ek = ikev2_encr_key_len(a), ik = ikev2_integ_key_len(a);
@@ -96,13 +96,12 @@ static int derive_seven(const struct ikev2_algs *a, const uint8_t *ni, size_t ni
 
 	/* RFC 5282 / 7296 3.3.3: AEAD without an integrity transform, any
 	 * other cipher with one; GMAC (no encryption) is not for IKE. */
-	if (!p || !e || !ek || e->auth_only || (e->aead != (a->integ == 0)) ||
-	    (a->integ && !ik))
+	if (!p || !e || !ek || e->auth_only || (e->aead != (a->integ == 0)) || (a->integ && !ik))
 		return -1;
 	{
 		size_t lens[7] = {p->key_len, ik, ik, ek, ek, p->key_len, p->key_len};
 		struct secret **dst[7] = {&k->sk_d,  &k->sk_ai, &k->sk_ar, &k->sk_ei,
-					  &k->sk_er, &k->sk_pi, &k->sk_pr};
+		                          &k->sk_er, &k->sk_pi, &k->sk_pr};
 		size_t total = 0;
 
 		for (size_t i = 0; i < 7; i++)
@@ -111,7 +110,7 @@ static int derive_seven(const struct ikev2_algs *a, const uint8_t *ni, size_t ni
 		km = secret_new(total);
 		if (!seed || !km ||
 		    prf_plus(a->prf, k->skeyseed->p, k->skeyseed->len, seed->p, seed->len, km->p,
-			     total))
+		             total))
 			goto out;
 		ret = split(km, lens, dst, 7);
 	}
@@ -122,14 +121,14 @@ out:
 }
 
 int ikev2_keys_derive(const struct ikev2_algs *a, const struct secret *g_ir, const uint8_t *ni,
-		      size_t ni_len, const uint8_t *nr, size_t nr_len, const uint8_t spi_i[8],
-		      const uint8_t spi_r[8], struct ikev2_keys *k)
+                      size_t ni_len, const uint8_t *nr, size_t nr_len, const uint8_t spi_i[8],
+                      const uint8_t spi_r[8], struct ikev2_keys *k)
 {
 	/* 2.14: with AES-XCBC-PRF-128 / AES-CMAC-PRF-128 only the first 64
 	 * bits of Ni and of Nr key SKEYSEED (the nonces are >= 16 bytes). */
 	bool aes = a->prf == PRF_AES128_XCBC || a->prf == PRF_AES128_CMAC;
 	struct piece pc[] = {{ni, aes && ni_len > 8 ? 8 : ni_len},
-			     {nr, aes && nr_len > 8 ? 8 : nr_len}};
+	                     {nr, aes && nr_len > 8 ? 8 : nr_len}};
 	struct secret *key;
 
 	memset(k, 0, sizeof(*k));
@@ -146,9 +145,9 @@ int ikev2_keys_derive(const struct ikev2_algs *a, const struct secret *g_ir, con
 }
 
 int ikev2_keys_derive_rekey(const struct ikev2_algs *a, uint16_t old_prf,
-			    const struct secret *old_sk_d, const struct secret *g_ir,
-			    const uint8_t *ni, size_t ni_len, const uint8_t *nr, size_t nr_len,
-			    const uint8_t spi_i[8], const uint8_t spi_r[8], struct ikev2_keys *k)
+                            const struct secret *old_sk_d, const struct secret *g_ir,
+                            const uint8_t *ni, size_t ni_len, const uint8_t *nr, size_t nr_len,
+                            const uint8_t spi_i[8], const uint8_t spi_r[8], struct ikev2_keys *k)
 {
 	struct piece pc[] = {{g_ir->p, g_ir->len}, {ni, ni_len}, {nr, nr_len}};
 	struct secret *data;
@@ -170,7 +169,7 @@ int ikev2_keys_derive_rekey(const struct ikev2_algs *a, uint16_t old_prf,
 void ikev2_keys_free(struct ikev2_keys *k)
 {
 	struct secret **all[] = {&k->skeyseed, &k->sk_d,  &k->sk_ai, &k->sk_ar,
-				 &k->sk_ei,    &k->sk_er, &k->sk_pi, &k->sk_pr};
+	                         &k->sk_ei,    &k->sk_er, &k->sk_pi, &k->sk_pr};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		secret_free(*all[i]);
@@ -179,17 +178,16 @@ void ikev2_keys_free(struct ikev2_keys *k)
 }
 
 int ikev2_child_keys_derive(uint16_t prf_id, const struct secret *sk_d,
-			    const struct ikev2_algs *child, const struct secret *g_ir,
-			    const uint8_t *ni, size_t ni_len, const uint8_t *nr, size_t nr_len,
-			    struct ikev2_child_keys *k)
+                            const struct ikev2_algs *child, const struct secret *g_ir,
+                            const uint8_t *ni, size_t ni_len, const uint8_t *nr, size_t nr_len,
+                            struct ikev2_child_keys *k)
 {
 	const struct encr_alg *e = encr_alg_find(child->encr);
 	size_t ek = ikev2_encr_key_len(child), ik = ikev2_integ_key_len(child);
 	size_t lens[4] = {ek, ik, ek, ik};
 	struct secret **dst[4] = {&k->encr_i, &k->integ_i, &k->encr_r, &k->integ_r};
-	struct piece pc[] = {{g_ir ? g_ir->p : NULL, g_ir ? g_ir->len : 0},
-			     {ni, ni_len},
-			     {nr, nr_len}};
+	struct piece pc[] = {
+	    {g_ir ? g_ir->p : NULL, g_ir ? g_ir->len : 0}, {ni, ni_len}, {nr, nr_len}};
 	struct secret *seed = NULL, *km = NULL;
 	int ret = -1;
 
@@ -202,8 +200,9 @@ int ikev2_child_keys_derive(uint16_t prf_id, const struct secret *sk_d,
 	seed = concat(pc, 3);
 	km = secret_new(2 * (ek + ik));
 	/* 2.17: KEYMAT = prf+(SK_d, [g^ir (new) |] Ni | Nr) */
-	if (seed && km && (!km->len || prf_plus(prf_id, sk_d->p, sk_d->len, seed->p, seed->len,
-						km->p, km->len) == 0))
+	if (seed && km &&
+	    (!km->len ||
+	     prf_plus(prf_id, sk_d->p, sk_d->len, seed->p, seed->len, km->p, km->len) == 0))
 		ret = split(km, lens, dst, 4);
 	if (ret)
 		ikev2_child_keys_free(k);
@@ -222,8 +221,8 @@ void ikev2_child_keys_free(struct ikev2_child_keys *k)
 }
 
 struct secret *ikev2_auth_octets(uint16_t prf_id, const uint8_t *msg, size_t msg_len,
-				 const uint8_t *nonce, size_t nonce_len,
-				 const struct secret *sk_p, const uint8_t *id_body, size_t id_len)
+                                 const uint8_t *nonce, size_t nonce_len, const struct secret *sk_p,
+                                 const uint8_t *id_body, size_t id_len)
 {
 	uint8_t mac_id[PRF_MAX_OUT];
 	size_t n = prf_out_len(prf_id);
@@ -244,9 +243,9 @@ struct secret *ikev2_auth_octets(uint16_t prf_id, const uint8_t *msg, size_t msg
 static const char key_pad[] = "Key Pad for IKEv2";
 
 int ikev2_auth_psk(uint16_t prf_id, const uint8_t *psk, size_t psk_len, const uint8_t *msg,
-		   size_t msg_len, const uint8_t *nonce, size_t nonce_len,
-		   const struct secret *sk_p, const uint8_t *id_body, size_t id_len,
-		   uint8_t *out, size_t *out_len)
+                   size_t msg_len, const uint8_t *nonce, size_t nonce_len,
+                   const struct secret *sk_p, const uint8_t *id_body, size_t id_len, uint8_t *out,
+                   size_t *out_len)
 {
 	uint8_t inner[PRF_MAX_OUT];
 	size_t n = prf_out_len(prf_id);

@@ -43,25 +43,24 @@ size_t ikev2_integ_key_len(const struct ikev2_algs *a);
  *                = prf+(SKEYSEED, Ni | Nr | SPIi | SPIr)
  * Returns 0, or -1 (nothing allocated in *k). */
 int ikev2_keys_derive(const struct ikev2_algs *a, const struct secret *g_ir, const uint8_t *ni,
-		      size_t ni_len, const uint8_t *nr, size_t nr_len, const uint8_t spi_i[8],
-		      const uint8_t spi_r[8], struct ikev2_keys *k);
+                      size_t ni_len, const uint8_t *nr, size_t nr_len, const uint8_t spi_i[8],
+                      const uint8_t spi_r[8], struct ikev2_keys *k);
 
 /* Rekeying the IKE SA (2.18): SKEYSEED = prf_old(SK_d (old), g^ir (new) |
  * Ni | Nr), then the seven keys as above with the new SA's algorithms and
  * SPIs. */
 int ikev2_keys_derive_rekey(const struct ikev2_algs *a, uint16_t old_prf,
-			    const struct secret *old_sk_d, const struct secret *g_ir,
-			    const uint8_t *ni, size_t ni_len, const uint8_t *nr, size_t nr_len,
-			    const uint8_t spi_i[8], const uint8_t spi_r[8], struct ikev2_keys *k);
+                            const struct secret *old_sk_d, const struct secret *g_ir,
+                            const uint8_t *ni, size_t ni_len, const uint8_t *nr, size_t nr_len,
+                            const uint8_t spi_i[8], const uint8_t spi_r[8], struct ikev2_keys *k);
 
 void ikev2_keys_free(struct ikev2_keys *k); /* wipes; fields set to NULL */
 
 /* Child SA KEYMAT (2.17): prf+(SK_d, [g^ir (new) |] Ni | Nr), g_ir NULL
  * without PFS. child->prf is ignored: `prf` is the IKE SA's. */
-int ikev2_child_keys_derive(uint16_t prf, const struct secret *sk_d,
-			    const struct ikev2_algs *child, const struct secret *g_ir,
-			    const uint8_t *ni, size_t ni_len, const uint8_t *nr, size_t nr_len,
-			    struct ikev2_child_keys *k);
+int ikev2_child_keys_derive(uint16_t prf, const struct secret *sk_d, const struct ikev2_algs *child,
+                            const struct secret *g_ir, const uint8_t *ni, size_t ni_len,
+                            const uint8_t *nr, size_t nr_len, struct ikev2_child_keys *k);
 
 void ikev2_child_keys_free(struct ikev2_child_keys *k);
 
@@ -72,15 +71,15 @@ void ikev2_child_keys_free(struct ikev2_child_keys *k);
  * the responder its message 2 with Ni and SK_pr. Returns a new secret
  * (it is only as secret as the handshake, but we keep it tidy) or NULL. */
 struct secret *ikev2_auth_octets(uint16_t prf, const uint8_t *msg, size_t msg_len,
-				 const uint8_t *nonce, size_t nonce_len,
-				 const struct secret *sk_p, const uint8_t *id_body, size_t id_len);
+                                 const uint8_t *nonce, size_t nonce_len, const struct secret *sk_p,
+                                 const uint8_t *id_body, size_t id_len);
 
 /* Shared-key AUTH (2.15):
  *   AUTH = prf(prf(Shared Secret, "Key Pad for IKEv2"), <SignedOctets>)
  * out gets prf_out_len(prf) bytes; *out_len set. Returns 0 or -1. */
 int ikev2_auth_psk(uint16_t prf, const uint8_t *psk, size_t psk_len, const uint8_t *msg,
-		   size_t msg_len, const uint8_t *nonce, size_t nonce_len,
-		   const struct secret *sk_p, const uint8_t *id_body, size_t id_len,
-		   uint8_t *out, size_t *out_len);
+                   size_t msg_len, const uint8_t *nonce, size_t nonce_len,
+                   const struct secret *sk_p, const uint8_t *id_body, size_t id_len, uint8_t *out,
+                   size_t *out_len);
 
 #endif

@@ -12,33 +12,33 @@
 #include "crypto/cipher.h"
 
 static const char *const err_names[IKEV2_ERR_COUNT] = {
-	[IKEV2_OK] = "ok",
-	[IKEV2_ERR_TRUNCATED_HEADER] = "truncated header",
-	[IKEV2_ERR_BAD_VERSION] = "bad major version",
-	[IKEV2_ERR_LENGTH_MISMATCH] = "length mismatch",
-	[IKEV2_ERR_TOO_LONG] = "message too long",
-	[IKEV2_ERR_PAYLOAD_TRUNCATED] = "payload header truncated",
-	[IKEV2_ERR_PAYLOAD_LENGTH] = "bad payload length",
-	[IKEV2_ERR_TRAILING_DATA] = "trailing data",
-	[IKEV2_ERR_TOO_MANY_PAYLOADS] = "too many payloads",
-	[IKEV2_ERR_UNSUPPORTED_CRITICAL] = "unsupported critical payload",
-	[IKEV2_ERR_SK_NOT_LAST] = "encrypted payload not last",
-	[IKEV2_ERR_BAD_SA] = "malformed SA payload",
-	[IKEV2_ERR_BAD_SPI_SIZE] = "bad SPI size",
-	[IKEV2_ERR_TOO_MANY_PROPOSALS] = "too many proposals or transforms",
-	[IKEV2_ERR_BAD_KE] = "malformed KE payload",
-	[IKEV2_ERR_BAD_NONCE] = "bad nonce length",
-	[IKEV2_ERR_BAD_ID] = "malformed ID payload",
-	[IKEV2_ERR_BAD_CERT] = "malformed CERT/CERTREQ payload",
-	[IKEV2_ERR_BAD_AUTH] = "malformed AUTH payload",
-	[IKEV2_ERR_BAD_NOTIFY] = "malformed notify payload",
-	[IKEV2_ERR_BAD_DELETE] = "malformed delete payload",
-	[IKEV2_ERR_BAD_TS] = "malformed traffic selector",
-	[IKEV2_ERR_BAD_SK] = "malformed encrypted payload",
-	[IKEV2_ERR_BAD_SKF] = "malformed encrypted fragment",
-	[IKEV2_ERR_BAD_CP] = "malformed configuration payload",
-	[IKEV2_ERR_BUILD] = "cannot build message",
-	[IKEV2_ERR_DECRYPT] = "integrity check or padding failed",
+    [IKEV2_OK] = "ok",
+    [IKEV2_ERR_TRUNCATED_HEADER] = "truncated header",
+    [IKEV2_ERR_BAD_VERSION] = "bad major version",
+    [IKEV2_ERR_LENGTH_MISMATCH] = "length mismatch",
+    [IKEV2_ERR_TOO_LONG] = "message too long",
+    [IKEV2_ERR_PAYLOAD_TRUNCATED] = "payload header truncated",
+    [IKEV2_ERR_PAYLOAD_LENGTH] = "bad payload length",
+    [IKEV2_ERR_TRAILING_DATA] = "trailing data",
+    [IKEV2_ERR_TOO_MANY_PAYLOADS] = "too many payloads",
+    [IKEV2_ERR_UNSUPPORTED_CRITICAL] = "unsupported critical payload",
+    [IKEV2_ERR_SK_NOT_LAST] = "encrypted payload not last",
+    [IKEV2_ERR_BAD_SA] = "malformed SA payload",
+    [IKEV2_ERR_BAD_SPI_SIZE] = "bad SPI size",
+    [IKEV2_ERR_TOO_MANY_PROPOSALS] = "too many proposals or transforms",
+    [IKEV2_ERR_BAD_KE] = "malformed KE payload",
+    [IKEV2_ERR_BAD_NONCE] = "bad nonce length",
+    [IKEV2_ERR_BAD_ID] = "malformed ID payload",
+    [IKEV2_ERR_BAD_CERT] = "malformed CERT/CERTREQ payload",
+    [IKEV2_ERR_BAD_AUTH] = "malformed AUTH payload",
+    [IKEV2_ERR_BAD_NOTIFY] = "malformed notify payload",
+    [IKEV2_ERR_BAD_DELETE] = "malformed delete payload",
+    [IKEV2_ERR_BAD_TS] = "malformed traffic selector",
+    [IKEV2_ERR_BAD_SK] = "malformed encrypted payload",
+    [IKEV2_ERR_BAD_SKF] = "malformed encrypted fragment",
+    [IKEV2_ERR_BAD_CP] = "malformed configuration payload",
+    [IKEV2_ERR_BUILD] = "cannot build message",
+    [IKEV2_ERR_DECRYPT] = "integrity check or padding failed",
 };
 
 const char *ikev2_err_str(enum ikev2_err e)
@@ -118,7 +118,7 @@ static enum ikev2_err parse_xform(struct cur *c, bool last, struct ikev2_transfo
  * ~                        <Transforms>                           ~
  */
 static enum ikev2_err parse_proposal(struct ikev2_msg *m, struct cur *c, bool *last,
-				     struct ikev2_proposal *p)
+                                     struct ikev2_proposal *p)
 {
 	uint8_t more, res;
 	uint16_t len;
@@ -394,7 +394,7 @@ static enum ikev2_err parse_body(struct ikev2_msg *m, struct ikev2_pl *pl, struc
 /* The encrypted payload must be the last one (3.14); inside it there is
  * no further SK or SKF. */
 static enum ikev2_err parse_sk(struct ikev2_pl *pl, uint8_t next, size_t hdr_off, bool inner,
-			       const struct cur *rest)
+                               const struct cur *rest)
 {
 	struct ikev2_sk *sk = &pl->u.sk;
 	size_t extra = pl->type == IKEV2_PL_SKF ? IKEV2_SKF_HDR_LEN : 0;
@@ -415,8 +415,8 @@ static enum ikev2_err parse_sk(struct ikev2_pl *pl, uint8_t next, size_t hdr_off
 /*  Generic payload header (3.2), validated before the body is touched:
  * | Next Payload  |C|  RESERVED   |         Payload Length        |
  */
-static enum ikev2_err parse_one(struct ikev2_msg *m, struct cur *c, uint8_t type,
-				uint8_t *next, bool inner, size_t base)
+static enum ikev2_err parse_one(struct ikev2_msg *m, struct cur *c, uint8_t type, uint8_t *next,
+                                bool inner, size_t base)
 {
 	size_t hdr_off = base + c->off;
 	struct ikev2_pl *pl;
@@ -458,7 +458,7 @@ static enum ikev2_err parse_one(struct ikev2_msg *m, struct cur *c, uint8_t type
 
 /* base: offset of c's first byte in the message (for SK offsets). */
 static enum ikev2_err parse_chain(struct ikev2_msg *m, struct cur *c, uint8_t next, bool inner,
-				  size_t base)
+                                  size_t base)
 {
 	enum ikev2_err e;
 
@@ -502,7 +502,7 @@ enum ikev2_err ikev2_msg_parse(const uint8_t *buf, size_t len, struct ikev2_msg 
 }
 
 enum ikev2_err ikev2_msg_parse_inner(struct ikev2_msg *m, const uint8_t *plain, size_t len,
-				     uint8_t first)
+                                     uint8_t first)
 {
 	struct cur c = cur_init(plain, len);
 
@@ -639,7 +639,7 @@ static bool build_sk_raw(struct wcur *w, const struct ikev2_pl *pl)
 		wcur_u16(w, pl->u.sk.frag_num);
 		wcur_u16(w, pl->u.sk.frag_total);
 		return wcur_bytes(w, pl->body.p + IKEV2_SKF_HDR_LEN,
-				  pl->body.len - IKEV2_SKF_HDR_LEN);
+		                  pl->body.len - IKEV2_SKF_HDR_LEN);
 	}
 	return put_bytes(w, &pl->body);
 }
@@ -778,8 +778,8 @@ static size_t pad_len(size_t plain_len, size_t block)
 	return (block - (plain_len + 1) % block) % block;
 }
 
-static bool sk_seal(const struct sk_params *sp, struct cipher *enc, struct mac *integ,
-		    uint8_t *msg, size_t iv_off, size_t enc_len)
+static bool sk_seal(const struct sk_params *sp, struct cipher *enc, struct mac *integ, uint8_t *msg,
+                    size_t iv_off, size_t enc_len)
 {
 	uint8_t *iv = msg + iv_off, *data = iv + sp->iv_len, *icv = data + enc_len;
 	struct aad a = {.n = 1};
@@ -799,10 +799,9 @@ static bool sk_seal(const struct sk_params *sp, struct cipher *enc, struct mac *
 	return mac_compute(integ, &a, icv) == 0;
 }
 
-enum ikev2_err ikev2_sk_encrypt(const struct ikev2_hdr *hdr, uint8_t inner_first,
-				uint16_t frag_num, uint16_t frag_total, const uint8_t *plain,
-				size_t plain_len, struct cipher *enc, struct mac *integ,
-				struct wcur *w)
+enum ikev2_err ikev2_sk_encrypt(const struct ikev2_hdr *hdr, uint8_t inner_first, uint16_t frag_num,
+                                uint16_t frag_total, const uint8_t *plain, size_t plain_len,
+                                struct cipher *enc, struct mac *integ, struct wcur *w)
 {
 	bool frag = frag_total > 0;
 	size_t start = w->off, sk_hdr = IKEV2_GEN_HDR_LEN + (frag ? IKEV2_SKF_HDR_LEN : 0u);
@@ -843,8 +842,8 @@ enum ikev2_err ikev2_sk_encrypt(const struct ikev2_hdr *hdr, uint8_t inner_first
 }
 
 enum ikev2_err ikev2_sk_decrypt(const uint8_t *buf, size_t len, const struct ikev2_sk *sk,
-				struct cipher *dec, struct mac *integ, uint8_t *out,
-				size_t *out_len)
+                                struct cipher *dec, struct mac *integ, uint8_t *out,
+                                size_t *out_len)
 {
 	uint8_t icv[ICV_MAX];
 	const uint8_t *iv, *ct;

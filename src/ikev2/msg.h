@@ -29,21 +29,21 @@ struct mac;
 /* Why a message was refused: counted and logged by the caller. */
 enum ikev2_err {
 	IKEV2_OK = 0,
-	IKEV2_ERR_TRUNCATED_HEADER,   /* fewer than 28 bytes */
-	IKEV2_ERR_BAD_VERSION,        /* major version is not 2 */
-	IKEV2_ERR_LENGTH_MISMATCH,    /* header Length != bytes received */
-	IKEV2_ERR_TOO_LONG,           /* over IKEV2_MAX_MSG_LEN */
-	IKEV2_ERR_PAYLOAD_TRUNCATED,  /* generic header does not fit */
-	IKEV2_ERR_PAYLOAD_LENGTH,     /* Payload Length < 4 or past the end */
-	IKEV2_ERR_TRAILING_DATA,      /* bytes after the last payload */
-	IKEV2_ERR_TOO_MANY_PAYLOADS,  /* over IKEV2_MAX_PAYLOADS */
+	IKEV2_ERR_TRUNCATED_HEADER,     /* fewer than 28 bytes */
+	IKEV2_ERR_BAD_VERSION,          /* major version is not 2 */
+	IKEV2_ERR_LENGTH_MISMATCH,      /* header Length != bytes received */
+	IKEV2_ERR_TOO_LONG,             /* over IKEV2_MAX_MSG_LEN */
+	IKEV2_ERR_PAYLOAD_TRUNCATED,    /* generic header does not fit */
+	IKEV2_ERR_PAYLOAD_LENGTH,       /* Payload Length < 4 or past the end */
+	IKEV2_ERR_TRAILING_DATA,        /* bytes after the last payload */
+	IKEV2_ERR_TOO_MANY_PAYLOADS,    /* over IKEV2_MAX_PAYLOADS */
 	IKEV2_ERR_UNSUPPORTED_CRITICAL, /* unknown payload with C bit (2.5) */
-	IKEV2_ERR_SK_NOT_LAST,        /* SK/SKF must be the last payload (3.14) */
-	IKEV2_ERR_BAD_SA,             /* proposal/transform structure */
-	IKEV2_ERR_BAD_SPI_SIZE,       /* SPI size vs. protocol (3.3.1) */
-	IKEV2_ERR_TOO_MANY_PROPOSALS, /* over our limits */
+	IKEV2_ERR_SK_NOT_LAST,          /* SK/SKF must be the last payload (3.14) */
+	IKEV2_ERR_BAD_SA,               /* proposal/transform structure */
+	IKEV2_ERR_BAD_SPI_SIZE,         /* SPI size vs. protocol (3.3.1) */
+	IKEV2_ERR_TOO_MANY_PROPOSALS,   /* over our limits */
 	IKEV2_ERR_BAD_KE,
-	IKEV2_ERR_BAD_NONCE,          /* not 16..256 bytes (3.9) */
+	IKEV2_ERR_BAD_NONCE, /* not 16..256 bytes (3.9) */
 	IKEV2_ERR_BAD_ID,
 	IKEV2_ERR_BAD_CERT,
 	IKEV2_ERR_BAD_AUTH,
@@ -51,10 +51,10 @@ enum ikev2_err {
 	IKEV2_ERR_BAD_DELETE,
 	IKEV2_ERR_BAD_TS,
 	IKEV2_ERR_BAD_SK,
-	IKEV2_ERR_BAD_SKF,            /* fragment number 0 or > total */
+	IKEV2_ERR_BAD_SKF, /* fragment number 0 or > total */
 	IKEV2_ERR_BAD_CP,
-	IKEV2_ERR_BUILD,              /* builder: no room or bad input */
-	IKEV2_ERR_DECRYPT,            /* ICV mismatch or bad padding */
+	IKEV2_ERR_BUILD,   /* builder: no room or bad input */
+	IKEV2_ERR_DECRYPT, /* ICV mismatch or bad padding */
 	IKEV2_ERR_COUNT
 };
 
@@ -68,7 +68,7 @@ struct ikev2_hdr {
 	uint8_t exchange; /* enum ikev2_exchange */
 	uint8_t flags;    /* enum ikev2_hdr_flag */
 	uint32_t msgid;
-	uint32_t length;  /* parse: as received; build: computed */
+	uint32_t length; /* parse: as received; build: computed */
 };
 
 /* A borrowed byte range. */
@@ -78,14 +78,14 @@ struct ikev2_bytes {
 };
 
 struct ikev2_transform {
-	uint8_t type;      /* enum ikev2_transform_type */
+	uint8_t type; /* enum ikev2_transform_type */
 	uint16_t id;
 	uint16_t key_bits; /* Key Length attribute (3.3.5), 0 = absent */
 };
 
 struct ikev2_proposal {
-	uint8_t num;    /* Proposal Num, 1.. */
-	uint8_t proto;  /* enum ikev2_proto */
+	uint8_t num;   /* Proposal Num, 1.. */
+	uint8_t proto; /* enum ikev2_proto */
 	uint8_t spi_len;
 	uint8_t spi[IKEV2_MAX_SPI_LEN];
 	uint8_t n_xf;
@@ -147,7 +147,7 @@ struct ikev2_tsp {
 };
 
 struct ikev2_cp {
-	uint8_t type; /* enum ikev2_cfg_type */
+	uint8_t type;             /* enum ikev2_cfg_type */
 	struct ikev2_bytes attrs; /* validated TLV list; see ikev2_cp_attr_next */
 };
 
@@ -162,9 +162,9 @@ struct ikev2_sk {
 };
 
 struct ikev2_pl {
-	uint8_t type;  /* enum ikev2_payload (or unknown) */
-	bool critical; /* C bit as received / to send */
-	bool inner;    /* came from inside SK */
+	uint8_t type;            /* enum ikev2_payload (or unknown) */
+	bool critical;           /* C bit as received / to send */
+	bool inner;              /* came from inside SK */
 	struct ikev2_bytes body; /* parse: everything after the generic header */
 	union {
 		struct ikev2_sa sa;
@@ -203,7 +203,7 @@ enum ikev2_err ikev2_msg_parse(const uint8_t *buf, size_t len, struct ikev2_msg 
 /* Parse decrypted inner payloads (starting with type `first`) and append
  * them to m, marked inner. The views point into `plain`. */
 enum ikev2_err ikev2_msg_parse_inner(struct ikev2_msg *m, const uint8_t *plain, size_t len,
-				     uint8_t first);
+                                     uint8_t first);
 
 /* First payload of `type` (outer or inner), or NULL. */
 const struct ikev2_pl *ikev2_msg_find(const struct ikev2_msg *m, uint8_t type);
@@ -230,17 +230,16 @@ enum ikev2_err ikev2_msg_build(const struct ikev2_msg *m, struct wcur *w);
  * type `inner_first`. enc encrypts; integ is NULL for AEAD (RFC 5282: AAD
  * = IKE header .. SK header), else the ICV covers the whole message
  * (3.14). The IV is random. */
-enum ikev2_err ikev2_sk_encrypt(const struct ikev2_hdr *hdr, uint8_t inner_first,
-				uint16_t frag_num, uint16_t frag_total, const uint8_t *plain,
-				size_t plain_len, struct cipher *enc, struct mac *integ,
-				struct wcur *w);
+enum ikev2_err ikev2_sk_encrypt(const struct ikev2_hdr *hdr, uint8_t inner_first, uint16_t frag_num,
+                                uint16_t frag_total, const uint8_t *plain, size_t plain_len,
+                                struct cipher *enc, struct mac *integ, struct wcur *w);
 
 /* Verify and decrypt the SK/SKF payload `sk` of the message `buf`
  * (the bytes that were parsed). Writes the inner payload bytes, without
  * padding, to out (room: at least sk->body_len); *out_len = their length.
  * Checks the ICV before decrypting (non-AEAD) with CRYPTO_memcmp. */
 enum ikev2_err ikev2_sk_decrypt(const uint8_t *buf, size_t len, const struct ikev2_sk *sk,
-				struct cipher *dec, struct mac *integ, uint8_t *out,
-				size_t *out_len);
+                                struct cipher *dec, struct mac *integ, uint8_t *out,
+                                size_t *out_len);
 
 #endif

@@ -72,6 +72,7 @@ static void write_corpus(const char *name, const uint8_t *p, size_t n)
 
 /* ---- a known string: IKE header + the KEi payload of RFC 5903 8.1 ---- */
 
+/* clang-format off */
 static const char rfc5903_ke_msg[] =
 	/* IKE header: SPIi, SPIr = 0, next KE, 2.0, IKE_SA_INIT, I, id 0, len 100 */
 	"0102030405060708 0000000000000000 22 20 22 08 00000000 00000064"
@@ -79,6 +80,7 @@ static const char rfc5903_ke_msg[] =
 	"00000048 00130000 DAD0B653 94221CF9 B051E1FE CA5787D0 98DFE637 FC90B9EF"
 	"945D0C37 72581180 5271A046 1CDB8252 D61F1C45 6FA3E59A B1F45B33 ACCF5F58"
 	"389E0577 B8990BB3";
+/* clang-format on */
 
 static void test_parse_known(void **state)
 {
@@ -109,6 +111,7 @@ static void test_parse_known(void **state)
 /* SA with one IKE proposal typed by hand from RFC 7296 3.3:
  * ENCR AES-CBC (key length 256), PRF HMAC-SHA2-256, INTEG HMAC-SHA2-256-128,
  * DH 19. */
+/* clang-format off */
 static const char sa_msg[] =
 	"0102030405060708 0000000000000000 21 20 22 08 00000000 0000004c"
 	"00000030"                         /* SA, last payload, length 48 */
@@ -117,6 +120,7 @@ static const char sa_msg[] =
 	"03000008 02000005"                /* PRF 5 */
 	"03000008 0300000c"                /* INTEG 12 */
 	"00000008 04000013";               /* DH 19, last */
+/* clang-format on */
 
 static void test_parse_sa_known(void **state)
 {
@@ -160,6 +164,7 @@ struct bad {
 
 #define HDR(next, len) "0102030405060708 0000000000000000 " next " 20 22 08 00000000 " len
 
+/* clang-format off */
 static const struct bad bad_msgs[] = {
 	{"truncated header", "0102030405060708 0000000000000000 00 20 22 08 00000000 0000", IKEV2_ERR_TRUNCATED_HEADER},
 	{"version 1", "0102030405060708 0000000000000000 00 10 22 08 00000000 0000001c",
@@ -196,6 +201,7 @@ static const struct bad bad_msgs[] = {
 	{"CP attribute past end", HDR("2f", "0000002c") "00000010 01000000 00010008 0a000001",
 	 IKEV2_ERR_BAD_CP},
 };
+/* clang-format on */
 
 static void test_malformed(void **state)
 {
@@ -214,7 +220,7 @@ static void test_malformed(void **state)
 
 		if (e != bad_msgs[i].err)
 			fail_msg("%s: got \"%s\", want \"%s\"", bad_msgs[i].what, ikev2_err_str(e),
-				 ikev2_err_str(bad_msgs[i].err));
+			         ikev2_err_str(bad_msgs[i].err));
 	}
 }
 
@@ -239,7 +245,7 @@ static void test_too_many_payloads(void **state)
 			p[3] = 4;
 		}
 		assert_int_equal(ikev2_msg_parse(buf, n, &m),
-				 count == 64 ? IKEV2_OK : IKEV2_ERR_TOO_MANY_PAYLOADS);
+		                 count == 64 ? IKEV2_OK : IKEV2_ERR_TOO_MANY_PAYLOADS);
 	}
 }
 
@@ -251,7 +257,7 @@ static void test_too_long(void **state)
 	(void)state;
 	assert_int_equal(ikev2_msg_parse(buf, sizeof(buf), &m), IKEV2_ERR_TOO_LONG);
 	assert_string_equal(ikev2_err_str(IKEV2_ERR_UNSUPPORTED_CRITICAL),
-			    "unsupported critical payload");
+	                    "unsupported critical payload");
 }
 
 /* A non-critical unknown payload is kept raw and skipped over. */
@@ -259,8 +265,8 @@ static void test_unknown_noncritical(void **state)
 {
 	uint8_t buf[128];
 	size_t n = unhex(HDR("c8", "00000038") "28000008 01020304"
-			 "00000014 000102030405060708090a0b0c0d0e0f",
-			 buf, sizeof(buf));
+	                                       "00000014 000102030405060708090a0b0c0d0e0f",
+	                 buf, sizeof(buf));
 	static struct ikev2_msg m;
 
 	(void)state;
@@ -311,8 +317,8 @@ static void add_notify(struct ikev2_msg *m, uint16_t type, const void *data, siz
 	pl->u.n.data = bytes(data, len);
 }
 
-static const uint8_t nonce_i[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
-				    17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
+static const uint8_t nonce_i[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
+                                    17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 static const uint8_t natd_src[20] = {0x5a, 0x11, 0x22, 0x33, 0x44};
 static const uint8_t natd_dst[20] = {0xd5, 0x66, 0x77, 0x88, 0x99};
 static uint8_t ke_data[64];
@@ -322,23 +328,22 @@ static uint8_t ke_data[64];
 static void build_sa_init(struct ikev2_msg *m, bool response)
 {
 	static struct ikev2_transform xf[2][4] = {
-		{{IKEV2_TRANS_ENCR, ENCR_AES_CBC, 256},
-		 {IKEV2_TRANS_PRF, PRF_HMAC_SHA2_256, 0},
-		 {IKEV2_TRANS_INTEG, AUTH_HMAC_SHA2_256_128, 0},
-		 {IKEV2_TRANS_DH, DH_ECP_256, 0}},
-		{{IKEV2_TRANS_ENCR, ENCR_AES_GCM_16, 128},
-		 {IKEV2_TRANS_PRF, PRF_HMAC_SHA2_512, 0},
-		 {IKEV2_TRANS_DH, DH_CURVE25519, 0},
-		 {IKEV2_TRANS_DH, DH_MODP_2048, 0}},
+	    {{IKEV2_TRANS_ENCR, ENCR_AES_CBC, 256},
+	     {IKEV2_TRANS_PRF, PRF_HMAC_SHA2_256, 0},
+	     {IKEV2_TRANS_INTEG, AUTH_HMAC_SHA2_256_128, 0},
+	     {IKEV2_TRANS_DH, DH_ECP_256, 0}},
+	    {{IKEV2_TRANS_ENCR, ENCR_AES_GCM_16, 128},
+	     {IKEV2_TRANS_PRF, PRF_HMAC_SHA2_512, 0},
+	     {IKEV2_TRANS_DH, DH_CURVE25519, 0},
+	     {IKEV2_TRANS_DH, DH_MODP_2048, 0}},
 	};
 	static struct ikev2_proposal props[2] = {
-		{.num = 1, .proto = IKEV2_PROTO_IKE, .n_xf = 4, .xf = xf[0]},
-		{.num = 2, .proto = IKEV2_PROTO_IKE, .n_xf = 4, .xf = xf[1]},
+	    {.num = 1, .proto = IKEV2_PROTO_IKE, .n_xf = 4, .xf = xf[0]},
+	    {.num = 2, .proto = IKEV2_PROTO_IKE, .n_xf = 4, .xf = xf[1]},
 	};
 	struct ikev2_pl *pl;
 
-	msg_init(m, IKEV2_EXCH_IKE_SA_INIT,
-		 response ? IKEV2_FLAG_RESPONSE : IKEV2_FLAG_INITIATOR);
+	msg_init(m, IKEV2_EXCH_IKE_SA_INIT, response ? IKEV2_FLAG_RESPONSE : IKEV2_FLAG_INITIATOR);
 	pl = add(m, IKEV2_PL_SA);
 	pl->u.sa.prop = props;
 	pl->u.sa.n_prop = response ? 1 : 2;
@@ -497,17 +502,24 @@ static void test_round_trip_cookie(void **state)
 static void test_round_trip_all_payloads(void **state)
 {
 	static struct ikev2_transform esp_xf[3] = {
-		{IKEV2_TRANS_ENCR, ENCR_AES_GCM_16, 256},
-		{IKEV2_TRANS_ESN, IKEV2_ESN_YES, 0},
-		{IKEV2_TRANS_ESN, IKEV2_ESN_NO, 0},
+	    {IKEV2_TRANS_ENCR, ENCR_AES_GCM_16, 256},
+	    {IKEV2_TRANS_ESN, IKEV2_ESN_YES, 0},
+	    {IKEV2_TRANS_ESN, IKEV2_ESN_NO, 0},
 	};
-	static struct ikev2_proposal esp = {.num = 1, .proto = IKEV2_PROTO_ESP, .spi_len = 4,
-					    .spi = {0xde, 0xad, 0xbe, 0xef}, .n_xf = 3,
-					    .xf = esp_xf};
+	static struct ikev2_proposal esp = {.num = 1,
+	                                    .proto = IKEV2_PROTO_ESP,
+	                                    .spi_len = 4,
+	                                    .spi = {0xde, 0xad, 0xbe, 0xef},
+	                                    .n_xf = 3,
+	                                    .xf = esp_xf};
 	static struct ikev2_ts ts[2] = {
-		{IKEV2_TS_IPV4_ADDR_RANGE, 0, 0, 65535, {10, 0, 0, 0}, {10, 0, 0, 255}},
-		{IKEV2_TS_IPV6_ADDR_RANGE, 17, 500, 500, {0x20, 0x01, 0x0d, 0xb8},
-		 {0x20, 0x01, 0x0d, 0xb8, [15] = 0xff}},
+	    {IKEV2_TS_IPV4_ADDR_RANGE, 0, 0, 65535, {10, 0, 0, 0}, {10, 0, 0, 255}},
+	    {IKEV2_TS_IPV6_ADDR_RANGE,
+	     17,
+	     500,
+	     500,
+	     {0x20, 0x01, 0x0d, 0xb8},
+	     {0x20, 0x01, 0x0d, 0xb8, [15] = 0xff}},
 	};
 	static const uint8_t spis[8] = {1, 2, 3, 4, 5, 6, 7, 8};
 	static const uint8_t cp_attrs[] = {0, 1, 0, 0, 0, 3, 0, 0};
@@ -650,7 +662,7 @@ static void test_strongswan_sa_init(void **state)
 	assert_int_equal(ikev2_msg_find(&m, IKEV2_PL_NONCE)->u.nonce.len, 32);
 	assert_non_null(ikev2_msg_find_notify(&m, IKEV2_N_NAT_DETECTION_SOURCE_IP));
 	assert_int_equal(ikev2_msg_find_notify(&m, IKEV2_N_NAT_DETECTION_DESTINATION_IP)->data.len,
-			 20);
+	                 20);
 	assert_non_null(ikev2_msg_find_notify(&m, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED));
 	assert_non_null(ikev2_msg_find_notify(&m, IKEV2_N_SIGNATURE_HASH_ALGORITHMS));
 
@@ -696,10 +708,10 @@ struct sk_case {
 };
 
 static const struct sk_case sk_cases[] = {
-	{"aes-cbc-128 + hmac-sha256-128", ENCR_AES_CBC, 128, AUTH_HMAC_SHA2_256_128, 16, 32},
-	{"aes-cbc-256 + hmac-sha1-96", ENCR_AES_CBC, 256, AUTH_HMAC_SHA1_96, 32, 20},
-	{"aes-gcm-16-256", ENCR_AES_GCM_16, 256, 0, 36, 0},
-	{"chacha20-poly1305", ENCR_CHACHA20_POLY1305, 256, 0, 36, 0},
+    {"aes-cbc-128 + hmac-sha256-128", ENCR_AES_CBC, 128, AUTH_HMAC_SHA2_256_128, 16, 32},
+    {"aes-cbc-256 + hmac-sha1-96", ENCR_AES_CBC, 256, AUTH_HMAC_SHA1_96, 32, 20},
+    {"aes-gcm-16-256", ENCR_AES_GCM_16, 256, 0, 36, 0},
+    {"chacha20-poly1305", ENCR_CHACHA20_POLY1305, 256, 0, 36, 0},
 };
 
 static void sk_one(const struct sk_case *sc, uint16_t frag_num, uint16_t frag_total)
@@ -732,8 +744,8 @@ static void sk_one(const struct sk_case *sc, uint16_t frag_num, uint16_t frag_to
 	w = wcur_init(wire, sizeof(wire));
 	inner.hdr.exchange = IKEV2_EXCH_IKE_AUTH;
 	assert_int_equal(ikev2_sk_encrypt(&inner.hdr, IKEV2_PL_SA, frag_num, frag_total, plain,
-					  plain_len, enc, mi, &w),
-			 IKEV2_OK);
+	                                  plain_len, enc, mi, &w),
+	                 IKEV2_OK);
 	if (frag_total == 0)
 		write_corpus(sc->integ ? "ike_auth_sk_cbc" : "ike_auth_sk_gcm", wire, w.off);
 	/* parse the outer message: one SK/SKF payload */
@@ -745,11 +757,11 @@ static void sk_one(const struct sk_case *sc, uint16_t frag_num, uint16_t frag_to
 	assert_int_equal(sk->u.sk.frag_num, frag_num);
 	assert_int_equal(sk->u.sk.frag_total, frag_total);
 	assert_int_equal(ikev2_sk_decrypt(wire, w.off, &sk->u.sk, decr, mv, dec, &dec_len),
-			 IKEV2_OK);
+	                 IKEV2_OK);
 	assert_int_equal(dec_len, plain_len);
 	assert_memory_equal(dec, plain, plain_len);
 	assert_int_equal(ikev2_msg_parse_inner(&outer, dec, dec_len, sk->u.sk.inner_next),
-			 IKEV2_OK);
+	                 IKEV2_OK);
 	assert_int_equal(outer.n_pl, 1 + inner.n_pl);
 	for (size_t i = 0; i < inner.n_pl; i++) {
 		assert_true(outer.pl[1 + i].inner);
@@ -761,9 +773,9 @@ static void sk_one(const struct sk_case *sc, uint16_t frag_num, uint16_t frag_to
 
 		wire[i] ^= 0x01;
 		if (ikev2_msg_parse(wire, w.off, &t) == IKEV2_OK && t.n_pl == 1)
-			assert_int_not_equal(ikev2_sk_decrypt(wire, w.off, &t.pl[0].u.sk, decr, mv,
-							      dec, &dec_len),
-					     IKEV2_OK);
+			assert_int_not_equal(
+			    ikev2_sk_decrypt(wire, w.off, &t.pl[0].u.sk, decr, mv, dec, &dec_len),
+			    IKEV2_OK);
 		wire[i] ^= 0x01;
 	}
 	cipher_free(enc);
@@ -793,12 +805,12 @@ static void test_sk_bad_args(void **state)
 	msg_init(&m, IKEV2_EXCH_INFORMATIONAL, IKEV2_FLAG_INITIATOR);
 	/* non-AEAD without a MAC, fragment number > total */
 	assert_int_equal(ikev2_sk_encrypt(&m.hdr, 0, 0, 0, plain, 8, cbc, NULL, &w),
-			 IKEV2_ERR_BUILD);
+	                 IKEV2_ERR_BUILD);
 	assert_int_equal(ikev2_sk_encrypt(&m.hdr, 0, 4, 3, plain, 8, gcm, NULL, &w),
-			 IKEV2_ERR_BUILD);
+	                 IKEV2_ERR_BUILD);
 	w = wcur_init(wire, 40); /* no room */
 	assert_int_equal(ikev2_sk_encrypt(&m.hdr, 0, 0, 0, plain, 8, gcm, NULL, &w),
-			 IKEV2_ERR_BUILD);
+	                 IKEV2_ERR_BUILD);
 	cipher_free(gcm);
 	cipher_free(cbc);
 }
@@ -806,19 +818,19 @@ static void test_sk_bad_args(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_known),
-		cmocka_unit_test(test_parse_sa_known),
-		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_too_many_payloads),
-		cmocka_unit_test(test_too_long),
-		cmocka_unit_test(test_unknown_noncritical),
-		cmocka_unit_test(test_round_trip_sa_init),
-		cmocka_unit_test(test_round_trip_cookie),
-		cmocka_unit_test(test_round_trip_all_payloads),
-		cmocka_unit_test(test_strongswan_sa_init),
-		cmocka_unit_test(test_strongswan_ike_auth),
-		cmocka_unit_test(test_sk_round_trip),
-		cmocka_unit_test(test_sk_bad_args),
+	    cmocka_unit_test(test_parse_known),
+	    cmocka_unit_test(test_parse_sa_known),
+	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_too_many_payloads),
+	    cmocka_unit_test(test_too_long),
+	    cmocka_unit_test(test_unknown_noncritical),
+	    cmocka_unit_test(test_round_trip_sa_init),
+	    cmocka_unit_test(test_round_trip_cookie),
+	    cmocka_unit_test(test_round_trip_all_payloads),
+	    cmocka_unit_test(test_strongswan_sa_init),
+	    cmocka_unit_test(test_strongswan_ike_auth),
+	    cmocka_unit_test(test_sk_round_trip),
+	    cmocka_unit_test(test_sk_bad_args),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
