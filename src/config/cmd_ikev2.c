@@ -865,7 +865,7 @@ CMD_FN(cmd_peer_psk)
 	if (!local && !remote)
 		local = remote = true;
 	if (!neg) {
-		if (m->t[m->n - 1].type != TT_WORD)
+		if (m->t[m->n - 1].type != TT_KEY)
 			return cmd_incomplete(p, m);
 		if (key_arg(p, m, &k) < 0)
 			return -1;
@@ -1105,7 +1105,7 @@ CMD_FN(cmd_prof_auth)
 
 	PROF_OR_FAIL(pf);
 	if (!neg) {
-		if (!have(m, 3) || (mtok_find(m, "key") >= 0 && m->t[m->n - 1].type != TT_WORD))
+		if (!have(m, 3) || (mtok_find(m, "key") >= 0 && m->t[m->n - 1].type != TT_KEY))
 			return cmd_incomplete(p, m);
 		method = mtok_is(m, 2, "pre-share") ? CFG_AUTH_PSK
 			 : mtok_is(m, 2, "rsa-sig") ? CFG_AUTH_RSA_SIG

@@ -180,7 +180,7 @@ const struct cfg_cmd cfg_cmds[] = {
 	{MODE_IKEV2_PEER, "address {A.B.C.D [A.B.C.D]|X:X::X/M}", "Peer address", -1,
 	 cmd_peer_addr, wr_peer_addr},
 	{MODE_IKEV2_PEER, "identity " IKE_ID, "Peer identity", -1, cmd_peer_id, wr_peer_id},
-	{MODE_IKEV2_PEER, "pre-shared-key [{local|remote}] [{0|6}] WORD", "Pre-shared key", -1,
+	{MODE_IKEV2_PEER, "pre-shared-key [{local|remote}] [{0|6}] KEY", "Pre-shared key", -1,
 	 cmd_peer_psk, wr_peer_psk},
 
 	/* ---- crypto ikev2 profile NAME ---- */
@@ -193,7 +193,7 @@ const struct cfg_cmd cfg_cmds[] = {
 	{MODE_IKEV2_PROFILE, "identity local " IKE_ID, "Local identity", -1, cmd_prof_id,
 	 wr_prof_id},
 	{MODE_IKEV2_PROFILE,
-	 "authentication {local|remote} {pre-share [key [{0|6}] WORD]|rsa-sig|ecdsa-sig}",
+	 "authentication {local|remote} {pre-share [key [{0|6}] KEY]|rsa-sig|ecdsa-sig}",
 	 "Authentication method", -1, cmd_prof_auth, wr_prof_auth},
 	{MODE_IKEV2_PROFILE, "keyring local WORD", "Keyring for pre-shared keys", -1,
 	 cmd_prof_keyring, wr_prof_keyring},

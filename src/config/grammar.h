@@ -11,6 +11,7 @@
  *   A.B.C.D       an IPv4 address     X:X::X    an IPv6 address
  *   ADDR          IPv4 or IPv6        X:X::X/M  an IPv6 prefix
  *   HEX           hex key             LINE      the rest of the line
+ *   KEY           a pre-shared key (a word, up to 127 characters)
  *
  * The table order is also the canonical order of show running-config.
  */
@@ -51,6 +52,7 @@ enum tok_type {
 	TT_PREFIX6,
 	TT_HEX,
 	TT_LINE,
+	TT_KEY, /* a pre-shared key: a word with no name-length limit */
 };
 
 #define CFG_MAX_TOKENS 40

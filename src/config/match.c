@@ -98,7 +98,7 @@ static int word_node(const char *w, int next)
 		uint8_t type;
 	} args[] = {
 		{"WORD", TT_WORD}, {"A.B.C.D", TT_IPV4}, {"X:X::X", TT_IPV6},
-		{"ADDR", TT_ADDR}, {"X:X::X/M", TT_PREFIX6}, {"HEX", TT_HEX},
+		{"ADDR", TT_ADDR}, {"X:X::X/M", TT_PREFIX6}, {"HEX", TT_HEX}, {"KEY", TT_KEY},
 	};
 	int id;
 
@@ -262,6 +262,7 @@ static int tok_level(const struct gnode *g, const char *t)
 		return is_hex(t) ? LVL_TYPED : LVL_NONE;
 	case TT_WORD:
 	case TT_LINE:
+	case TT_KEY:
 		return LVL_WORD;
 	}
 	return LVL_NONE;
@@ -290,6 +291,9 @@ static void describe(const struct gnode *g, char *buf, size_t len)
 		break;
 	case TT_HEX:
 		snprintf(buf, len, "a hex key");
+		break;
+	case TT_KEY:
+		snprintf(buf, len, "a key");
 		break;
 	case N_MATCH:
 		snprintf(buf, len, "end of line");
