@@ -46,6 +46,29 @@ void ctl_session_free(struct ctl_session *s);
 int ctl_exec(const struct ctl_ops *ops, struct ctl_session *s, const char *line, bool json,
 	     struct strbuf *out);
 
+/* TAB completion: the words that can complete the last (partial) word of
+ * line in the session's current mode, one per output line, keywords only
+ * (argument placeholders such as A.B.C.D are left out). Returns how many. */
+unsigned ctl_complete(const struct ctl_ops *ops, struct ctl_session *s, const char *line,
+		      struct strbuf *out);
+
+/* The prompt for the session's current mode: "gwA#", "gwA(config)#",
+ * "gwA(config-crypto-map)#". */
+void ctl_session_prompt(const struct ctl_ops *ops, const struct ctl_session *s, char *buf,
+			size_t len);
+bool ctl_session_in_config(const struct ctl_session *s);
+
+/* Multi-line input for `configure lines`: each call appends one line to
+ * the session's pending text (bounded: returns -1 once it would exceed
+ * CTL_DATA_MAX). The next `configure lines` consumes it. */
+#define CTL_DATA_MAX (1024 * 1024)
+int ctl_session_data_add(struct ctl_session *s, const char *line);
+
+/* The client went away (EOF): in configure-terminal mode, the pending
+ * lines are applied as at `end` (IOS applies what was typed). Returns as
+ * ctl_exec. */
+int ctl_session_eof(const struct ctl_ops *ops, struct ctl_session *s, struct strbuf *out);
+
 /* Listen on path (created with mode 0600, parent directory created). */
 struct ctl_server;
 struct ctl_server *ctl_server_new(struct event_base *base, const char *path,
