@@ -369,23 +369,27 @@ struct ss_case {
 	const char *prefix;
 	uint16_t group;
 	struct ikev2_algs algs;
+	int frags; /* response in RFC 7383 fragments PREFIX_4_1..n, or 0 */
 };
 
 static const struct ss_case ss_cases[] = {
     {"strongswan_kat_cbc",
      DH_ECP_256,
-     {PRF_HMAC_SHA2_256, ENCR_AES_CBC, 256, AUTH_HMAC_SHA2_256_128}},
-    {"strongswan_kat_gcm", DH_CURVE25519, {PRF_HMAC_SHA2_512, ENCR_AES_GCM_16, 256, 0}},
+     {PRF_HMAC_SHA2_256, ENCR_AES_CBC, 256, AUTH_HMAC_SHA2_256_128},
+     0},
+    {"strongswan_kat_gcm", DH_CURVE25519, {PRF_HMAC_SHA2_512, ENCR_AES_GCM_16, 256, 0}, 0},
+    /* charon with fragment_size = 120: its IKE_AUTH response in 4 SKF */
+    {"strongswan_kat_skf", DH_CURVE25519, {PRF_HMAC_SHA2_512, ENCR_AES_GCM_16, 256, 0}, 4},
 };
 
-static size_t read_msg(const char *prefix, int n, uint8_t *buf, size_t cap)
+static size_t read_msg(const char *prefix, const char *n, uint8_t *buf, size_t cap)
 {
 	const char *src = getenv("ESPRIT_SRC");
 	char path[512];
 	size_t len;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/tests/fuzz/corpus/msg/%s_%d", src && *src ? src : ".",
+	snprintf(path, sizeof(path), "%s/tests/fuzz/corpus/msg/%s_%s", src && *src ? src : ".",
 	         prefix, n);
 	f = fopen(path, "rb");
 	if (!f)
@@ -433,6 +437,45 @@ static void ss_open(const struct ss_case *c, const struct secret *ke, const stru
 	mac_free(mac);
 }
 
+/* RFC 7383 2.6: decrypt each fragment on its own, join the plaintexts
+ * in fragment order, then parse the inner payloads once. */
+static void ss_open_frags(const struct ss_case *c, const struct secret *ke, const struct secret *ka,
+                          struct ikev2_msg *m, uint8_t *plain)
+{
+	static uint8_t frag[2048], dec[2048];
+	struct cipher *cd = cipher_new(c->algs.encr, c->algs.encr_bits, ke->p, ke->len, false);
+	struct mac *mac = c->algs.integ ? mac_new(c->algs.integ, ka->p, ka->len) : NULL;
+	uint8_t first = 0;
+	size_t off = 0;
+
+	assert_non_null(cd);
+	for (int i = 1; i <= c->frags; i++) {
+		char n[16];
+		size_t len, dl = 0;
+		const struct ikev2_pl *skf;
+
+		snprintf(n, sizeof(n), "4_%d", i);
+		len = read_msg(c->prefix, n, frag, sizeof(frag));
+		assert_int_equal(ikev2_msg_parse(frag, len, m), IKEV2_OK);
+		skf = ikev2_msg_find(m, IKEV2_PL_SKF);
+		assert_non_null(skf);
+		assert_int_equal(skf->u.sk.frag_num, i);
+		assert_int_equal(skf->u.sk.frag_total, c->frags);
+		if (i == 1)
+			first = skf->u.sk.inner_next;
+		else
+			assert_int_equal(skf->u.sk.inner_next, 0);
+		assert_int_equal(ikev2_sk_decrypt(frag, len, &skf->u.sk, cd, mac, dec, &dl),
+		                 IKEV2_OK);
+		memcpy(plain + off, dec, dl);
+		off += dl;
+	}
+	m->n_pl = 0;
+	assert_int_equal(ikev2_msg_parse_inner(m, plain, off, first), IKEV2_OK);
+	cipher_free(cd);
+	mac_free(mac);
+}
+
 /* AUTH in m (from the sender of `signed_msg`) against our computation. */
 static bool ss_auth_ok(const struct ss_case *c, const char *psk, const struct ikev2_msg *m,
                        uint8_t id_type, const uint8_t *signed_msg, size_t signed_len,
@@ -465,8 +508,11 @@ static void ss_one(const struct ss_case *c)
 	struct dh *dh = ss_dh(c->group);
 
 	assert_non_null(dh);
-	for (int i = 0; i < 4; i++)
-		len[i] = read_msg(c->prefix, i + 1, msg[i], sizeof(msg[i]));
+	for (int i = 0; i < 3; i++) {
+		char n[4] = {(char)('1' + i), 0};
+
+		len[i] = read_msg(c->prefix, n, msg[i], sizeof(msg[i]));
+	}
 	assert_int_equal(ikev2_msg_parse(msg[0], len[0], &m1), IKEV2_OK);
 	assert_int_equal(ikev2_msg_parse(msg[1], len[1], &m2), IKEV2_OK);
 	/* our KEi is the public value of the fixed private key */
@@ -483,7 +529,12 @@ static void ss_one(const struct ss_case *c)
 	                                   m2.hdr.spi_r, &k),
 	                 0);
 	/* <-- IKE_AUTH { IDr, AUTH, ... } from strongSwan */
-	ss_open(c, k.sk_er, k.sk_ar, msg[3], len[3], &m, plain);
+	if (c->frags) {
+		ss_open_frags(c, k.sk_er, k.sk_ar, &m, plain);
+	} else {
+		len[3] = read_msg(c->prefix, "4", msg[3], sizeof(msg[3]));
+		ss_open(c, k.sk_er, k.sk_ar, msg[3], len[3], &m, plain);
+	}
 	assert_true(
 	    ss_auth_ok(c, "esprit-test-psk", &m, IKEV2_PL_IDR, msg[1], len[1], &ni, k.sk_pr));
 	assert_false(
