@@ -1,0 +1,119 @@
+/* Configuration -> IKE connections: the IKEv2 crypto-map example pair
+ * gives one connection per side, mirrored (addresses, identities, keys,
+ * selectors), with the proposals of the selected IKEv2 policy. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config/ikeconn.h"
+#include "crypto/alg.h"
+
+static struct config *load(const char *path)
+{
+	struct cfg_error e;
+	struct config *c = config_load_file(path, &e);
+	if (!c) {
+		char buf[1024];
+		cfg_error_format(&e, buf, sizeof(buf));
+		fail_msg("%s", buf);
+	}
+	return c;
+}
+
+static void test_map_pair_mirrors(void **state)
+{
+	(void)state;
+	struct config *a = load("examples/ikev2-map-gwA.cfg");
+	struct config *b = load("examples/ikev2-map-gwB.cfg");
+	struct ike_conn_list la, lb;
+	char err[512];
+
+	assert_int_equal(config_ike_conns(a, &la, err, sizeof(err)), 0);
+	assert_int_equal(config_ike_conns(b, &lb, err, sizeof(err)), 0);
+	assert_int_equal(la.n, 1);
+	assert_int_equal(lb.n, 1);
+	const struct ike_conn *ca = &la.conns[0], *cb = &lb.conns[0];
+
+	assert_string_equal(ca->name, "VPN 10");
+	assert_true(ip_addr_eq(&ca->local, &cb->remote));
+	assert_true(ip_addr_eq(&ca->remote, &cb->local));
+	assert_true(ike_id_eq(&ca->local_id, &cb->remote_id));
+	assert_true(ike_id_eq(&ca->remote_id, &cb->local_id));
+	assert_int_equal(ca->local_id.type, IKE_ID_IPV4);
+	/* the same PSK on both sides */
+	assert_non_null(ca->psk_local);
+	assert_int_equal(ca->psk_local->len, cb->psk_local->len);
+	assert_memory_equal(ca->psk_local->p, cb->psk_local->p, ca->psk_local->len);
+	/* proposals from policy POL -> proposal GCM */
+	assert_int_equal(ca->n_ike_props, 1);
+	assert_int_equal(ca->ike_props[0].encr[0], ENCR_AES_GCM_16);
+	assert_int_equal(ca->ike_props[0].encr_bits[0], 256);
+	assert_int_equal(ca->ike_props[0].n_integ, 0);
+	assert_int_equal(ca->ike_props[0].prf[0], PRF_HMAC_SHA2_384);
+	assert_int_equal(ca->ike_props[0].dh[0], 19);
+	/* child: selectors mirrored, ESP GCM-256, PFS, lifetime, DPD */
+	assert_int_equal(ca->child.sel.n, 1);
+	assert_true(ip_addr_eq(&ca->child.sel.ts[0].src.addr, &cb->child.sel.ts[0].dst.addr));
+	assert_int_equal(ca->child.n_props, 1);
+	assert_int_equal(ca->child.props[0].proto, IPSEC_PROTO_ESP);
+	assert_int_equal(ca->child.props[0].encr[0], ENCR_AES_GCM_16);
+	assert_int_equal(ca->child.props[0].encr_bits[0], 256);
+	assert_int_equal(ca->child.pfs_group, 19);
+	assert_int_equal(ca->child.hard_seconds, 3600);
+	assert_true(ca->child.soft_seconds < ca->child.hard_seconds);
+	assert_int_equal(ca->child.reqid, cb->child.reqid);
+	assert_int_equal(ca->dpd_interval_s, 10);
+	assert_int_equal(ca->dpd_mode, IKE_DPD_ON_DEMAND);
+	assert_int_equal(ca->ike_lifetime_s, 28800);
+
+	ike_conn_list_free(&la);
+	ike_conn_list_free(&lb);
+	config_free(a);
+	config_free(b);
+}
+
+/* A profile whose keyring has no key for the peer is an error naming the
+ * entry, and builds nothing. */
+static void test_missing_key(void **state)
+{
+	(void)state;
+	struct config *a = load("examples/ikev2-map-gwA.cfg");
+	struct cfg_error e;
+	struct config *c = config_apply_lines(a, "crypto map VPN 10 ipsec-isakmp\n set peer 198.18.7.7\n", &e);
+	struct ike_conn_list l;
+	char err[512];
+
+	assert_non_null(c);
+	assert_int_equal(config_ike_conns(c, &l, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "VPN 10"));
+	assert_non_null(strstr(err, "pre-shared key"));
+	config_free(a);
+	config_free(c);
+}
+
+/* Manual entries are not IKE connections. */
+static void test_manual_ignored(void **state)
+{
+	(void)state;
+	struct config *a = load("examples/manual-esp-gcm-gwA.cfg");
+	struct ike_conn_list l;
+	char err[512];
+	assert_int_equal(config_ike_conns(a, &l, err, sizeof(err)), 0);
+	assert_int_equal(l.n, 0);
+	ike_conn_list_free(&l);
+	config_free(a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_map_pair_mirrors),
+		cmocka_unit_test(test_missing_key),
+		cmocka_unit_test(test_manual_ignored),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
