@@ -268,6 +268,7 @@ static int build_entry(const struct config *cfg, const struct cfg_map_entry *e,
 		return -1;
 	}
 	memset(&base, 0, sizeof(base));
+	base.origin = SA_ORIGIN_MANUAL;
 	base.mode = ts->mode;
 	base.src = *local;
 	base.dst = e->peer;
@@ -389,6 +390,9 @@ static void collect_sa(struct sa *sa, void *arg)
 {
 	struct collect *c = arg;
 	struct sa_key k = {.spi = sa->p.spi, .proto = sa->p.proto, .dst = sa->p.dst, .keep = 0};
+
+	if (sa->p.origin != SA_ORIGIN_MANUAL)
+		return; /* negotiated by IKE: not ours to keep or remove */
 
 	for (unsigned i = 0; i < c->d->nsas; i++) {
 		if (!c->present[i] && sa_unchanged(sa, &c->d->sas[i])) {

@@ -45,6 +45,10 @@ enum dp_drop {
 };
 const char *dp_drop_name(enum dp_drop d);
 
+/* Who installed an SA: the reconciler manages only manual SAs and leaves
+ * those of a key manager (IKE) alone. */
+enum sa_origin { SA_ORIGIN_KEYMGR = 0, SA_ORIGIN_MANUAL = 1 };
+
 /* What gets installed. Keys are owned by the caller; sad_install copies. */
 struct sa_params {
 	uint32_t spi; /* host order; the CPI for IPSEC_PROTO_COMP */
@@ -71,6 +75,7 @@ struct sa_params {
 	 * ts_list_match(sel, f, true). */
 	struct ts_list sel;
 	char name[64];              /* "MAP 10" or "Tunnel101", for show */
+	uint8_t origin;             /* enum sa_origin */
 };
 
 /* Counters the show command prints, one set per worker, summed on show

@@ -13,6 +13,7 @@
 
 #include "config/model.h"
 #include "config/reconcile.h"
+#include "crypto/alg.h"
 #include "ipsec/sad.h"
 #include "ipsec/spd.h"
 
@@ -180,10 +181,28 @@ static void test_reload_keeps_state(void **state)
 	sad_foreach(t.sad, check_seq, &seq);
 	assert_int_equal(seq, 0);
 
-	/* An empty configuration removes everything. */
+	/* An SA negotiated by IKE is not the reconciler's: it survives. */
+	struct sa_params ike;
+	struct secret *k = secret_new(20);
+	memset(&ike, 0, sizeof(ike));
+	ike.spi = 0xc0ffee;
+	ike.proto = IPSEC_PROTO_ESP;
+	ike.dir = SA_DIR_IN;
+	ike.encr_id = ENCR_AES_GCM_16;
+	ike.encr_key_bits = 128;
+	ike.encr_key = k;
+	ike.replay_window = 64;
+	ip_addr_parse("198.18.0.1", &ike.dst);
+	ip_addr_parse("198.18.0.2", &ike.src);
+	ike.origin = SA_ORIGIN_KEYMGR;
+	assert_int_equal(sad_install(t.sad, &ike), 0);
+	secret_free(k);
+
+	/* An empty configuration removes every manual SA and policy. */
 	struct config *empty = config_new();
 	assert_int_equal(apply_text(&t, empty), 0);
-	assert_int_equal(sad_count(t.sad), 0);
+	assert_int_equal(sad_count(t.sad), 1);
+	assert_non_null(sad_lookup_in(t.sad, 0xc0ffee, IPSEC_PROTO_ESP));
 	assert_int_equal(spd_count(t.spd), 0);
 
 	config_free(c);
