@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <unistd.h>
 
 #define DEFAULT_SOCKET "/run/esprit/espritd.sock"
@@ -343,6 +344,18 @@ static unsigned char ctrlz_key(EditLine *el, int ch)
 	return CC_REDISPLAY;
 }
 
+/* Ctrl-C: forget the line being typed. */
+static unsigned char cancel_key(EditLine *el, int ch)
+{
+	const LineInfo *li = el_line(el);
+	(void)ch;
+
+	el_cursor(el, (int)(li->lastchar - li->cursor));
+	el_deletestr(el, (int)(li->lastchar - li->buffer));
+	printf("^C\n");
+	return CC_REDISPLAY;
+}
+
 static bool is_quit(const char *l)
 {
 	return !strcmp(l, "exit") || !strcmp(l, "quit") || !strcmp(l, "logout");
@@ -355,8 +368,13 @@ static int shell(struct conn *c, const char *argv0)
 	HistEvent ev;
 	int count;
 
+	struct termios saved;
+	bool restore = false;
+
 	if (send_req(c, 'P', "") < 0 || read_reply(c, NULL, NULL) < 0)
 		return 2;
+	if (tcgetattr(STDIN_FILENO, &saved) == 0)
+		restore = true;
 	el = el_init(argv0, stdin, stdout, stderr);
 	hist = history_init();
 	if (!el || !hist)
@@ -371,7 +389,12 @@ static int shell(struct conn *c, const char *argv0)
 	el_set(el, EL_BIND, "?", "esprit-help", NULL);
 	el_set(el, EL_BIND, "^I", "esprit-complete", NULL);
 	el_set(el, EL_BIND, "^Z", "esprit-end", NULL);
-	signal(SIGTSTP, SIG_IGN);
+	el_set(el, EL_BIND, "^U", "em-kill-line", NULL);
+	/* Ctrl-Z is `end` and Ctrl-C drops the line, as on IOS: while
+	 * editing, they are characters, not job-control or kill signals. */
+	el_set(el, EL_SETTY, "-d", "-isig", NULL);
+	el_set(el, EL_ADDFN, "esprit-cancel", "Drop the line", cancel_key);
+	el_set(el, EL_BIND, "^C", "esprit-cancel", NULL);
 
 	for (;;) {
 		const char *in = el_gets(el, &count);
@@ -406,6 +429,8 @@ static int shell(struct conn *c, const char *argv0)
 	}
 	history_end(hist);
 	el_end(el);
+	if (restore)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 	return 0;
 }
 

@@ -5,6 +5,7 @@
  * confmode.c, which asks src/config's grammar instead. */
 #include <ctype.h>
 #include <json-c/json.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -495,6 +496,85 @@ static bool ends_in_help(const char *line, size_t *len)
 	return l && line[l - 1] == '?';
 }
 
+/* Output modifiers (IOS): `| include RE`, `| exclude RE`, `| begin RE`,
+ * POSIX extended regular expressions, applied to text output only. */
+enum filter { F_INCLUDE, F_EXCLUDE, F_BEGIN };
+
+static int parse_filter(const char *spec, int *kind, regex_t *re, struct strbuf *out)
+{
+	static const char *const names[] = {"include", "exclude", "begin"};
+	char word[16];
+	int n = 0, found = -1;
+
+	while (isspace((unsigned char)*spec))
+		spec++;
+	if (sscanf(spec, "%15s%n", word, &n) != 1) {
+		strbuf_printf(out, "%% Incomplete command.\n");
+		return -1;
+	}
+	for (int i = 0; i < 3; i++)
+		if (strncasecmp(names[i], word, strlen(word)) == 0)
+			found = found < 0 ? i : -2;
+	spec += n;
+	while (isspace((unsigned char)*spec))
+		spec++;
+	if (found < 0 || !*spec) {
+		strbuf_printf(out, "%% Invalid output modifier: use | include, exclude or begin "
+				   "REGEX\n");
+		return -1;
+	}
+	if (regcomp(re, spec, REG_EXTENDED | REG_NOSUB) != 0) {
+		strbuf_printf(out, "%% Invalid regular expression: %s\n", spec);
+		return -1;
+	}
+	*kind = found;
+	return 0;
+}
+
+static void apply_filter(const char *text, int kind, const regex_t *re, struct strbuf *out)
+{
+	bool begun = false;
+
+	while (text && *text) {
+		const char *nl = strchr(text, '\n');
+		size_t len = nl ? (size_t)(nl - text) : strlen(text);
+		char *l = strndup(text, len);
+		bool m = l && regexec(re, l, 0, NULL, 0) == 0;
+
+		if (kind == F_BEGIN && m)
+			begun = true;
+		if ((kind == F_INCLUDE && m) || (kind == F_EXCLUDE && l && !m) ||
+		    (kind == F_BEGIN && begun))
+			strbuf_printf(out, "%s\n", l);
+		free(l);
+		text += len + (nl ? 1 : 0);
+	}
+}
+
+static int exec_filtered(struct ctl_ctx *x, const char *line, const char *bar)
+{
+	struct strbuf tmp = {0};
+	struct ctl_ctx y = *x;
+	char *cmd = strndup(line, (size_t)(bar - line));
+	regex_t re;
+	int kind, ret;
+
+	if (!cmd || parse_filter(bar + 1, &kind, &re, x->out) < 0) {
+		free(cmd);
+		return 1;
+	}
+	y.out = &tmp;
+	ret = ctl_exec_line(&y, cmd);
+	if (x->json || ret)
+		strbuf_append(x->out, tmp.p ? tmp.p : "", tmp.len);
+	else
+		apply_filter(tmp.p, kind, &re, x->out);
+	regfree(&re);
+	strbuf_free(&tmp);
+	free(cmd);
+	return ret;
+}
+
 int ctl_exec_line(struct ctl_ctx *x, const char *line)
 {
 	struct toks *tk;
@@ -504,6 +584,8 @@ int ctl_exec_line(struct ctl_ctx *x, const char *line)
 
 	if (blank_or_comment(line))
 		return 0;
+	if (strchr(line, '|') && strlen(line) <= CTL_LINE_MAX)
+		return exec_filtered(x, line, strchr(line, '|'));
 	if (ends_in_help(line, &hl)) {
 		char *l = strndup(line, hl);
 		ret = l ? exec_help(l, x->json, x->out) : 1;

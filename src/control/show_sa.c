@@ -341,7 +341,6 @@ static void sa_text(struct strbuf *b, const struct group *g, const struct snap *
 			strbuf_printf(b, "        replay window size: %u\n", g->replay_window);
 	}
 	strbuf_printf(b, "        Status: %s\n", state_text(s->state));
-	strbuf_printf(b, "\n");
 }
 
 static void sa_list_text(struct strbuf *b, const struct group *g, uint8_t dir, uint8_t proto)
