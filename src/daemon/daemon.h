@@ -23,6 +23,7 @@ struct daemon {
 	struct dp *dp;               /* owned */
 	struct event_base *base;
 	struct ctl_server *ctl;
+	struct ike_glue *ike;        /* owned */
 	struct reconcile_target rt; /* sad/spd/dp mirrored here, routes owned */
 };
 

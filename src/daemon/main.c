@@ -19,7 +19,9 @@
 #include <urcu.h>
 
 #include "control/control.h"
+#include "config/ikeconn.h"
 #include "daemon/daemon.h"
+#include "daemon/ike_glue.h"
 #include "lib/log.h"
 
 #define DEFAULT_SOCKET "/run/esprit/espritd.sock"
@@ -46,8 +48,20 @@ static int daemon_apply(struct daemon *dd, struct config *c, char *err, size_t e
 		config_free(c);
 		return -1;
 	}
+	{
+		/* Check the IKE connections too before anything changes. */
+		struct ike_conn_list dry;
+		if (config_ike_conns(c, &dry, err, errlen) < 0) {
+			reconcile_desired_free(&d);
+			config_free(c);
+			return -1;
+		}
+		ike_conn_list_free(&dry);
+	}
 	ret = reconcile_apply(&dd->rt, &d, err, errlen);
 	reconcile_desired_free(&d);
+	if (ret == 0 && dd->ike)
+		ret = ike_glue_sync(dd->ike, c, err, errlen);
 	if (ret < 0) {
 		/* Put the previous configuration back: reconcile to it again. */
 		char err2[256];
@@ -238,13 +252,20 @@ int main(int argc, char **argv)
 		goto out_db;
 	dd.rt.sad = dd.sad;
 	dd.rt.spd = dd.spd;
+	dd.base = event_base_new();
+	if (!dd.base)
+		goto out_db;
+	dd.ike = ike_glue_new(&dd);
+	if (!dd.ike)
+		goto out_base;
 	dp_config_from(dd.running, &dc);
-	dd.dp = dp_start(&dc, dd.sad, dd.spd, NULL, NULL);
+	dd.dp = dp_start(&dc, dd.sad, dd.spd, ike_glue_on_acquire, dd.ike);
 	if (!dd.dp) {
 		log_err("cannot start the data plane (see above); are we root?");
-		goto out_db;
+		goto out_ike;
 	}
 	dd.rt.dp = dd.dp;
+	ike_glue_attach_dp(dd.ike);
 	{
 		/* The first apply: the running config is both old and new. */
 		struct config *first = dd.running;
@@ -254,13 +275,10 @@ int main(int argc, char **argv)
 			goto out_dp;
 		}
 	}
-	dd.base = event_base_new();
-	if (!dd.base)
-		goto out_dp;
 	dd.ctl = ctl_server_new(dd.base, dd.socket_path, &ops);
 	if (!dd.ctl) {
 		log_err("cannot listen on control socket %s", dd.socket_path);
-		goto out_base;
+		goto out_dp;
 	}
 	ev_hup = evsignal_new(dd.base, SIGHUP, on_sighup, &dd);
 	ev_term = evsignal_new(dd.base, SIGTERM, on_sigterm, &dd);
@@ -286,10 +304,14 @@ out_events:
 	if (ev_tick)
 		event_free(ev_tick);
 	ctl_server_free(dd.ctl);
+out_dp:
+	ike_glue_free(dd.ike); /* deletes negotiated SAs while the data plane runs */
+	dd.ike = NULL;
+	dp_stop(dd.dp); /* removes routes, rules and the TUN device */
+out_ike:
+	ike_glue_free(dd.ike);
 out_base:
 	event_base_free(dd.base);
-out_dp:
-	dp_stop(dd.dp); /* removes routes, rules and the TUN device */
 out_db:
 	if (dd.sad)
 		sad_free(dd.sad); /* wipes every key */
