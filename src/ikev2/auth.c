@@ -1,0 +1,200 @@
+/* IKE_AUTH with pre-shared keys (RFC 7296 1.2, 2.15) and the first Child
+ * SA:
+ *
+ *   HDR, SK { IDi, [N(INITIAL_CONTACT)], AUTH, SAi2, TSi, TSr,
+ *             [N(USE_TRANSPORT_MODE)], [N(IPCOMP_SUPPORTED)] }  -->
+ *                  <--  HDR, SK { IDr, AUTH, SAr2, TSi, TSr, [N...] }
+ *                  <--  HDR, SK { N(AUTHENTICATION_FAILED) }
+ */
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/cipher.h"
+#include "ikev2/engine.h"
+#include "lib/log.h"
+
+#define AUTH_MAX 64
+
+/* ID payload body (2.15 "IDx'"): type | RESERVED(3) | data. */
+static size_t id_body(const struct v2_sa *sa, uint8_t *out, struct ike_id *id)
+{
+	*id = sa->conn->local_id;
+	if (!id->type) { /* default: our address */
+		id->type = sa->local.af == AF_INET ? IKE_ID_IPV4 : IKE_ID_IPV6;
+		id->len = (uint8_t)ip_addr_len(&sa->local);
+		memcpy(id->data, sa->local.b, id->len);
+	}
+	out[0] = id->type;
+	out[1] = out[2] = out[3] = 0;
+	memcpy(out + 4, id->data, id->len);
+	return 4u + id->len;
+}
+
+static const struct secret *psk_for(const struct v2_sa *sa, bool peer)
+{
+	if (peer && sa->conn->psk_remote)
+		return sa->conn->psk_remote;
+	return sa->conn->psk_local;
+}
+
+/* AUTH = prf(prf(PSK, "Key Pad for IKEv2"), <SignedOctets>) where the
+ * signer is the initiator (msg1, Nr, SK_pi) or responder (msg2, Ni, SK_pr). */
+static int auth_compute(const struct v2_sa *sa, bool by_initiator, const struct secret *psk,
+			const uint8_t *idb, size_t idb_len, uint8_t *out, size_t *out_len)
+{
+	const uint8_t *msg = by_initiator ? sa->msg1 : sa->msg2;
+	size_t msg_len = by_initiator ? sa->msg1_len : sa->msg2_len;
+	const uint8_t *nonce = by_initiator ? sa->nr : sa->ni;
+	size_t nonce_len = by_initiator ? sa->nr_len : sa->ni_len;
+	const struct secret *skp = by_initiator ? sa->keys.sk_pi : sa->keys.sk_pr;
+
+	if (!psk)
+		return -1;
+	return ikev2_auth_psk(sa->algs.prf, psk->p, psk->len, msg, msg_len, nonce, nonce_len, skp,
+			      idb, idb_len, out, out_len);
+}
+
+static int add_id_auth(struct v2_sa *sa, struct v2_out *o, bool contact)
+{
+	uint8_t idb[4 + IKE_ID_MAX], auth[AUTH_MAX];
+	size_t idb_len, auth_len = sizeof(auth);
+	struct ike_id id;
+	struct ikev2_pl *pl;
+
+	idb_len = id_body(sa, idb, &id);
+	if (auth_compute(sa, sa->initiator, psk_for(sa, false), idb, idb_len, auth, &auth_len))
+		return -1;
+	pl = v2_out_add(o, sa->initiator ? IKEV2_PL_IDI : IKEV2_PL_IDR);
+	pl->u.id.type = id.type;
+	pl->u.id.data.p = v2_out_copy(o, id.data, id.len);
+	pl->u.id.data.len = id.len;
+	if (contact) /* 2.4: we have no other IKE SA with this peer */
+		v2_out_notify(o, IKEV2_N_INITIAL_CONTACT, 0, NULL, 0, NULL, 0);
+	pl = v2_out_add(o, IKEV2_PL_AUTH);
+	pl->u.auth.method = IKEV2_AUTH_SHARED_KEY_MIC;
+	pl->u.auth.data.p = v2_out_copy(o, auth, auth_len);
+	pl->u.auth.data.len = auth_len;
+	secret_wipe(auth, sizeof(auth));
+	return 0;
+}
+
+int v2_auth_start(struct v2_sa *sa)
+{
+	struct v2_out *o = calloc(1, sizeof(*o));
+	int ret = -1;
+
+	if (!o)
+		return -1;
+	if (!add_id_auth(sa, o, true) && !v2_child_req_out(sa, o, 0))
+		ret = v2_send_request(sa, IKEV2_EXCH_IKE_AUTH, T_AUTH, o);
+	free(o);
+	return ret;
+}
+
+static void peer_id(const struct ikev2_pl *pl, struct ike_id *id)
+{
+	memset(id, 0, sizeof(*id));
+	id->type = pl->u.id.type;
+	id->len = (uint8_t)(pl->u.id.data.len > IKE_ID_MAX ? IKE_ID_MAX : pl->u.id.data.len);
+	memcpy(id->data, pl->u.id.data.p, id->len);
+}
+
+/* Check the peer's identity and AUTH payload. Logs what failed, naming
+ * the identity and the method (never the key or the AUTH value). */
+static bool verify_peer(struct v2_sa *sa, const struct ikev2_msg *m)
+{
+	const struct ikev2_pl *idp = ikev2_msg_find(m, sa->initiator ? IKEV2_PL_IDR : IKEV2_PL_IDI);
+	const struct ikev2_pl *ap = ikev2_msg_find(m, IKEV2_PL_AUTH);
+	uint8_t want[AUTH_MAX];
+	size_t want_len = sizeof(want);
+	char ids[IKE_ID_STRLEN];
+	struct ike_id id;
+
+	if (!idp || !ap) {
+		log_notice("ikev2 %s: AUTHENTICATION_FAILED: ID or AUTH payload missing",
+			   sa->conn->name);
+		return false;
+	}
+	peer_id(idp, &id);
+	ike_id_str(&id, ids, sizeof(ids));
+	if (sa->conn->remote_id.type && !ike_id_eq(&id, &sa->conn->remote_id)) {
+		char want_s[IKE_ID_STRLEN];
+
+		log_notice("ikev2 %s: AUTHENTICATION_FAILED: peer ID %s is not the expected %s",
+			   sa->conn->name, ids, ike_id_str(&sa->conn->remote_id, want_s, sizeof(want_s)));
+		return false;
+	}
+	if (ap->u.auth.method != IKEV2_AUTH_SHARED_KEY_MIC) {
+		log_notice("ikev2 %s: AUTHENTICATION_FAILED: peer %s uses auth method %u, we "
+			   "accept pre-shared key (2)", sa->conn->name, ids, ap->u.auth.method);
+		return false;
+	}
+	/* 2.15: the AUTH is over the ID payload body as received */
+	if (auth_compute(sa, !sa->initiator, psk_for(sa, true), idp->body.p, idp->body.len, want,
+			 &want_len) ||
+	    ap->u.auth.data.len != want_len ||
+	    CRYPTO_memcmp(ap->u.auth.data.p, want, want_len)) {
+		log_notice("ikev2 %s: AUTHENTICATION_FAILED: peer %s, method pre-shared key: "
+			   "AUTH does not verify (different keys?)", sa->conn->name, ids);
+		secret_wipe(want, sizeof(want));
+		return false;
+	}
+	secret_wipe(want, sizeof(want));
+	log_info("ikev2 %s: peer %s authenticated with pre-shared key", sa->conn->name, ids);
+	return true;
+}
+
+/* 2.4 INITIAL_CONTACT: other IKE SAs of this connection and peer are stale. */
+static void initial_contact(struct v2_sa *sa)
+{
+	for (struct v2_sa *o = sa->eng->all; o; o = o->all_next)
+		if (o != sa && o->conn == sa->conn && o->state != V2_DEAD &&
+		    ip_addr_eq(&o->remote, &sa->remote))
+			v2_sa_dead(o, "INITIAL_CONTACT from the peer", false);
+}
+
+void v2_auth_request(struct v2_sa *sa, const struct ikev2_msg *m)
+{
+	struct v2_out *o = calloc(1, sizeof(*o));
+	uint32_t msgid = m->hdr.msgid;
+
+	if (!o)
+		return;
+	if (!verify_peer(sa, m)) {
+		v2_out_notify(o, IKEV2_N_AUTHENTICATION_FAILED, 0, NULL, 0, NULL, 0);
+		v2_send_response(sa, IKEV2_EXCH_IKE_AUTH, msgid, o);
+		v2_sa_dead(sa, "authentication failed", false);
+		goto out;
+	}
+	if (ikev2_msg_find_notify(m, IKEV2_N_INITIAL_CONTACT))
+		initial_contact(sa);
+	v2_sa_state(sa, V2_ESTABLISHED);
+	if (add_id_auth(sa, o, false)) {
+		v2_sa_dead(sa, "cannot compute AUTH", true);
+		goto out;
+	}
+	/* 1.2: the first Child SA; its failure leaves the IKE SA up (2.21.2) */
+	v2_child_respond(sa, m, o, NULL, sa->ni, sa->ni_len, sa->nr, sa->nr_len);
+	v2_send_response(sa, IKEV2_EXCH_IKE_AUTH, msgid, o);
+out:
+	free(o);
+}
+
+void v2_auth_response(struct v2_sa *sa, const struct ikev2_msg *m)
+{
+	if (ikev2_msg_find_notify(m, IKEV2_N_AUTHENTICATION_FAILED)) {
+		log_notice("ikev2 %s: AUTHENTICATION_FAILED: the peer refused our pre-shared key "
+			   "authentication", sa->conn->name);
+		v2_sa_dead(sa, "authentication failed", true);
+		return;
+	}
+	if (!verify_peer(sa, m)) {
+		/* 2.21.2: we could send an INFORMATIONAL with AUTHENTICATION_FAILED;
+		 * the SA is simply closed */
+		v2_sa_dead(sa, "authentication of the responder failed", true);
+		return;
+	}
+	v2_sa_state(sa, V2_ESTABLISHED);
+	v2_child_complete(sa, m, NULL, sa->ni, sa->ni_len, sa->nr, sa->nr_len);
+}

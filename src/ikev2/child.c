@@ -1,0 +1,607 @@
+/* Child SAs (RFC 7296 1.3, 2.9, 2.17, 2.8): negotiation as initiator and
+ * responder, KEYMAT, installing both directions through env.sa_install,
+ * CREATE_CHILD_SA for new and rekeyed Child SAs:
+ *
+ *   HDR, SK { SA, Ni, [KEi], TSi, TSr, [N(REKEY_SA)] }  -->
+ *                         <--  HDR, SK { SA, Nr, [KEr], TSi, TSr }
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/alg.h"
+#include "crypto/dh.h"
+#include "ikev2/engine.h"
+#include "lib/log.h"
+
+#define NONCE_LEN 32
+#define IPCOMP_DEFLATE 2 /* RFC 7296 3.10.1 IPCOMP_SUPPORTED transform ID */
+
+static int child_spi(struct v2_sa *sa, uint32_t *spi)
+{
+	uint8_t b[4];
+
+	do { /* 0..255 are reserved (RFC 4303 2.1) */
+		if (v2_random(sa->eng, b, 4))
+			return -1;
+		*spi = get_be32(b);
+	} while (*spi < 256);
+	return 0;
+}
+
+static int child_cpi(struct v2_sa *sa, uint16_t *cpi)
+{
+	uint8_t b[2];
+
+	do { /* RFC 3173 3.3: negotiated CPIs are 256..61439 */
+		if (v2_random(sa->eng, b, 2))
+			return -1;
+		*cpi = get_be16(b);
+	} while (*cpi < 256 || *cpi > 61439);
+	return 0;
+}
+
+struct v2_child *v2_child_by_in(struct v2_sa *sa, uint32_t spi_in)
+{
+	for (struct v2_child *ch = sa->children; ch; ch = ch->next)
+		if (ch->spi_in == spi_in)
+			return ch;
+	return NULL;
+}
+
+struct v2_child *v2_child_by_out(struct v2_sa *sa, uint32_t spi_out)
+{
+	for (struct v2_child *ch = sa->children; ch; ch = ch->next)
+		if (ch->spi_out == spi_out)
+			return ch;
+	return NULL;
+}
+
+static void ipcomp_notify(struct v2_out *o, uint16_t cpi)
+{
+	uint8_t d[3] = {(uint8_t)(cpi >> 8), (uint8_t)cpi, IPCOMP_DEFLATE};
+
+	v2_out_notify(o, IKEV2_N_IPCOMP_SUPPORTED, 0, NULL, 0, d, 3);
+}
+
+/* 1.3.1 / 2.22 notifies the initiator adds to a child request. */
+static void child_notifies(struct v2_sa *sa, struct v2_out *o, uint16_t cpi)
+{
+	if (sa->conn->child.mode == IPSEC_MODE_TRANSPORT)
+		v2_out_notify(o, IKEV2_N_USE_TRANSPORT_MODE, 0, NULL, 0, NULL, 0);
+	if (cpi)
+		ipcomp_notify(o, cpi);
+}
+
+int v2_child_req_out(struct v2_sa *sa, struct v2_out *o, uint16_t pfs)
+{
+	struct v2_child_req *r = &sa->creq;
+
+	if (!sa->conn->child.n_props || !sa->conn->child.sel.n)
+		return 0; /* childless (RFC 6023 style): nothing to add */
+	if (child_spi(sa, &r->spi_in) || (sa->conn->child.ipcomp && child_cpi(sa, &r->cpi_in)))
+		return -1;
+	if (!sa->conn->child.ipcomp)
+		r->cpi_in = 0;
+	if (!r->rekey_spi)
+		r->sel = sa->conn->child.sel;
+	v2_child_props_out(o, &sa->conn->child, r->spi_in, pfs);
+	v2_ts_out(o, &r->sel, false);
+	child_notifies(sa, o, r->cpi_in);
+	return 0;
+}
+
+/* ---- install ---- */
+
+static void params_common(struct v2_sa *sa, struct v2_child *ch, struct sa_params *p)
+{
+	const struct ike_child_cfg *cc = &sa->conn->child;
+
+	memset(p, 0, sizeof(*p));
+	p->proto = ch->proto;
+	p->mode = ch->mode;
+	p->encr_id = ch->algs.encr;
+	p->encr_key_bits = ch->algs.encr_bits;
+	p->integ_id = ch->algs.integ;
+	p->esn = ch->esn;
+	p->replay_window = cc->replay_window ? cc->replay_window : 64;
+	/* time lifetimes are run by the engine (with jitter); the data plane
+	 * gets the hard limits as a backstop and the byte limits */
+	p->hard_seconds = cc->hard_seconds;
+	p->soft_bytes = cc->soft_kbytes * 1024;
+	p->hard_bytes = cc->hard_kbytes * 1024;
+	p->reqid = cc->reqid;
+	p->sel = ch->sel;
+	snprintf(p->name, sizeof(p->name), "%s", sa->conn->name);
+	if (sa->nat_local || sa->nat_remote) { /* RFC 3948 UDP encapsulation */
+		p->encap_sport = sa->lport;
+		p->encap_dport = sa->rport;
+	}
+}
+
+static void dir_in(struct v2_sa *sa, struct sa_params *p, uint32_t spi)
+{
+	uint16_t sp = p->encap_sport;
+
+	p->dir = SA_DIR_IN;
+	p->spi = spi;
+	p->src = sa->remote;
+	p->dst = sa->local;
+	p->encap_sport = p->encap_dport;
+	p->encap_dport = sp;
+}
+
+static void dir_out(struct v2_sa *sa, struct sa_params *p, uint32_t spi)
+{
+	p->dir = SA_DIR_OUT;
+	p->spi = spi;
+	p->src = sa->local;
+	p->dst = sa->remote;
+}
+
+static int install_comp(struct v2_sa *sa, struct v2_child *ch)
+{
+	struct sa_params p;
+	struct ikev2 *e = sa->eng;
+
+	params_common(sa, ch, &p);
+	p.proto = IPSEC_PROTO_COMP;
+	p.encr_id = p.integ_id = 0;
+	p.encr_key_bits = 0;
+	p.replay_window = 0;
+	p.esn = false;
+	dir_in(sa, &p, ch->cpi_in);
+	if (e->env.sa_install(e->env.ctx, &p))
+		return -1;
+	params_common(sa, ch, &p);
+	p.proto = IPSEC_PROTO_COMP;
+	p.encr_id = p.integ_id = 0;
+	p.encr_key_bits = 0;
+	p.replay_window = 0;
+	p.esn = false;
+	dir_out(sa, &p, ch->cpi_out);
+	return e->env.sa_install(e->env.ctx, &p);
+}
+
+static void set_timers(struct v2_sa *sa, struct v2_child *ch)
+{
+	const struct ike_child_cfg *cc = &sa->conn->child;
+	uint64_t now = v2_now(sa->eng);
+	uint8_t r = 0;
+
+	ch->soft_at = ch->hard_at = 0;
+	if (cc->soft_seconds) {
+		uint64_t soft = (uint64_t)cc->soft_seconds * 1000;
+
+		/* jitter (up to 10% earlier) so both ends do not rekey at once */
+		v2_random(sa->eng, &r, 1);
+		ch->soft_at = now + soft - soft / 10 * r / 255;
+	}
+	if (cc->hard_seconds)
+		ch->hard_at = now + (uint64_t)cc->hard_seconds * 1000;
+}
+
+int v2_child_install(struct v2_sa *sa, struct v2_child *ch, const struct secret *g_ir,
+		     const uint8_t *ni, size_t ni_len, const uint8_t *nr, size_t nr_len)
+{
+	struct ikev2 *e = sa->eng;
+	struct ikev2_child_keys k = {0};
+	struct sa_params p;
+	int ret = -1;
+
+	/* 2.17: KEYMAT = prf+(SK_d, [g^ir (new) |] Ni | Nr); initiator-to-
+	 * responder keys first */
+	if (ikev2_child_keys_derive(sa->algs.prf, sa->keys.sk_d, &ch->algs, g_ir, ni, ni_len, nr,
+				    nr_len, &k))
+		return -1;
+	params_common(sa, ch, &p);
+	dir_in(sa, &p, ch->spi_in);
+	p.encr_key = ch->exch_init ? k.encr_r : k.encr_i;
+	p.integ_key = ch->exch_init ? k.integ_r : k.integ_i;
+	if (e->env.sa_install(e->env.ctx, &p))
+		goto out;
+	params_common(sa, ch, &p);
+	dir_out(sa, &p, ch->spi_out);
+	p.encr_key = ch->exch_init ? k.encr_i : k.encr_r;
+	p.integ_key = ch->exch_init ? k.integ_i : k.integ_r;
+	if (e->env.sa_install(e->env.ctx, &p)) {
+		e->env.sa_delete(e->env.ctx, ch->spi_in, ch->proto, &sa->local);
+		goto out;
+	}
+	if (ch->cpi_in && ch->cpi_out && install_comp(sa, ch))
+		log_warn("ikev2 %s: IPComp SAs not installed", sa->conn->name);
+	ch->installed = true;
+	set_timers(sa, ch);
+	ch->next = sa->children;
+	sa->children = ch;
+	log_info("ikev2 %s: Child SA %s in %08x out %08x%s%s installed", sa->conn->name,
+		 ch->proto == IPSEC_PROTO_AH ? "AH" : "ESP", ch->spi_in, ch->spi_out,
+		 ch->mode == IPSEC_MODE_TRANSPORT ? " transport" : " tunnel",
+		 ch->cpi_in ? " +IPComp" : "");
+	ret = 0;
+out:
+	ikev2_child_keys_free(&k);
+	return ret;
+}
+
+void v2_child_remove(struct v2_sa *sa, struct v2_child *ch)
+{
+	struct ikev2 *e = sa->eng;
+
+	for (struct v2_child **pp = &sa->children; *pp; pp = &(*pp)->next)
+		if (*pp == ch) {
+			*pp = ch->next;
+			break;
+		}
+	if (ch->installed) {
+		e->env.sa_delete(e->env.ctx, ch->spi_in, ch->proto, &sa->local);
+		e->env.sa_delete(e->env.ctx, ch->spi_out, ch->proto, &sa->remote);
+		if (ch->cpi_in && ch->cpi_out) {
+			e->env.sa_delete(e->env.ctx, ch->cpi_in, IPSEC_PROTO_COMP, &sa->local);
+			e->env.sa_delete(e->env.ctx, ch->cpi_out, IPSEC_PROTO_COMP, &sa->remote);
+		}
+		log_info("ikev2 %s: Child SA in %08x out %08x deleted", sa->conn->name, ch->spi_in,
+			 ch->spi_out);
+	}
+	secret_wipe(ch, sizeof(*ch));
+	free(ch);
+}
+
+/* ---- negotiation ---- */
+
+static void child_algs(const struct ikev2_proposal *p, struct v2_child *ch)
+{
+	const struct ikev2_transform *x;
+
+	ch->proto = p->proto == IKEV2_PROTO_AH ? IPSEC_PROTO_AH : IPSEC_PROTO_ESP;
+	if ((x = v2_xf_get(p, IKEV2_TRANS_ENCR))) {
+		ch->algs.encr = x->id;
+		ch->algs.encr_bits = x->key_bits;
+	}
+	if ((x = v2_xf_get(p, IKEV2_TRANS_INTEG)))
+		ch->algs.integ = x->id;
+	ch->esn = (x = v2_xf_get(p, IKEV2_TRANS_ESN)) && x->id == IKEV2_ESN_YES;
+}
+
+static void min_nonce(struct v2_child *ch, const uint8_t *ni, size_t ni_len, const uint8_t *nr,
+		      size_t nr_len)
+{
+	size_t n = ni_len < nr_len ? ni_len : nr_len;
+	int c = memcmp(ni, nr, n);
+	bool i_low = c < 0 || (c == 0 && ni_len <= nr_len);
+
+	ch->min_nonce_len = i_low ? ni_len : nr_len;
+	memcpy(ch->min_nonce, i_low ? ni : nr, ch->min_nonce_len);
+}
+
+static uint16_t ipcomp_peer(const struct ikev2_msg *m)
+{
+	const struct ikev2_notify *n = ikev2_msg_find_notify(m, IKEV2_N_IPCOMP_SUPPORTED);
+
+	if (!n || n->data.len < 3 || n->data.p[2] != IPCOMP_DEFLATE)
+		return 0;
+	return get_be16(n->data.p);
+}
+
+struct v2_child *v2_child_respond(struct v2_sa *sa, const struct ikev2_msg *m,
+				  struct v2_out *o, const struct secret *g_ir,
+				  const uint8_t *ni, size_t ni_len, const uint8_t *nr,
+				  size_t nr_len)
+{
+	const struct ikev2_pl *pa = ikev2_msg_find(m, IKEV2_PL_SA);
+	const struct ikev2_pl *tsi = ikev2_msg_find(m, IKEV2_PL_TSI);
+	const struct ikev2_pl *tsr = ikev2_msg_find(m, IKEV2_PL_TSR);
+	const struct ike_child_cfg *cc = &sa->conn->child;
+	struct ikev2_transform xf[8];
+	struct ikev2_proposal chosen;
+	struct v2_child *ch;
+	struct ikev2_pl *pl;
+	uint16_t pfs = g_ir ? cc->pfs_group : 0;
+	uint16_t peer_cpi = ipcomp_peer(m);
+
+	if (!pa || !tsi || !tsr)
+		return NULL; /* childless */
+	if (!cc->n_props || !v2_child_prop_select(sa->conn, &pa->u.sa, pfs, pfs, &chosen, xf)) {
+		v2_out_notify(o, IKEV2_N_NO_PROPOSAL_CHOSEN, 0, NULL, 0, NULL, 0);
+		return NULL;
+	}
+	ch = calloc(1, sizeof(*ch));
+	if (!ch)
+		return NULL;
+	if (!v2_ts_narrow(&cc->sel, &tsi->u.ts, &tsr->u.ts, &ch->sel)) {
+		log_notice("ikev2 %s: TS_UNACCEPTABLE: the peer's selectors do not intersect ours",
+			   sa->conn->name);
+		v2_out_notify(o, IKEV2_N_TS_UNACCEPTABLE, 0, NULL, 0, NULL, 0);
+		free(ch);
+		return NULL;
+	}
+	child_algs(&chosen, ch);
+	ch->spi_out = get_be32(chosen.spi);
+	/* 1.3.1: transport mode only if asked for and configured */
+	ch->mode = ikev2_msg_find_notify(m, IKEV2_N_USE_TRANSPORT_MODE) &&
+				   cc->mode == IPSEC_MODE_TRANSPORT
+			   ? IPSEC_MODE_TRANSPORT
+			   : IPSEC_MODE_TUNNEL;
+	if (cc->mode != ch->mode)
+		log_notice("ikev2 %s: peer did not ask for %s mode, using %s", sa->conn->name,
+			   cc->mode == IPSEC_MODE_TRANSPORT ? "transport" : "tunnel",
+			   ch->mode == IPSEC_MODE_TRANSPORT ? "transport" : "tunnel");
+	if (child_spi(sa, &ch->spi_in) || (peer_cpi && cc->ipcomp && child_cpi(sa, &ch->cpi_in))) {
+		free(ch);
+		return NULL;
+	}
+	ch->cpi_out = cc->ipcomp ? peer_cpi : 0;
+	if (!ch->cpi_out)
+		ch->cpi_in = 0;
+	ch->exch_init = false;
+	min_nonce(ch, ni, ni_len, nr, nr_len);
+	pl = v2_out_add(o, IKEV2_PL_SA);
+	o->props[o->n_prop] = chosen;
+	memcpy(o->xf + o->n_xf, xf, chosen.n_xf * sizeof(xf[0]));
+	o->props[o->n_prop].xf = o->xf + o->n_xf;
+	o->n_xf += chosen.n_xf;
+	put_be32(o->props[o->n_prop].spi, ch->spi_in);
+	pl->u.sa.prop = &o->props[o->n_prop++];
+	pl->u.sa.n_prop = 1;
+	v2_ts_out(o, &ch->sel, true);
+	if (ch->mode == IPSEC_MODE_TRANSPORT)
+		v2_out_notify(o, IKEV2_N_USE_TRANSPORT_MODE, 0, NULL, 0, NULL, 0);
+	if (ch->cpi_in)
+		ipcomp_notify(o, ch->cpi_in);
+	if (v2_child_install(sa, ch, g_ir, ni, ni_len, nr, nr_len)) {
+		log_err("ikev2 %s: cannot install Child SA", sa->conn->name);
+		free(ch);
+		return NULL;
+	}
+	return ch;
+}
+
+static bool child_error(struct v2_sa *sa, const struct ikev2_msg *m)
+{
+	for (size_t i = 0; i < m->n_pl; i++) {
+		uint16_t t = m->pl[i].u.n.type;
+
+		if (m->pl[i].type != IKEV2_PL_NOTIFY || t > IKEV2_N_ERROR_MAX)
+			continue;
+		log_notice("ikev2 %s: Child SA refused by peer: %s", sa->conn->name,
+			   t == IKEV2_N_NO_PROPOSAL_CHOSEN ? "NO_PROPOSAL_CHOSEN"
+			   : t == IKEV2_N_TS_UNACCEPTABLE  ? "TS_UNACCEPTABLE"
+			   : t == IKEV2_N_INVALID_KE_PAYLOAD ? "INVALID_KE_PAYLOAD"
+							    : "error notify");
+		return true;
+	}
+	return false;
+}
+
+struct v2_child *v2_child_complete(struct v2_sa *sa, const struct ikev2_msg *m,
+				   const struct secret *g_ir, const uint8_t *ni, size_t ni_len,
+				   const uint8_t *nr, size_t nr_len)
+{
+	const struct ikev2_pl *pa = ikev2_msg_find(m, IKEV2_PL_SA);
+	const struct ikev2_pl *tsi = ikev2_msg_find(m, IKEV2_PL_TSI);
+	const struct ikev2_pl *tsr = ikev2_msg_find(m, IKEV2_PL_TSR);
+	struct v2_child *ch;
+	uint16_t pfs = g_ir ? sa->conn->child.pfs_group : 0;
+
+	if (child_error(sa, m) || !pa || !tsi || !tsr)
+		return NULL;
+	if (!v2_child_prop_accept(sa->conn, &pa->u.sa, pfs)) {
+		log_notice("ikev2 %s: responder chose a Child SA proposal we did not offer",
+			   sa->conn->name);
+		return NULL;
+	}
+	ch = calloc(1, sizeof(*ch));
+	if (!ch)
+		return NULL;
+	/* 2.9: the responder may have narrowed; it must stay inside our offer */
+	if (!v2_ts_accept(&sa->creq.sel, &tsi->u.ts, &tsr->u.ts, &ch->sel)) {
+		log_notice("ikev2 %s: responder's traffic selectors are outside our proposal",
+			   sa->conn->name);
+		free(ch);
+		return NULL;
+	}
+	child_algs(&pa->u.sa.prop[0], ch);
+	ch->spi_in = sa->creq.spi_in;
+	ch->spi_out = get_be32(pa->u.sa.prop[0].spi);
+	ch->mode = ikev2_msg_find_notify(m, IKEV2_N_USE_TRANSPORT_MODE) ? IPSEC_MODE_TRANSPORT
+									: IPSEC_MODE_TUNNEL;
+	ch->cpi_out = sa->creq.cpi_in ? ipcomp_peer(m) : 0;
+	ch->cpi_in = ch->cpi_out ? sa->creq.cpi_in : 0;
+	ch->exch_init = true;
+	ch->rekey_of = sa->creq.rekey_spi;
+	min_nonce(ch, ni, ni_len, nr, nr_len);
+	if (v2_child_install(sa, ch, g_ir, ni, ni_len, nr, nr_len)) {
+		log_err("ikev2 %s: cannot install Child SA", sa->conn->name);
+		free(ch);
+		return NULL;
+	}
+	return ch;
+}
+
+/* ---- CREATE_CHILD_SA ---- */
+
+int v2_create_child_start(struct v2_sa *sa, uint32_t rekey_spi)
+{
+	struct v2_out *o = calloc(1, sizeof(*o));
+	struct v2_child_req *r = &sa->creq;
+	uint16_t pfs = sa->conn->child.pfs_group;
+	struct v2_child *old = rekey_spi ? v2_child_by_in(sa, rekey_spi) : NULL;
+	uint8_t pub[DH_MAX_PUBLIC_LEN];
+	size_t pub_len = sizeof(pub);
+	struct ikev2_pl *pl;
+	int ret = -1;
+
+	if (!o || (rekey_spi && !old))
+		goto out;
+	dh_free(r->dh);
+	r->dh = NULL;
+	r->rekey_spi = rekey_spi;
+	if (old) /* 2.8: the new SA has the old one's selectors */
+		r->sel = old->sel;
+	r->ni_len = NONCE_LEN;
+	if (v2_random(sa->eng, r->ni, r->ni_len) || v2_child_req_out(sa, o, pfs))
+		goto out;
+	pl = v2_out_add(o, IKEV2_PL_NONCE);
+	pl->u.nonce.p = v2_out_copy(o, r->ni, r->ni_len);
+	pl->u.nonce.len = r->ni_len;
+	if (pfs) {
+		if (!(r->dh = dh_new(pfs)) || dh_public(r->dh, pub, &pub_len))
+			goto out;
+		pl = v2_out_add(o, IKEV2_PL_KE);
+		pl->u.ke.group = pfs;
+		pl->u.ke.data.p = v2_out_copy(o, pub, pub_len);
+		pl->u.ke.data.len = pub_len;
+	}
+	if (old) { /* 1.3.3: REKEY_SA names the SA being replaced */
+		uint8_t spi[4];
+
+		put_be32(spi, old->spi_in);
+		v2_out_notify(o, IKEV2_N_REKEY_SA, old->proto == IPSEC_PROTO_AH ? IKEV2_PROTO_AH
+									       : IKEV2_PROTO_ESP,
+			      spi, 4, NULL, 0);
+	}
+	ret = v2_send_request(sa, IKEV2_EXCH_CREATE_CHILD_SA, old ? T_CHILD_REKEY : T_CHILD_NEW, o);
+	if (!ret)
+		log_info("ikev2 %s: CREATE_CHILD_SA %s sent", sa->conn->name,
+			 old ? "(rekey)" : "(new)");
+out:
+	free(o);
+	return ret;
+}
+
+static int child_dh(struct dh *dh, const struct ikev2_pl *ke, struct secret **g_ir)
+{
+	return dh_shared(dh, ke->u.ke.data.p, ke->u.ke.data.len, g_ir);
+}
+
+void v2_create_child_request(struct v2_sa *sa, const struct ikev2_msg *m)
+{
+	struct v2_out *o = calloc(1, sizeof(*o));
+	const struct ikev2_pl *ni = ikev2_msg_find(m, IKEV2_PL_NONCE);
+	const struct ikev2_pl *ke = ikev2_msg_find(m, IKEV2_PL_KE);
+	const struct ikev2_pl *pa = ikev2_msg_find(m, IKEV2_PL_SA);
+	const struct ikev2_notify *rk = ikev2_msg_find_notify(m, IKEV2_N_REKEY_SA);
+	uint16_t pfs = sa->conn->child.pfs_group;
+	struct v2_child *old = NULL, *ch;
+	struct secret *g_ir = NULL;
+	struct dh *dh = NULL;
+	uint8_t nr[NONCE_LEN], pub[DH_MAX_PUBLIC_LEN], gb[2];
+	size_t pub_len = sizeof(pub);
+	struct ikev2_pl *pl;
+
+	if (!o)
+		return;
+	if (sa->state != V2_ESTABLISHED || !ni || !pa) {
+		v2_out_notify(o, IKEV2_N_INVALID_SYNTAX, 0, NULL, 0, NULL, 0);
+		goto send;
+	}
+	if (pa->u.sa.n_prop && pa->u.sa.prop[0].proto == IKEV2_PROTO_IKE) {
+		/* 2.18 IKE SA rekey: not implemented yet; 1.3.2 lets us refuse */
+		log_notice("ikev2 %s: IKE SA rekey by the peer refused (not supported yet)",
+			   sa->conn->name);
+		v2_out_notify(o, IKEV2_N_NO_PROPOSAL_CHOSEN, 0, NULL, 0, NULL, 0);
+		goto send;
+	}
+	if (rk && (rk->spi_len != 4 || !(old = v2_child_by_out(sa, get_be32(rk->spi))))) {
+		uint8_t proto = rk->proto;
+
+		/* 2.25: the SA is gone (deleted meanwhile) */
+		v2_out_notify(o, IKEV2_N_CHILD_SA_NOT_FOUND, proto, rk->spi, rk->spi_len, NULL, 0);
+		goto send;
+	}
+	if ((pfs && (!ke || ke->u.ke.group != pfs)) || (!pfs && ke)) {
+		put_be16(gb, pfs);
+		v2_out_notify(o, pfs ? IKEV2_N_INVALID_KE_PAYLOAD : IKEV2_N_NO_PROPOSAL_CHOSEN, 0,
+			      NULL, 0, gb, pfs ? 2 : 0);
+		goto send;
+	}
+	if (v2_random(sa->eng, nr, sizeof(nr)) ||
+	    (pfs && (!(dh = dh_new(pfs)) || dh_public(dh, pub, &pub_len) ||
+		     child_dh(dh, ke, &g_ir)))) {
+		v2_out_notify(o, IKEV2_N_NO_PROPOSAL_CHOSEN, 0, NULL, 0, NULL, 0);
+		goto send;
+	}
+	ch = v2_child_respond(sa, m, o, g_ir, ni->u.nonce.p, ni->u.nonce.len, nr, sizeof(nr));
+	if (ch) {
+		pl = v2_out_add(o, IKEV2_PL_NONCE);
+		pl->u.nonce.p = v2_out_copy(o, nr, sizeof(nr));
+		pl->u.nonce.len = sizeof(nr);
+		if (pfs) {
+			pl = v2_out_add(o, IKEV2_PL_KE);
+			pl->u.ke.group = pfs;
+			pl->u.ke.data.p = v2_out_copy(o, pub, pub_len);
+			pl->u.ke.data.len = pub_len;
+		}
+		if (old) {
+			ch->rekey_of = old->spi_in;
+			/* 2.8.1: we are rekeying the same SA ourselves */
+			if (sa->task == T_CHILD_REKEY && sa->creq.rekey_spi == old->spi_in)
+				old->collided = true;
+			ch->sel = old->sel;
+		}
+	}
+send:
+	v2_send_response(sa, IKEV2_EXCH_CREATE_CHILD_SA, m->hdr.msgid, o);
+	secret_free(g_ir);
+	dh_free(dh);
+	secret_wipe(nr, sizeof(nr));
+	free(o);
+}
+
+static int nonce_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+	int c = memcmp(a, b, al < bl ? al : bl);
+
+	return c ? c : (al < bl ? -1 : al > bl);
+}
+
+/* 2.8.1: two rekeys of the same SA crossed. The SA created with the
+ * lowest of the four nonces is redundant; whoever created it deletes it,
+ * the other side deletes the old SA. */
+static void rekey_done(struct v2_sa *sa, struct v2_child *mine, struct v2_child *old)
+{
+	struct v2_child *theirs = NULL;
+
+	for (struct v2_child *c = sa->children; c; c = c->next)
+		if (c != mine && c->rekey_of == old->spi_in && !c->exch_init)
+			theirs = c;
+	old->rekeyed = true;
+	old->soft_at = 0;
+	if (old->collided && theirs &&
+	    nonce_cmp(mine->min_nonce, mine->min_nonce_len, theirs->min_nonce,
+		      theirs->min_nonce_len) < 0) {
+		log_info("ikev2 %s: rekey collision: ours has the lowest nonce, deleting it",
+			 sa->conn->name);
+		mine->rekeyed = true;
+		v2_queue(sa, T_DELETE_CHILD, mine->spi_in);
+		return;
+	}
+	if (old->collided && !theirs) /* peer's new SA already deleted: its loss */
+		log_info("ikev2 %s: rekey collision resolved", sa->conn->name);
+	/* make-before-break: the new SA is installed, now the old goes */
+	v2_queue(sa, T_DELETE_CHILD, old->spi_in);
+}
+
+void v2_create_child_response(struct v2_sa *sa, const struct ikev2_msg *m)
+{
+	const struct ikev2_pl *nr = ikev2_msg_find(m, IKEV2_PL_NONCE);
+	const struct ikev2_pl *ke = ikev2_msg_find(m, IKEV2_PL_KE);
+	struct v2_child_req *r = &sa->creq;
+	struct secret *g_ir = NULL;
+	struct v2_child *ch = NULL, *old;
+
+	if (sa->done_task == T_IKE_REKEY)
+		return;
+	if (!child_error(sa, m) && nr && (!r->dh || (ke && !child_dh(r->dh, ke, &g_ir))))
+		ch = v2_child_complete(sa, m, g_ir, r->ni, r->ni_len, nr->u.nonce.p,
+				       nr->u.nonce.len);
+	secret_free(g_ir);
+	dh_free(r->dh);
+	r->dh = NULL;
+	old = r->rekey_spi ? v2_child_by_in(sa, r->rekey_spi) : NULL;
+	if (ch && old)
+		rekey_done(sa, ch, old);
+	else if (!ch && old && ikev2_msg_find_notify(m, IKEV2_N_CHILD_SA_NOT_FOUND))
+		v2_child_remove(sa, old);
+	r->rekey_spi = 0;
+}

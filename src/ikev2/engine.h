@@ -1,0 +1,238 @@
+/* IKEv2 engine internals shared by the exchange files (sa_init.c,
+ * auth.c, child.c, info.c) and ikev2.c (dispatch, I/O, timers). */
+#ifndef ESPRIT_IKEV2_ENGINE_H
+#define ESPRIT_IKEV2_ENGINE_H
+
+#include "ike/ike.h"
+#include "ikev2/ikev2.h"
+#include "ikev2/keys.h"
+#include "ikev2/msg.h"
+
+struct dh;
+struct cipher;
+struct mac;
+
+/* IKE SA states (STYLE.md 9: changed only by v2_sa_state). */
+enum v2_state {
+	V2_INIT_SENT,    /* initiator: IKE_SA_INIT request out */
+	V2_INIT_DONE,    /* responder: half-open, waiting for IKE_AUTH */
+	V2_AUTH_SENT,    /* initiator: IKE_AUTH request out */
+	V2_ESTABLISHED,
+	V2_DELETING,     /* our DELETE is out */
+	V2_DEAD,         /* freed on the next tick */
+};
+
+/* What our one outstanding request is (window size 1, 2.3). */
+enum v2_task {
+	T_NONE,
+	T_SA_INIT,
+	T_AUTH,
+	T_CHILD_NEW,
+	T_CHILD_REKEY,
+	T_IKE_REKEY,
+	T_DELETE_CHILD,
+	T_DELETE_IKE,
+	T_DPD,
+};
+
+struct v2_child {
+	struct v2_child *next;
+	uint8_t proto; /* IPSEC_PROTO_ESP / AH */
+	uint32_t spi_in, spi_out;
+	uint16_t cpi_in, cpi_out; /* IPComp, 0 = none */
+	struct ikev2_algs algs;
+	bool esn, installed, rekeyed, collided;
+	bool exch_init;     /* we initiated the exchange that made it (KEYMAT order) */
+	uint32_t rekey_of;  /* spi_in of the child it replaces, 0 = none */
+	uint8_t mode;
+	struct ts_list sel; /* local -> remote */
+	uint64_t soft_at, hard_at; /* env ms, 0 = none */
+	/* rekey collision (2.8.1): the lowest nonce of the exchange that
+	 * created this SA, to decide which duplicate survives */
+	uint8_t min_nonce[IKEV2_NONCE_MAX];
+	size_t min_nonce_len;
+};
+
+/* Initiator's view of a child exchange in flight. */
+struct v2_child_req {
+	uint32_t spi_in;
+	uint16_t cpi_in;
+	uint32_t rekey_spi; /* old child's spi_in, 0 = new child */
+	struct dh *dh;      /* PFS */
+	uint8_t ni[32];
+	size_t ni_len;
+	struct ts_list sel; /* proposed */
+};
+
+#define V2_MAX_QUEUE 8
+struct v2_work {
+	uint8_t task;
+	uint32_t spi; /* child spi_in, for child tasks */
+};
+
+struct v2_sa {
+	struct ike_sa_entry ent; /* ent.spi = our SPI */
+	struct v2_sa *all_next;
+	struct ikev2 *eng;
+	struct ike_conn *conn; /* borrowed from eng->conns */
+	bool initiator;
+	uint8_t spi_i[8], spi_r[8];
+	uint8_t state;
+	struct ip_addr local, remote;
+	uint16_t lport, rport;
+	bool nat_local, nat_remote, frag_ok;
+	struct ikev2_algs algs;
+	uint16_t group;
+	struct dh *dh;
+	uint8_t ni[IKEV2_NONCE_MAX], nr[IKEV2_NONCE_MAX];
+	size_t ni_len, nr_len;
+	uint8_t *msg1, *msg2; /* IKE_SA_INIT request / response, for AUTH (2.15) */
+	size_t msg1_len, msg2_len;
+	struct ikev2_keys keys;
+	struct cipher *enc_out, *enc_in;
+	struct mac *mac_out, *mac_in;
+	uint32_t msgid_next; /* our next request */
+	uint32_t msgid_peer; /* next request we expect */
+	struct ike_retx retx;
+	uint32_t retx_msgid;
+	uint8_t task;
+	uint8_t done_task; /* the task whose response is being processed */
+	uint32_t del_spi;  /* T_DELETE_CHILD in flight */
+	struct v2_work queue[V2_MAX_QUEUE];
+	unsigned n_queue;
+	struct ike_resp_cache rc;
+	uint8_t cookie[64];
+	size_t cookie_len;
+	struct v2_child *children;
+	struct v2_child_req creq;
+	struct v2_sa *rekey_new; /* IKE rekey: the SA being created */
+	uint64_t created_ms, last_rx_ms, dpd_at, rekey_at;
+	bool out_traffic, in_traffic;
+	bool initial_contact_sent;
+};
+
+struct ikev2 {
+	struct ike_env env;
+	struct ike_global g;
+	struct ike_conn *conns;
+	unsigned n_conns;
+	struct ike_sa_table tab;
+	struct v2_sa *all;
+	struct ike_cookie_secret cookie;
+	uint64_t drops[V2_DROP__COUNT];
+};
+
+/* ---- ikev2.c: SAs, I/O ---- */
+uint64_t v2_now(const struct ikev2 *e);
+struct v2_sa *v2_sa_new(struct ikev2 *e, struct ike_conn *c, bool initiator);
+void v2_sa_state(struct v2_sa *sa, enum v2_state to);
+void v2_sa_dead(struct v2_sa *sa, const char *why, bool notify_daemon);
+struct ike_conn *v2_conn_find(struct ikev2 *e, const char *name);
+struct ike_conn *v2_conn_for_peer(struct ikev2 *e, const struct ip_addr *local,
+				  const struct ip_addr *remote);
+int v2_random(struct ikev2 *e, void *buf, size_t len);
+void v2_drop(struct ikev2 *e, enum ikev2_drop d, const char *why);
+
+/* Payload list under construction with storage for what payloads point to. */
+struct v2_out {
+	struct ikev2_pl pl[24];
+	size_t n;
+	struct ikev2_proposal props[IKE_MAX_PROPOSALS * 2];
+	size_t n_prop;
+	struct ikev2_transform xf[160];
+	size_t n_xf;
+	struct ikev2_ts ts[2 * TS_LIST_MAX];
+	size_t n_ts;
+	uint8_t data[4096];
+	size_t data_off;
+	bool failed;
+};
+struct ikev2_pl *v2_out_add(struct v2_out *o, uint8_t type);
+const uint8_t *v2_out_copy(struct v2_out *o, const void *p, size_t len);
+void v2_out_notify(struct v2_out *o, uint16_t type, uint8_t proto, const void *spi,
+		   uint8_t spi_len, const void *data, size_t len);
+
+/* Send an encrypted request (starts retransmission, task recorded) or
+ * response (cached for retransmitted requests). 0 or -1. */
+int v2_send_request(struct v2_sa *sa, uint8_t exch, enum v2_task task, const struct v2_out *o);
+int v2_send_response(struct v2_sa *sa, uint8_t exch, uint32_t msgid, const struct v2_out *o);
+int v2_send_raw(struct v2_sa *sa, const uint8_t *buf, size_t len);
+/* Queue work that needs a request while one is outstanding. */
+void v2_queue(struct v2_sa *sa, enum v2_task task, uint32_t spi);
+void v2_queue_run(struct v2_sa *sa);
+/* Build cipher/mac contexts from sa->keys. */
+int v2_sa_crypto_setup(struct v2_sa *sa);
+
+/* ---- proposals (proposal.c) ---- */
+/* Append one SA payload listing the conn's IKE proposals (with DH). */
+void v2_ike_props_out(struct v2_out *o, const struct ike_conn *c, const uint8_t *spi,
+		      uint8_t spi_len);
+/* Child proposals: ESP/AH with our SPI, DH if pfs != 0. */
+void v2_child_props_out(struct v2_out *o, const struct ike_child_cfg *cc, uint32_t spi,
+			uint16_t pfs);
+/* Responder: choose by LOCAL preference (2.7). On success *chosen holds
+ * one transform per type (n_xf) and *peer_num the peer's proposal number.
+ * Logs both sides transform by transform when nothing matches. */
+bool v2_ike_prop_select(const struct ike_conn *c, const struct ikev2_sa *peer,
+			uint16_t ke_group, struct ikev2_proposal *chosen,
+			struct ikev2_transform *xf);
+bool v2_child_prop_select(const struct ike_conn *c, const struct ikev2_sa *peer, uint16_t pfs,
+			  uint16_t ke_group, struct ikev2_proposal *chosen,
+			  struct ikev2_transform *xf);
+/* Initiator: the responder's answer must be one of our offers. */
+bool v2_ike_prop_accept(const struct ike_conn *c, const struct ikev2_sa *resp);
+bool v2_child_prop_accept(const struct ike_conn *c, const struct ikev2_sa *resp, uint16_t pfs);
+/* Transform of a type in one proposal, or NULL. */
+const struct ikev2_transform *v2_xf_get(const struct ikev2_proposal *p, uint8_t type);
+void v2_prop_log(const char *who, const struct ikev2_proposal *p);
+
+/* ---- traffic selectors (ts.c) ---- */
+/* Our selectors as TSi (local side) and TSr (remote side) payloads. */
+void v2_ts_out(struct v2_out *o, const struct ts_list *sel, bool swap);
+/* Responder narrowing (2.9): intersect the peer's TSi/TSr with our
+ * selectors. sel_out gets the pairs local -> remote. false: nothing left. */
+bool v2_ts_narrow(const struct ts_list *cfg, const struct ikev2_tsp *tsi,
+		  const struct ikev2_tsp *tsr, struct ts_list *sel_out);
+/* Initiator: every returned selector lies inside what we proposed. */
+bool v2_ts_accept(const struct ts_list *proposed, const struct ikev2_tsp *tsi,
+		  const struct ikev2_tsp *tsr, struct ts_list *sel_out);
+
+/* ---- exchanges ---- */
+int v2_init_start(struct v2_sa *sa);                                    /* sa_init.c */
+void v2_init_request(struct ikev2 *e, const struct ikev2_msg *m, const uint8_t *buf,
+		     size_t len, const struct ip_addr *src, uint16_t sport,
+		     const struct ip_addr *dst, uint16_t dport);
+void v2_init_response(struct v2_sa *sa, const struct ikev2_msg *m, const uint8_t *buf,
+		      size_t len, uint16_t sport);
+int v2_auth_start(struct v2_sa *sa);                                    /* auth.c */
+void v2_auth_request(struct v2_sa *sa, const struct ikev2_msg *m);
+void v2_auth_response(struct v2_sa *sa, const struct ikev2_msg *m);
+/* child.c */
+int v2_child_install(struct v2_sa *sa, struct v2_child *ch, const struct secret *g_ir,
+		     const uint8_t *ni, size_t ni_len, const uint8_t *nr, size_t nr_len);
+void v2_child_remove(struct v2_sa *sa, struct v2_child *ch);
+struct v2_child *v2_child_by_in(struct v2_sa *sa, uint32_t spi_in);
+struct v2_child *v2_child_by_out(struct v2_sa *sa, uint32_t spi_out);
+/* Fill SA/TS/notify payloads of a first child (IKE_AUTH) request. */
+int v2_child_req_out(struct v2_sa *sa, struct v2_out *o, uint16_t pfs);
+/* Responder side of a child negotiation; adds the response payloads to o,
+ * or an error notify. Returns the new child or NULL. */
+struct v2_child *v2_child_respond(struct v2_sa *sa, const struct ikev2_msg *m,
+				  struct v2_out *o, const struct secret *g_ir,
+				  const uint8_t *ni, size_t ni_len, const uint8_t *nr,
+				  size_t nr_len);
+struct v2_child *v2_child_complete(struct v2_sa *sa, const struct ikev2_msg *m,
+				   const struct secret *g_ir, const uint8_t *ni, size_t ni_len,
+				   const uint8_t *nr, size_t nr_len);
+int v2_create_child_start(struct v2_sa *sa, uint32_t rekey_spi);
+void v2_create_child_request(struct v2_sa *sa, const struct ikev2_msg *m);
+void v2_create_child_response(struct v2_sa *sa, const struct ikev2_msg *m);
+/* info.c */
+int v2_info_start(struct v2_sa *sa, enum v2_task task, uint32_t spi);
+void v2_info_request(struct v2_sa *sa, const struct ikev2_msg *m);
+void v2_info_response(struct v2_sa *sa, const struct ikev2_msg *m);
+void v2_peer_dead(struct v2_sa *sa);
+void v2_timers(struct v2_sa *sa, uint64_t now);
+uint64_t v2_sa_next_timer(const struct v2_sa *sa);
+
+#endif

@@ -1,0 +1,864 @@
+/* IKEv2 engine core: connections, the IKE SA life cycle, message I/O
+ * (SK encryption, message IDs with window size 1, retransmission and the
+ * response cache of RFC 7296 2.1/2.3), dispatch to the exchanges, timers. */
+#include "ikev2/engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/cipher.h"
+#include "crypto/dh.h"
+#include "lib/log.h"
+
+#define DEF_RETX_BASE_MS 500
+#define DEF_RETX_TRIES 5
+#define DEF_HALF_OPEN_MS 30000
+
+static struct ratelimit drop_rl = RATELIMIT_INIT(10, 20);
+
+static const char *const state_names[] = {
+	[V2_INIT_SENT] = "INIT_SENT", [V2_INIT_DONE] = "INIT_DONE",
+	[V2_AUTH_SENT] = "AUTH_SENT", [V2_ESTABLISHED] = "ESTABLISHED",
+	[V2_DELETING] = "DELETING",   [V2_DEAD] = "DEAD",
+};
+
+uint64_t v2_now(const struct ikev2 *e)
+{
+	return e->env.now_ms(e->env.ctx);
+}
+
+int v2_random(struct ikev2 *e, void *buf, size_t len)
+{
+	return e->env.random(e->env.ctx, buf, len);
+}
+
+void v2_drop(struct ikev2 *e, enum ikev2_drop d, const char *why)
+{
+	e->drops[d]++;
+	log_rl(&drop_rl, LOG_LVL_INFO, "ikev2: dropped message: %s", why);
+}
+
+uint64_t ikev2_drops(const struct ikev2 *e, enum ikev2_drop d)
+{
+	return d < V2_DROP__COUNT ? e->drops[d] : 0;
+}
+
+/* ---- engine and connections ---- */
+
+struct ikev2 *ikev2_new(const struct ike_env *env, const struct ike_global *g)
+{
+	struct ikev2 *e = calloc(1, sizeof(*e));
+	uint8_t fresh[32];
+
+	if (!e)
+		return NULL;
+	e->env = *env;
+	if (g)
+		e->g = *g;
+	if (!e->g.retransmit_base_ms)
+		e->g.retransmit_base_ms = DEF_RETX_BASE_MS;
+	if (!e->g.retransmit_tries)
+		e->g.retransmit_tries = DEF_RETX_TRIES;
+	if (!e->g.half_open_timeout_ms)
+		e->g.half_open_timeout_ms = DEF_HALF_OPEN_MS;
+	if (v2_random(e, fresh, sizeof(fresh))) {
+		free(e);
+		return NULL;
+	}
+	ike_cookie_rotate(&e->cookie, fresh);
+	secret_wipe(fresh, sizeof(fresh));
+	return e;
+}
+
+static void sa_free(struct v2_sa *sa);
+
+void ikev2_free(struct ikev2 *e)
+{
+	if (!e)
+		return;
+	while (e->all) {
+		struct v2_sa *sa = e->all;
+
+		v2_sa_dead(sa, "shutdown", false);
+		e->all = sa->all_next;
+		sa_free(sa);
+	}
+	for (unsigned i = 0; i < e->n_conns; i++)
+		ike_conn_clear(&e->conns[i]);
+	free(e->conns);
+	ike_cookie_wipe(&e->cookie);
+	free(e);
+}
+
+struct ike_conn *v2_conn_find(struct ikev2 *e, const char *name)
+{
+	for (unsigned i = 0; i < e->n_conns; i++)
+		if (!strcmp(e->conns[i].name, name))
+			return &e->conns[i];
+	return NULL;
+}
+
+/* Responder: the first connection whose addresses fit (remote unset =
+ * any). The identity is checked in IKE_AUTH. */
+struct ike_conn *v2_conn_for_peer(struct ikev2 *e, const struct ip_addr *local,
+				  const struct ip_addr *remote)
+{
+	for (unsigned i = 0; i < e->n_conns; i++) {
+		struct ike_conn *c = &e->conns[i];
+
+		if (c->local.af && !ip_addr_eq(&c->local, local))
+			continue;
+		if (c->remote.af && !ip_addr_eq(&c->remote, remote))
+			continue;
+		return c;
+	}
+	return NULL;
+}
+
+int ikev2_conn_add(struct ikev2 *e, const struct ike_conn *c)
+{
+	struct ike_conn *n;
+
+	if (v2_conn_find(e, c->name) || !c->n_ike_props)
+		return -1;
+	/* SAs point into the array: refuse to move it while SAs exist. */
+	if (e->all && e->n_conns) {
+		log_err("ikev2: cannot add connection %s while SAs are up", c->name);
+		return -1;
+	}
+	n = realloc(e->conns, (e->n_conns + 1) * sizeof(*n));
+	if (!n)
+		return -1;
+	e->conns = n;
+	if (ike_conn_copy(&e->conns[e->n_conns], c))
+		return -1;
+	e->n_conns++;
+	return 0;
+}
+
+int ikev2_conn_del(struct ikev2 *e, const char *name)
+{
+	struct ike_conn *c = v2_conn_find(e, name);
+
+	if (!c)
+		return -1;
+	for (struct v2_sa *sa = e->all; sa; sa = sa->all_next)
+		if (sa->conn == c)
+			v2_sa_dead(sa, "connection removed", false);
+	/* reap now: the SAs must not outlive their conn */
+	for (struct v2_sa **pp = &e->all; *pp;) {
+		struct v2_sa *sa = *pp;
+
+		if (sa->conn == c) {
+			*pp = sa->all_next;
+			sa_free(sa);
+		} else {
+			pp = &sa->all_next;
+		}
+	}
+	ike_conn_clear(c);
+	memmove(c, c + 1, (size_t)(&e->conns[e->n_conns] - (c + 1)) * sizeof(*c));
+	e->n_conns--;
+	for (struct v2_sa *sa = e->all; sa; sa = sa->all_next)
+		if (sa->conn > c)
+			sa->conn--;
+	return 0;
+}
+
+/* ---- IKE SAs ---- */
+
+struct v2_sa *v2_sa_new(struct ikev2 *e, struct ike_conn *c, bool initiator)
+{
+	struct v2_sa *sa = calloc(1, sizeof(*sa));
+	uint8_t *spi;
+
+	if (!sa)
+		return NULL;
+	sa->eng = e;
+	sa->conn = c;
+	sa->initiator = initiator;
+	spi = initiator ? sa->spi_i : sa->spi_r;
+	do { /* our SPI: random, non-zero, unique (2.6) */
+		if (v2_random(e, spi, 8)) {
+			free(sa);
+			return NULL;
+		}
+	} while (!memcmp(spi, "\0\0\0\0\0\0\0\0", 8) || ike_sa_table_find(&e->tab, spi));
+	memcpy(sa->ent.spi, spi, 8);
+	ike_sa_table_add(&e->tab, &sa->ent);
+	sa->all_next = e->all;
+	e->all = sa;
+	sa->created_ms = sa->last_rx_ms = v2_now(e);
+	sa->state = initiator ? V2_INIT_SENT : V2_INIT_DONE;
+	if (!initiator)
+		e->tab.half_open++;
+	return sa;
+}
+
+static bool transition_ok(uint8_t from, uint8_t to)
+{
+	switch (to) {
+	case V2_AUTH_SENT: return from == V2_INIT_SENT;
+	case V2_ESTABLISHED: return from == V2_AUTH_SENT || from == V2_INIT_DONE ||
+				    from == V2_INIT_SENT; /* rekeyed IKE SAs */
+	case V2_DELETING: return from == V2_ESTABLISHED;
+	case V2_DEAD: return true;
+	default: return false;
+	}
+}
+
+void v2_sa_state(struct v2_sa *sa, enum v2_state to)
+{
+	if (sa->state == to)
+		return;
+	if (!transition_ok(sa->state, (uint8_t)to)) {
+		log_err("ikev2 %s: refused state change %s -> %s", sa->conn->name,
+			state_names[sa->state], state_names[to]);
+		return;
+	}
+	log_debug("ikev2 %s: SA %016llx %s -> %s", sa->conn->name,
+		  (unsigned long long)be64toh(*(uint64_t *)(void *)sa->ent.spi),
+		  state_names[sa->state], state_names[to]);
+	if (sa->state == V2_INIT_DONE && sa->eng->tab.half_open)
+		sa->eng->tab.half_open--;
+	sa->state = (uint8_t)to;
+	if (to == V2_ESTABLISHED && sa->eng->env.conn_event)
+		sa->eng->env.conn_event(sa->eng->env.ctx, sa->conn->name, true, 0);
+}
+
+void v2_sa_dead(struct v2_sa *sa, const char *why, bool notify_daemon)
+{
+	bool was_up = sa->state == V2_ESTABLISHED || sa->state == V2_DELETING;
+
+	if (sa->state == V2_DEAD)
+		return;
+	log_info("ikev2 %s: IKE SA closed: %s", sa->conn->name, why);
+	while (sa->children)
+		v2_child_remove(sa, sa->children);
+	ike_retx_stop(&sa->retx);
+	sa->task = T_NONE;
+	v2_sa_state(sa, V2_DEAD);
+	if (notify_daemon && was_up && sa->eng->env.conn_event)
+		sa->eng->env.conn_event(sa->eng->env.ctx, sa->conn->name, false,
+					sa->conn->dpd_action);
+}
+
+static void sa_free(struct v2_sa *sa)
+{
+	ike_sa_table_del(&sa->eng->tab, &sa->ent);
+	while (sa->children)
+		v2_child_remove(sa, sa->children);
+	dh_free(sa->dh);
+	dh_free(sa->creq.dh);
+	free(sa->msg1);
+	free(sa->msg2);
+	ikev2_keys_free(&sa->keys);
+	cipher_free(sa->enc_out);
+	cipher_free(sa->enc_in);
+	mac_free(sa->mac_out);
+	mac_free(sa->mac_in);
+	ike_retx_stop(&sa->retx);
+	ike_resp_cache_clear(&sa->rc);
+	secret_wipe(sa, sizeof(*sa));
+	free(sa);
+}
+
+int v2_sa_crypto_setup(struct v2_sa *sa)
+{
+	struct ikev2_keys *k = &sa->keys;
+	struct secret *eo = sa->initiator ? k->sk_ei : k->sk_er;
+	struct secret *ei = sa->initiator ? k->sk_er : k->sk_ei;
+	struct secret *ao = sa->initiator ? k->sk_ai : k->sk_ar;
+	struct secret *ai = sa->initiator ? k->sk_ar : k->sk_ai;
+
+	cipher_free(sa->enc_out);
+	cipher_free(sa->enc_in);
+	mac_free(sa->mac_out);
+	mac_free(sa->mac_in);
+	sa->mac_out = sa->mac_in = NULL;
+	sa->enc_out = cipher_new(sa->algs.encr, sa->algs.encr_bits, eo->p, eo->len, true);
+	sa->enc_in = cipher_new(sa->algs.encr, sa->algs.encr_bits, ei->p, ei->len, false);
+	if (sa->algs.integ) {
+		sa->mac_out = mac_new(sa->algs.integ, ao->p, ao->len);
+		sa->mac_in = mac_new(sa->algs.integ, ai->p, ai->len);
+		if (!sa->mac_out || !sa->mac_in)
+			return -1;
+	}
+	return sa->enc_out && sa->enc_in ? 0 : -1;
+}
+
+/* ---- outgoing payload lists ---- */
+
+struct ikev2_pl *v2_out_add(struct v2_out *o, uint8_t type)
+{
+	struct ikev2_pl *pl;
+
+	if (o->n >= sizeof(o->pl) / sizeof(o->pl[0])) {
+		o->failed = true;
+		return &o->pl[0]; /* harmless scratch; build refuses */
+	}
+	pl = &o->pl[o->n++];
+	memset(pl, 0, sizeof(*pl));
+	pl->type = type;
+	return pl;
+}
+
+const uint8_t *v2_out_copy(struct v2_out *o, const void *p, size_t len)
+{
+	uint8_t *d = o->data + o->data_off;
+
+	if (len > sizeof(o->data) - o->data_off) {
+		o->failed = true;
+		return o->data;
+	}
+	if (len)
+		memcpy(d, p, len);
+	o->data_off += len;
+	return d;
+}
+
+void v2_out_notify(struct v2_out *o, uint16_t type, uint8_t proto, const void *spi,
+		   uint8_t spi_len, const void *data, size_t len)
+{
+	struct ikev2_pl *pl = v2_out_add(o, IKEV2_PL_NOTIFY);
+
+	pl->u.n.type = type;
+	pl->u.n.proto = proto;
+	pl->u.n.spi_len = spi_len;
+	if (spi_len)
+		memcpy(pl->u.n.spi, spi, spi_len);
+	pl->u.n.data.p = v2_out_copy(o, data, len);
+	pl->u.n.data.len = len;
+}
+
+/* ---- sending ---- */
+
+int v2_send_raw(struct v2_sa *sa, const uint8_t *buf, size_t len)
+{
+	struct ikev2 *e = sa->eng;
+
+	return e->env.send(e->env.ctx, buf, len, &sa->local, sa->lport, &sa->remote, sa->rport);
+}
+
+static void fill_hdr(struct v2_sa *sa, struct ikev2_hdr *h, uint8_t exch, uint32_t msgid,
+		     bool response)
+{
+	memset(h, 0, sizeof(*h));
+	memcpy(h->spi_i, sa->spi_i, 8);
+	memcpy(h->spi_r, sa->spi_r, 8);
+	h->version = IKEV2_VERSION;
+	h->exchange = exch;
+	h->msgid = msgid;
+	/* 3.1: I is set by the original initiator, R in responses */
+	h->flags = (uint8_t)((sa->initiator ? IKEV2_FLAG_INITIATOR : 0) |
+			     (response ? IKEV2_FLAG_RESPONSE : 0));
+}
+
+/* Encrypt o into a new heap buffer (3.14). */
+static uint8_t *seal(struct v2_sa *sa, uint8_t exch, uint32_t msgid, bool response,
+		     const struct v2_out *o, size_t *out_len)
+{
+	uint8_t *plain = malloc(IKEV2_MAX_MSG_LEN), *buf = malloc(IKEV2_MAX_MSG_LEN);
+	struct wcur pw = wcur_init(plain, IKEV2_MAX_MSG_LEN);
+	struct wcur w = wcur_init(buf, IKEV2_MAX_MSG_LEN);
+	struct ikev2_hdr h;
+	enum ikev2_err err = IKEV2_ERR_BUILD;
+
+	fill_hdr(sa, &h, exch, msgid, response);
+	if (plain && buf && !o->failed)
+		err = ikev2_payloads_build(o->pl, o->n, &pw);
+	if (!err)
+		err = ikev2_sk_encrypt(&h, o->n ? o->pl[0].type : IKEV2_PL_NONE, 0, 0, plain,
+				       pw.off, sa->enc_out, sa->mac_out, &w);
+	if (plain) {
+		secret_wipe(plain, pw.off);
+		free(plain);
+	}
+	if (err) {
+		log_err("ikev2 %s: cannot build %u message: %s", sa->conn->name, exch,
+			ikev2_err_str(err));
+		free(buf);
+		return NULL;
+	}
+	log_debug("ikev2 %s: send %s exch %u msgid %u, %zu payloads, %zu bytes",
+		  sa->conn->name, response ? "response" : "request", exch, msgid, o->n, w.off);
+	*out_len = w.off;
+	return buf;
+}
+
+int v2_send_request(struct v2_sa *sa, uint8_t exch, enum v2_task task, const struct v2_out *o)
+{
+	size_t len;
+	uint8_t *buf;
+
+	if (sa->task != T_NONE)
+		return -1; /* window size 1 (2.3): the caller queues */
+	buf = seal(sa, exch, sa->msgid_next, false, o, &len);
+	if (!buf)
+		return -1;
+	sa->task = (uint8_t)task;
+	sa->retx_msgid = sa->msgid_next++;
+	v2_send_raw(sa, buf, len);
+	ike_retx_start(&sa->retx, buf, len, v2_now(sa->eng), sa->eng->g.retransmit_base_ms);
+	return 0;
+}
+
+int v2_send_response(struct v2_sa *sa, uint8_t exch, uint32_t msgid, const struct v2_out *o)
+{
+	size_t len;
+	uint8_t *buf = seal(sa, exch, msgid, true, o, &len);
+
+	if (!buf)
+		return -1;
+	v2_send_raw(sa, buf, len);
+	/* 2.1: remember it, a retransmitted request gets the same answer */
+	ike_resp_cache_set(&sa->rc, buf, len, msgid);
+	free(buf);
+	return 0;
+}
+
+void v2_queue(struct v2_sa *sa, enum v2_task task, uint32_t spi)
+{
+	for (unsigned i = 0; i < sa->n_queue; i++)
+		if (sa->queue[i].task == task && sa->queue[i].spi == spi)
+			return;
+	if (sa->n_queue < V2_MAX_QUEUE)
+		sa->queue[sa->n_queue++] = (struct v2_work){.task = (uint8_t)task, .spi = spi};
+}
+
+void v2_queue_run(struct v2_sa *sa)
+{
+	while (sa->task == T_NONE && sa->n_queue && sa->state == V2_ESTABLISHED) {
+		struct v2_work w = sa->queue[0];
+
+		memmove(sa->queue, sa->queue + 1, --sa->n_queue * sizeof(sa->queue[0]));
+		switch (w.task) {
+		case T_CHILD_NEW:
+			v2_create_child_start(sa, 0);
+			break;
+		case T_CHILD_REKEY:
+			if (v2_child_by_in(sa, w.spi))
+				v2_create_child_start(sa, w.spi);
+			break;
+		default:
+			v2_info_start(sa, (enum v2_task)w.task, w.spi);
+			break;
+		}
+	}
+}
+
+/* ---- receiving ---- */
+
+static struct v2_sa *lookup(struct ikev2 *e, const struct ikev2_msg *m)
+{
+	/* the I flag says who sent it; our SPI is the other one */
+	bool from_initiator = m->hdr.flags & IKEV2_FLAG_INITIATOR;
+	const uint8_t *spi = from_initiator ? m->hdr.spi_r : m->hdr.spi_i;
+	struct ike_sa_entry *ent = ike_sa_table_find(&e->tab, spi);
+	struct v2_sa *sa = (struct v2_sa *)(void *)ent;
+
+	if (!sa || sa->state == V2_DEAD || sa->initiator == from_initiator)
+		return NULL;
+	if (from_initiator && memcmp(sa->spi_i, m->hdr.spi_i, 8))
+		return NULL;
+	if (!from_initiator && sa->state != V2_INIT_SENT && memcmp(sa->spi_r, m->hdr.spi_r, 8))
+		return NULL;
+	return sa;
+}
+
+/* Decrypt SK and append the inner payloads. plain must outlive m's use. */
+static bool open_sk(struct v2_sa *sa, struct ikev2_msg *m, const uint8_t *buf, size_t len,
+		    uint8_t **plain)
+{
+	const struct ikev2_pl *sk = ikev2_msg_find(m, IKEV2_PL_SK);
+	size_t plen;
+
+	if (!sk || !sa->enc_in) {
+		v2_drop(sa->eng, V2_DROP_UNEXPECTED, "no SK payload");
+		return false;
+	}
+	*plain = malloc(sk->u.sk.body_len);
+	if (!*plain)
+		return false;
+	if (ikev2_sk_decrypt(buf, len, &sk->u.sk, sa->enc_in, sa->mac_in, *plain, &plen)) {
+		v2_drop(sa->eng, V2_DROP_DECRYPT, "SK does not verify");
+		return false;
+	}
+	if (ikev2_msg_parse_inner(m, *plain, plen, sk->u.sk.inner_next)) {
+		v2_drop(sa->eng, V2_DROP_PARSE, "inner payloads malformed");
+		return false;
+	}
+	return true;
+}
+
+static void dispatch_request(struct v2_sa *sa, const struct ikev2_msg *m)
+{
+	switch (m->hdr.exchange) {
+	case IKEV2_EXCH_IKE_AUTH:
+		if (sa->state == V2_INIT_DONE && !sa->initiator)
+			v2_auth_request(sa, m);
+		else
+			v2_drop(sa->eng, V2_DROP_UNEXPECTED, "IKE_AUTH in wrong state");
+		break;
+	case IKEV2_EXCH_CREATE_CHILD_SA:
+		v2_create_child_request(sa, m);
+		break;
+	case IKEV2_EXCH_INFORMATIONAL:
+		v2_info_request(sa, m);
+		break;
+	default:
+		v2_drop(sa->eng, V2_DROP_UNEXPECTED, "unknown exchange");
+	}
+}
+
+static void dispatch_response(struct v2_sa *sa, const struct ikev2_msg *m)
+{
+	uint8_t task = sa->task;
+
+	ike_retx_stop(&sa->retx);
+	sa->task = T_NONE;
+	sa->done_task = task;
+	switch (task) {
+	case T_AUTH:
+		v2_auth_response(sa, m);
+		break;
+	case T_CHILD_NEW:
+	case T_CHILD_REKEY:
+	case T_IKE_REKEY:
+		v2_create_child_response(sa, m);
+		break;
+	default:
+		v2_info_response(sa, m);
+		break;
+	}
+	v2_queue_run(sa);
+}
+
+static bool msgid_ok(struct v2_sa *sa, const struct ikev2_msg *m)
+{
+	if (m->hdr.flags & IKEV2_FLAG_RESPONSE) {
+		if (sa->task == T_NONE || m->hdr.msgid != sa->retx_msgid) {
+			v2_drop(sa->eng, V2_DROP_MSGID, "response to no request");
+			return false;
+		}
+		return true;
+	}
+	if (m->hdr.msgid == sa->msgid_peer)
+		return true;
+	/* 2.1: a retransmitted request: send the cached response again */
+	if (sa->rc.valid && m->hdr.msgid == sa->rc.msgid) {
+		log_debug("ikev2 %s: retransmitted request %u, resending response",
+			  sa->conn->name, m->hdr.msgid);
+		v2_send_raw(sa, sa->rc.buf, sa->rc.len);
+		return false;
+	}
+	v2_drop(sa->eng, V2_DROP_MSGID, "request outside the window");
+	return false;
+}
+
+static void input_sa(struct v2_sa *sa, struct ikev2_msg *m, const uint8_t *buf, size_t len,
+		     const struct ip_addr *src, uint16_t sport)
+{
+	uint8_t *plain = NULL;
+
+	if (m->hdr.exchange == IKEV2_EXCH_IKE_SA_INIT) {
+		if ((m->hdr.flags & IKEV2_FLAG_RESPONSE) && sa->task == T_SA_INIT)
+			v2_init_response(sa, m, buf, len, sport);
+		else if (!(m->hdr.flags & IKEV2_FLAG_RESPONSE) && sa->msg2)
+			v2_send_raw(sa, sa->msg2, sa->msg2_len); /* 2.1 retransmission */
+		else
+			v2_drop(sa->eng, V2_DROP_UNEXPECTED, "IKE_SA_INIT in wrong state");
+		return;
+	}
+	if (!msgid_ok(sa, m) || !open_sk(sa, m, buf, len, &plain))
+		goto out;
+	sa->last_rx_ms = v2_now(sa->eng);
+	/* 2.23: a peer behind a NAT may change its port; follow it once the
+	 * message is authenticated. */
+	if (sa->nat_remote && (!ip_addr_eq(src, &sa->remote) || sport != sa->rport)) {
+		sa->remote = *src;
+		sa->rport = sport;
+	}
+	if (!(m->hdr.flags & IKEV2_FLAG_RESPONSE)) {
+		sa->msgid_peer = m->hdr.msgid + 1;
+		dispatch_request(sa, m);
+	} else {
+		dispatch_response(sa, m);
+	}
+out:
+	free(plain);
+}
+
+void ikev2_input(struct ikev2 *e, const uint8_t *buf, size_t len, const struct ip_addr *src,
+		 uint16_t sport, const struct ip_addr *dst, uint16_t dport)
+{
+	struct ikev2_msg *m = malloc(sizeof(*m));
+	enum ikev2_err err;
+	struct v2_sa *sa;
+
+	if (!m)
+		return;
+	err = ikev2_msg_parse(buf, len, m);
+	if (err) {
+		v2_drop(e, V2_DROP_PARSE, ikev2_err_str(err));
+		goto out;
+	}
+	log_debug("ikev2: recv exch %u msgid %u flags 0x%02x, %zu payloads, %zu bytes",
+		  m->hdr.exchange, m->hdr.msgid, m->hdr.flags, m->n_pl, len);
+	if (m->hdr.exchange == IKEV2_EXCH_IKE_SA_INIT &&
+	    !(m->hdr.flags & IKEV2_FLAG_RESPONSE) && m->hdr.msgid == 0) {
+		/* a new SA, or a retransmission of a request we answered */
+		for (sa = e->all; sa; sa = sa->all_next)
+			if (!sa->initiator && sa->state == V2_INIT_DONE &&
+			    !memcmp(sa->spi_i, m->hdr.spi_i, 8) && ip_addr_eq(&sa->remote, src))
+				break;
+		if (sa)
+			input_sa(sa, m, buf, len, src, sport);
+		else
+			v2_init_request(e, m, buf, len, src, sport, dst, dport);
+		goto out;
+	}
+	sa = lookup(e, m);
+	if (!sa) {
+		v2_drop(e, V2_DROP_NO_SA, "unknown IKE SPI");
+		goto out;
+	}
+	input_sa(sa, m, buf, len, src, sport);
+out:
+	free(m);
+}
+
+/* ---- timers ---- */
+
+uint64_t ikev2_next_timeout(const struct ikev2 *e)
+{
+	uint64_t t = UINT64_MAX;
+
+	for (const struct v2_sa *sa = e->all; sa; sa = sa->all_next) {
+		uint64_t s = sa->state == V2_DEAD ? 0 : v2_sa_next_timer(sa);
+
+		if (s < t)
+			t = s;
+	}
+	return t;
+}
+
+void ikev2_tick(struct ikev2 *e)
+{
+	uint64_t now = v2_now(e);
+
+	for (struct v2_sa *sa = e->all; sa; sa = sa->all_next)
+		if (sa->state != V2_DEAD)
+			v2_timers(sa, now);
+	for (struct v2_sa **pp = &e->all; *pp;) {
+		struct v2_sa *sa = *pp;
+
+		if (sa->state == V2_DEAD) {
+			*pp = sa->all_next;
+			sa_free(sa);
+		} else {
+			pp = &sa->all_next;
+		}
+	}
+}
+
+/* ---- operator and data plane entry points ---- */
+
+static struct v2_sa *sa_of_conn(struct ikev2 *e, const struct ike_conn *c)
+{
+	for (struct v2_sa *sa = e->all; sa; sa = sa->all_next)
+		if (sa->conn == c && sa->state != V2_DEAD && sa->state != V2_DELETING)
+			return sa;
+	return NULL;
+}
+
+int ikev2_initiate(struct ikev2 *e, const char *name)
+{
+	struct ike_conn *c = v2_conn_find(e, name);
+	struct v2_sa *sa;
+
+	if (!c || !c->remote.af)
+		return -1;
+	if (sa_of_conn(e, c))
+		return 0;
+	sa = v2_sa_new(e, c, true);
+	if (!sa)
+		return -1;
+	sa->local = c->local;
+	sa->remote = c->remote;
+	sa->lport = c->local_port;
+	sa->rport = c->remote_port;
+	if (v2_init_start(sa)) {
+		v2_sa_dead(sa, "cannot build IKE_SA_INIT", false);
+		return -1;
+	}
+	return 0;
+}
+
+int ikev2_acquire(struct ikev2 *e, uint32_t reqid, const struct flow *f)
+{
+	(void)f;
+	for (unsigned i = 0; i < e->n_conns; i++) {
+		struct ike_conn *c = &e->conns[i];
+		struct v2_sa *sa;
+
+		if (c->child.reqid != reqid)
+			continue;
+		sa = sa_of_conn(e, c);
+		if (!sa)
+			return ikev2_initiate(e, c->name);
+		if (sa->state == V2_ESTABLISHED && !sa->children) {
+			v2_queue(sa, T_CHILD_NEW, 0);
+			v2_queue_run(sa);
+		}
+		return 0;
+	}
+	return -1;
+}
+
+static struct v2_child *child_find(struct ikev2 *e, uint32_t spi, struct v2_sa **owner)
+{
+	for (struct v2_sa *sa = e->all; sa; sa = sa->all_next)
+		for (struct v2_child *ch = sa->children; ch; ch = ch->next)
+			if (ch->spi_in == spi || ch->spi_out == spi) {
+				*owner = sa;
+				return ch;
+			}
+	return NULL;
+}
+
+void ikev2_expire(struct ikev2 *e, uint32_t spi, uint8_t proto, bool hard)
+{
+	struct v2_sa *sa;
+	struct v2_child *ch = child_find(e, spi, &sa);
+
+	(void)proto;
+	if (!ch || ch->rekeyed)
+		return;
+	if (hard) {
+		v2_queue(sa, T_DELETE_CHILD, ch->spi_in);
+	} else {
+		v2_queue(sa, T_CHILD_REKEY, ch->spi_in);
+	}
+	v2_queue_run(sa);
+}
+
+void ikev2_traffic(struct ikev2 *e, uint32_t reqid, bool inbound)
+{
+	for (struct v2_sa *sa = e->all; sa; sa = sa->all_next)
+		if (sa->conn->child.reqid == reqid) {
+			if (inbound) {
+				sa->in_traffic = true;
+				sa->last_rx_ms = v2_now(e);
+			} else {
+				sa->out_traffic = true;
+			}
+		}
+}
+
+int ikev2_ike_delete(struct ikev2 *e, const char *name)
+{
+	struct ike_conn *c = v2_conn_find(e, name);
+	struct v2_sa *sa = c ? sa_of_conn(e, c) : NULL;
+
+	if (!sa)
+		return -1;
+	if (sa->state != V2_ESTABLISHED) {
+		v2_sa_dead(sa, "deleted by operator", true);
+		return 0;
+	}
+	v2_queue(sa, T_DELETE_IKE, 0);
+	v2_queue_run(sa);
+	return 0;
+}
+
+int ikev2_child_rekey(struct ikev2 *e, uint32_t spi_in)
+{
+	struct v2_sa *sa;
+	struct v2_child *ch = child_find(e, spi_in, &sa);
+
+	if (!ch)
+		return -1;
+	v2_queue(sa, T_CHILD_REKEY, ch->spi_in);
+	v2_queue_run(sa);
+	return 0;
+}
+
+int ikev2_child_delete(struct ikev2 *e, uint32_t spi_in)
+{
+	struct v2_sa *sa;
+	struct v2_child *ch = child_find(e, spi_in, &sa);
+
+	if (!ch)
+		return -1;
+	v2_queue(sa, T_DELETE_CHILD, ch->spi_in);
+	v2_queue_run(sa);
+	return 0;
+}
+
+int ikev2_ike_rekey(struct ikev2 *e, const char *name)
+{
+	(void)e;
+	(void)name;
+	return -1; /* not implemented yet */
+}
+
+/* ---- show ---- */
+
+void ikev2_foreach_sa(const struct ikev2 *e, ikev2_sa_visit_fn fn, void *arg)
+{
+	for (const struct v2_sa *sa = e->all; sa; sa = sa->all_next) {
+		struct ikev2_sa_info i = {0};
+
+		if (sa->state == V2_DEAD)
+			continue;
+		i.conn = sa->conn->name;
+		i.initiator = sa->initiator;
+		i.established = sa->state == V2_ESTABLISHED;
+		memcpy(i.spi_i, sa->spi_i, 8);
+		memcpy(i.spi_r, sa->spi_r, 8);
+		i.local = sa->local;
+		i.remote = sa->remote;
+		i.lport = sa->lport;
+		i.rport = sa->rport;
+		i.nat = sa->nat_local || sa->nat_remote;
+		i.encr = sa->algs.encr;
+		i.encr_bits = sa->algs.encr_bits;
+		i.integ = sa->algs.integ;
+		i.prf = sa->algs.prf;
+		i.dh = sa->group;
+		for (const struct v2_child *ch = sa->children; ch; ch = ch->next)
+			i.n_child++;
+		fn(&i, arg);
+	}
+}
+
+void ikev2_foreach_child(const struct ikev2 *e, ikev2_child_visit_fn fn, void *arg)
+{
+	for (const struct v2_sa *sa = e->all; sa; sa = sa->all_next)
+		for (const struct v2_child *ch = sa->children; ch; ch = ch->next) {
+			struct ikev2_child_info i = {
+				.conn = sa->conn->name, .proto = ch->proto,
+				.spi_in = ch->spi_in, .spi_out = ch->spi_out,
+				.cpi_in = ch->cpi_in, .cpi_out = ch->cpi_out,
+				.encr = ch->algs.encr, .encr_bits = ch->algs.encr_bits,
+				.integ = ch->algs.integ, .esn = ch->esn, .mode = ch->mode,
+				.sel = ch->sel,
+			};
+			fn(&i, arg);
+		}
+}
+
+unsigned ikev2_sa_count(const struct ikev2 *e)
+{
+	unsigned n = 0;
+
+	for (const struct v2_sa *sa = e->all; sa; sa = sa->all_next)
+		n += sa->state != V2_DEAD;
+	return n;
+}
+
+unsigned ikev2_half_open(const struct ikev2 *e)
+{
+	return e->tab.half_open;
+}

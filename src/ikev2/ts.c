@@ -1,0 +1,248 @@
+/* Traffic selectors (RFC 7296 2.9, 3.13): our prefix-based selectors
+ * (struct ts, local -> remote) as TSi/TSr ranges, narrowing as responder
+ * and checking a narrowed answer as initiator. */
+#include <string.h>
+#include <sys/socket.h>
+
+#include "ikev2/engine.h"
+#include "lib/log.h"
+
+/* A single address range with protocol and port range: one TS entry. */
+struct rng {
+	uint8_t af; /* AF_INET / AF_INET6 */
+	uint8_t proto;
+	uint16_t plo, phi;
+	uint8_t lo[16], hi[16];
+};
+
+static size_t alen(uint8_t af)
+{
+	return af == AF_INET ? 4 : 16;
+}
+
+static void prefix_to_rng(const struct ip_prefix *p, uint8_t af, uint8_t proto, uint16_t plo,
+			  uint16_t phi, struct rng *r)
+{
+	size_t n = alen(af);
+
+	memset(r, 0, sizeof(*r));
+	r->af = af;
+	r->proto = proto;
+	r->plo = plo;
+	r->phi = phi;
+	if (p->addr.af != af) { /* af 0: any address */
+		memset(r->hi, 0xff, n);
+		return;
+	}
+	memcpy(r->lo, p->addr.b, n);
+	memcpy(r->hi, p->addr.b, n);
+	for (size_t bit = p->len; bit < n * 8; bit++)
+		r->hi[bit / 8] |= (uint8_t)(0x80 >> (bit % 8));
+}
+
+static void rng_to_ts(const struct rng *r, struct ikev2_ts *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->type = r->af == AF_INET ? IKEV2_TS_IPV4_ADDR_RANGE : IKEV2_TS_IPV6_ADDR_RANGE;
+	t->ipproto = r->proto;
+	t->start_port = r->plo;
+	t->end_port = r->phi;
+	memcpy(t->start, r->lo, alen(r->af));
+	memcpy(t->end, r->hi, alen(r->af));
+}
+
+static bool ts_to_rng(const struct ikev2_ts *t, struct rng *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (t->type == IKEV2_TS_IPV4_ADDR_RANGE)
+		r->af = AF_INET;
+	else if (t->type == IKEV2_TS_IPV6_ADDR_RANGE)
+		r->af = AF_INET6;
+	else
+		return false; /* 3.13.1: unknown types are skipped */
+	r->proto = t->ipproto;
+	r->plo = t->start_port;
+	r->phi = t->end_port;
+	memcpy(r->lo, t->start, alen(r->af));
+	memcpy(r->hi, t->end, alen(r->af));
+	return memcmp(r->lo, r->hi, alen(r->af)) <= 0 && r->plo <= r->phi;
+}
+
+/* Intersection; false if empty. */
+static bool rng_and(const struct rng *a, const struct rng *b, struct rng *out)
+{
+	size_t n = alen(a->af);
+
+	if (a->af != b->af || (a->proto && b->proto && a->proto != b->proto))
+		return false;
+	*out = *a;
+	out->proto = a->proto ? a->proto : b->proto;
+	out->plo = a->plo > b->plo ? a->plo : b->plo;
+	out->phi = a->phi < b->phi ? a->phi : b->phi;
+	if (memcmp(b->lo, a->lo, n) > 0)
+		memcpy(out->lo, b->lo, n);
+	if (memcmp(b->hi, a->hi, n) < 0)
+		memcpy(out->hi, b->hi, n);
+	return out->plo <= out->phi && memcmp(out->lo, out->hi, n) <= 0;
+}
+
+static bool rng_inside(const struct rng *in, const struct rng *out)
+{
+	size_t n = alen(in->af);
+
+	return in->af == out->af && (!out->proto || in->proto == out->proto) &&
+	       in->plo >= out->plo && in->phi <= out->phi && memcmp(in->lo, out->lo, n) >= 0 &&
+	       memcmp(in->hi, out->hi, n) <= 0;
+}
+
+/* A range that is exactly a prefix (our SAs carry prefixes). */
+static bool rng_to_prefix(const struct rng *r, struct ip_prefix *p)
+{
+	size_t n = alen(r->af);
+	struct rng back;
+
+	for (unsigned len = 0; len <= n * 8; len++) {
+		memset(p, 0, sizeof(*p));
+		ip_addr_from_raw(&p->addr, r->af, r->lo);
+		ip_prefix_set(p, &p->addr, (uint8_t)len);
+		prefix_to_rng(p, r->af, 0, 0, 0, &back);
+		if (!memcmp(back.lo, r->lo, n) && !memcmp(back.hi, r->hi, n))
+			return true;
+	}
+	return false;
+}
+
+static void add_uniq(struct v2_out *o, struct ikev2_tsp *tsp, const struct rng *r)
+{
+	struct ikev2_ts t;
+
+	rng_to_ts(r, &t);
+	for (uint8_t i = 0; i < tsp->n_ts; i++)
+		if (!memcmp(&tsp->ts[i], &t, sizeof(t)))
+			return;
+	if (o->n_ts >= sizeof(o->ts) / sizeof(o->ts[0])) {
+		o->failed = true;
+		return;
+	}
+	o->ts[o->n_ts++] = t;
+	tsp->n_ts++;
+}
+
+/* Ranges of one side of a selector: both families if the prefix is any. */
+static unsigned side_rngs(const struct ts *t, bool src, struct rng r[2])
+{
+	const struct ip_prefix *p = src ? &t->src : &t->dst;
+	uint16_t lo = src ? t->sport_lo : t->dport_lo, hi = src ? t->sport_hi : t->dport_hi;
+	unsigned n = 0;
+
+	if (p->addr.af != AF_INET6)
+		prefix_to_rng(p, AF_INET, t->proto, lo, hi, &r[n++]);
+	if (p->addr.af != AF_INET)
+		prefix_to_rng(p, AF_INET6, t->proto, lo, hi, &r[n++]);
+	return n;
+}
+
+void v2_ts_out(struct v2_out *o, const struct ts_list *sel, bool swap)
+{
+	for (int side = 0; side < 2; side++) {
+		struct ikev2_pl *pl = v2_out_add(o, side ? IKEV2_PL_TSR : IKEV2_PL_TSI);
+		/* TSi is the initiator's side: our local (src) unless swap */
+		bool src = (side == 0) != swap;
+
+		pl->u.ts.ts = &o->ts[o->n_ts];
+		for (unsigned k = 0; k < sel->n; k++) {
+			struct rng r[2];
+			unsigned n = side_rngs(&sel->ts[k], src, r);
+
+			for (unsigned j = 0; j < n; j++)
+				add_uniq(o, &pl->u.ts, &r[j]);
+		}
+	}
+}
+
+static bool pair_to_ts(const struct rng *l, const struct rng *r, struct ts *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->proto = l->proto ? l->proto : r->proto;
+	t->sport_lo = l->plo;
+	t->sport_hi = l->phi;
+	t->dport_lo = r->plo;
+	t->dport_hi = r->phi;
+	return rng_to_prefix(l, &t->src) && rng_to_prefix(r, &t->dst);
+}
+
+static void sel_add(struct ts_list *l, const struct ts *t)
+{
+	for (unsigned i = 0; i < l->n; i++)
+		if (!memcmp(&l->ts[i], t, sizeof(*t)))
+			return;
+	if (l->n < TS_LIST_MAX)
+		l->ts[l->n++] = *t;
+}
+
+/* 2.9: the responder narrows to the intersection of what was proposed
+ * and its policy. The peer's TSi is our remote side (dst). */
+bool v2_ts_narrow(const struct ts_list *cfg, const struct ikev2_tsp *tsi,
+		  const struct ikev2_tsp *tsr, struct ts_list *sel_out)
+{
+	memset(sel_out, 0, sizeof(*sel_out));
+	for (unsigned k = 0; k < cfg->n; k++) {
+		struct rng loc[2], rem[2];
+		unsigned nl = side_rngs(&cfg->ts[k], true, loc);
+		unsigned nr = side_rngs(&cfg->ts[k], false, rem);
+
+		for (uint8_t a = 0; a < tsi->n_ts; a++)
+			for (uint8_t b = 0; b < tsr->n_ts; b++) {
+				struct rng pi, pr, xi, xr;
+				struct ts t;
+
+				if (!ts_to_rng(&tsi->ts[a], &pi) || !ts_to_rng(&tsr->ts[b], &pr))
+					continue;
+				for (unsigned x = 0; x < nr; x++)
+					for (unsigned y = 0; y < nl; y++) {
+						if (!rng_and(&pi, &rem[x], &xi) ||
+						    !rng_and(&pr, &loc[y], &xr))
+							continue;
+						if (xi.proto != xr.proto) /* one protocol per pair */
+							xi.proto = xr.proto = xi.proto ? xi.proto : xr.proto;
+						if (pair_to_ts(&xr, &xi, &t))
+							sel_add(sel_out, &t);
+						else
+							log_info("ikev2: narrowed selector is not a prefix, skipped");
+					}
+			}
+	}
+	return sel_out->n > 0;
+}
+
+/* As initiator: each returned TS must lie inside one we proposed. */
+bool v2_ts_accept(const struct ts_list *proposed, const struct ikev2_tsp *tsi,
+		  const struct ikev2_tsp *tsr, struct ts_list *sel_out)
+{
+	memset(sel_out, 0, sizeof(*sel_out));
+	for (uint8_t a = 0; a < tsi->n_ts; a++)
+		for (uint8_t b = 0; b < tsr->n_ts; b++) {
+			struct rng ri, rr;
+			bool ok = false;
+			struct ts t;
+
+			if (!ts_to_rng(&tsi->ts[a], &ri) || !ts_to_rng(&tsr->ts[b], &rr))
+				return false;
+			if (ri.af != rr.af)
+				continue;
+			for (unsigned k = 0; k < proposed->n && !ok; k++) {
+				struct rng loc[2], rem[2];
+				unsigned nl = side_rngs(&proposed->ts[k], true, loc);
+				unsigned nr = side_rngs(&proposed->ts[k], false, rem);
+
+				for (unsigned x = 0; x < nl && !ok; x++)
+					for (unsigned y = 0; y < nr && !ok; y++)
+						ok = rng_inside(&ri, &loc[x]) &&
+						     rng_inside(&rr, &rem[y]);
+			}
+			if (!ok || !pair_to_ts(&ri, &rr, &t))
+				return false;
+			sel_add(sel_out, &t);
+		}
+	return sel_out->n > 0;
+}
