@@ -43,11 +43,11 @@ test-interop: deps-peers test-build
 
 fuzz: deps
 	cmake -S . -B $(FBUILD) -DCMAKE_C_COMPILER=clang -DESPRIT_FUZZ=ON \
-	  -DESPRIT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
-	cmake --build $(FBUILD) -j$(JOBS)
+	  -DESPRIT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DESPRIT_FUZZ_SECS=$(FUZZ_SECS) >/dev/null
+	cmake --build $(FBUILD) -j$(JOBS) --target fuzzers
 
 fuzz-run: fuzz
-	cd $(FBUILD) && ctest --output-on-failure -L fuzz
+	cd $(FBUILD) && ctest --output-on-failure -j$(JOBS) -L fuzz
 
 demo: deps all
 	bash scripts/demo.sh $(BUILD)
