@@ -1,0 +1,747 @@
+/* IKEv2 exchange tests (STYLE.md 17): two engines in one process, the
+ * network, clock, RNG and data plane replaced by test doubles. Each step
+ * is annotated with the message flow.
+ *
+ *   A 198.51.100.1 (initiator)  <---- fake net ---->  B 198.51.100.2
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "crypto/alg.h"
+#include "crypto/dh.h"
+#include "ikev2/ikev2.h"
+#include "ikev2/wire.h"
+#include "lib/log.h"
+
+/* ---- test doubles ---- */
+
+struct inst {
+	struct sa_params p;
+	uint8_t ek[128], ik[128];
+	size_t el, il;
+	bool deleted;
+};
+
+struct peer {
+	const char *name;
+	struct ikev2 *e;
+	struct ip_addr addr;
+	uint64_t rng;
+	struct inst sa[64];
+	unsigned n_sa;
+	unsigned ups, downs, last_action, sent;
+};
+
+struct pkt {
+	int to; /* 0 = A, 1 = B */
+	uint8_t buf[4096];
+	size_t len;
+	struct ip_addr src, dst;
+	uint16_t sport, dport;
+};
+
+static struct {
+	struct peer p[2];
+	struct pkt q[64];
+	unsigned nq;
+	uint64_t now;
+	unsigned drop_mask; /* bit k: drop the k-th datagram sent (from 0) */
+	unsigned sent_total;
+	bool nat_a;         /* rewrite A's source as a NAT would */
+	bool blackhole_b;   /* B vanished */
+} net;
+
+static int t_send(void *ctx, const uint8_t *msg, size_t len, const struct ip_addr *src,
+		  uint16_t sport, const struct ip_addr *dst, uint16_t dport)
+{
+	struct peer *from = ctx;
+	int to = from == &net.p[0] ? 1 : 0;
+	unsigned k = net.sent_total++;
+	struct pkt *q;
+
+	from->sent++;
+	if ((k < 32 && (net.drop_mask >> k) & 1) || (net.blackhole_b && (to == 1 || from == &net.p[1])))
+		return 0;
+	assert_true(net.nq < 64 && len <= sizeof(q->buf));
+	q = &net.q[net.nq++];
+	q->to = to;
+	memcpy(q->buf, msg, len);
+	q->len = len;
+	q->src = *src;
+	q->dst = *dst;
+	q->sport = sport;
+	q->dport = dport;
+	if (net.nat_a && to == 1) { /* A sits behind a NAT: 203.0.113.7:40000+ */
+		ip_addr_parse("203.0.113.7", &q->src);
+		q->sport = (uint16_t)(sport == 500 ? 40500 : 44500);
+	}
+	if (net.nat_a && to == 0) {
+		q->dst = net.p[0].addr;
+		q->dport = (uint16_t)(dport == 40500 ? 500 : 4500);
+	}
+	return 0;
+}
+
+static uint64_t t_now(void *ctx)
+{
+	(void)ctx;
+	return net.now;
+}
+
+static int t_random(void *ctx, void *buf, size_t len)
+{
+	struct peer *p = ctx;
+	uint8_t *b = buf;
+
+	for (size_t i = 0; i < len; i++) {
+		p->rng ^= p->rng << 13;
+		p->rng ^= p->rng >> 7;
+		p->rng ^= p->rng << 17;
+		b[i] = (uint8_t)p->rng;
+	}
+	return 0;
+}
+
+static int t_install(void *ctx, const struct sa_params *sp)
+{
+	struct peer *p = ctx;
+	struct inst *s;
+
+	assert_true(p->n_sa < 64);
+	s = &p->sa[p->n_sa++];
+	memset(s, 0, sizeof(*s));
+	s->p = *sp;
+	if (sp->encr_key) {
+		s->el = sp->encr_key->len;
+		memcpy(s->ek, sp->encr_key->p, s->el);
+	}
+	if (sp->integ_key) {
+		s->il = sp->integ_key->len;
+		memcpy(s->ik, sp->integ_key->p, s->il);
+	}
+	s->p.encr_key = s->p.integ_key = NULL;
+	return 0;
+}
+
+static int t_delete(void *ctx, uint32_t spi, uint8_t proto, const struct ip_addr *dst)
+{
+	struct peer *p = ctx;
+
+	for (unsigned i = 0; i < p->n_sa; i++)
+		if (!p->sa[i].deleted && p->sa[i].p.spi == spi && p->sa[i].p.proto == proto &&
+		    ip_addr_eq(&p->sa[i].p.dst, dst)) {
+			p->sa[i].deleted = true;
+			return 0;
+		}
+	fail_msg("%s: delete of unknown SA %08x", p->name, spi);
+	return -1;
+}
+
+static void t_event(void *ctx, const char *conn, bool up, int action)
+{
+	struct peer *p = ctx;
+
+	(void)conn;
+	if (up)
+		p->ups++;
+	else {
+		p->downs++;
+		p->last_action = (unsigned)action;
+	}
+}
+
+/* Deliver queued datagrams until the network is quiet. */
+static unsigned run(void)
+{
+	unsigned n = 0;
+
+	while (net.nq && n < 100) {
+		struct pkt *pk = malloc(sizeof(*pk));
+
+		*pk = net.q[0];
+		memmove(net.q, net.q + 1, --net.nq * sizeof(net.q[0]));
+		ikev2_input(net.p[pk->to].e, pk->buf, pk->len, &pk->src, pk->sport, &pk->dst,
+			    pk->dport);
+		free(pk);
+		n++;
+	}
+	return n;
+}
+
+/* Let time pass in steps, running timers and the network. */
+static void advance(uint64_t ms)
+{
+	uint64_t end = net.now + ms;
+
+	while (net.now < end) {
+		uint64_t t = end;
+
+		for (int i = 0; i < 2; i++) {
+			uint64_t n = ikev2_next_timeout(net.p[i].e);
+			if (n > net.now && n < t)
+				t = n;
+		}
+		net.now = t;
+		for (int i = 0; i < 2; i++)
+			ikev2_tick(net.p[i].e);
+		run();
+	}
+}
+
+/* ---- configurations ---- */
+
+static void ts_add(struct ts_list *l, const char *src, const char *dst)
+{
+	struct ts *t = &l->ts[l->n++];
+
+	memset(t, 0, sizeof(*t));
+	assert_true(ip_prefix_parse(src, &t->src));
+	assert_true(ip_prefix_parse(dst, &t->dst));
+	t->sport_hi = t->dport_hi = 65535;
+}
+
+static void conn_base(struct ike_conn *c, int me)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->name, sizeof(c->name), "%s", me ? "to-A" : "to-B");
+	c->version = 2;
+	c->local = net.p[me].addr;
+	c->remote = net.p[!me].addr;
+	c->local_id.type = IKE_ID_FQDN;
+	c->local_id.len = (uint8_t)strlen(me ? "b.example" : "a.example");
+	memcpy(c->local_id.data, me ? "b.example" : "a.example", c->local_id.len);
+	c->remote_id.type = IKE_ID_FQDN;
+	c->remote_id.len = (uint8_t)strlen(me ? "a.example" : "b.example");
+	memcpy(c->remote_id.data, me ? "a.example" : "b.example", c->remote_id.len);
+	c->psk_local = secret_from("correct horse battery", 21);
+	c->n_ike_props = 1;
+	c->ike_props[0] = (struct ike_proposal){
+		.n_encr = 1, .encr = {ENCR_AES_GCM_16}, .encr_bits = {256},
+		.n_prf = 1, .prf = {PRF_HMAC_SHA2_256},
+		.n_dh = 1, .dh = {DH_ECP_256},
+	};
+	c->child.n_props = 1;
+	c->child.props[0] = (struct ike_child_proposal){
+		.proto = IPSEC_PROTO_ESP, .n_encr = 1, .encr = {ENCR_AES_CBC}, .encr_bits = {128},
+		.n_integ = 1, .integ = {AUTH_HMAC_SHA2_256_128},
+	};
+	c->child.reqid = 7;
+	if (me)
+		ts_add(&c->child.sel, "10.2.0.0/16", "10.1.0.0/16");
+	else
+		ts_add(&c->child.sel, "10.1.0.0/16", "10.2.0.0/16");
+}
+
+static void peers_up(const struct ike_conn *ca, const struct ike_conn *cb,
+		     const struct ike_global *gb)
+{
+	for (int i = 0; i < 2; i++) {
+		struct ike_env env = {.ctx = &net.p[i], .send = t_send, .now_ms = t_now,
+				      .random = t_random, .sa_install = t_install,
+				      .sa_delete = t_delete, .conn_event = t_event};
+		struct ike_global g = {.cookies_off = true};
+
+		net.p[i].e = ikev2_new(&env, i && gb ? gb : &g);
+		assert_non_null(net.p[i].e);
+		assert_int_equal(ikev2_conn_add(net.p[i].e, i ? cb : ca), 0);
+	}
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	memset(&net, 0, sizeof(net));
+	net.now = 1000000;
+	net.p[0].name = "A";
+	net.p[1].name = "B";
+	net.p[0].rng = 0x1234567887654321ull;
+	net.p[1].rng = 0x0fedcba998765432ull;
+	ip_addr_parse("198.51.100.1", &net.p[0].addr);
+	ip_addr_parse("198.51.100.2", &net.p[1].addr);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 2; i++)
+		ikev2_free(net.p[i].e);
+	return 0;
+}
+
+static void conns_free(struct ike_conn *a, struct ike_conn *b)
+{
+	ike_conn_clear(a);
+	ike_conn_clear(b);
+}
+
+static unsigned live(const struct peer *p)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < p->n_sa; i++)
+		n += !p->sa[i].deleted;
+	return n;
+}
+
+static const struct inst *find(const struct peer *p, uint32_t spi, uint8_t dir)
+{
+	for (unsigned i = 0; i < p->n_sa; i++)
+		if (!p->sa[i].deleted && p->sa[i].p.spi == spi && p->sa[i].p.dir == dir)
+			return &p->sa[i];
+	return NULL;
+}
+
+/* Every live SA of one peer has its mirror at the other: same SPI, same
+ * keys and algorithms, opposite direction, selectors swapped. */
+static void assert_mirrored(void)
+{
+	for (int k = 0; k < 2; k++) {
+		const struct peer *me = &net.p[k], *other = &net.p[!k];
+
+		for (unsigned i = 0; i < me->n_sa; i++) {
+			const struct inst *a = &me->sa[i], *b;
+
+			if (a->deleted)
+				continue;
+			b = find(other, a->p.spi, a->p.dir == SA_DIR_IN ? SA_DIR_OUT : SA_DIR_IN);
+			assert_non_null(b);
+			assert_int_equal(a->p.proto, b->p.proto);
+			assert_int_equal(a->p.encr_id, b->p.encr_id);
+			assert_int_equal(a->p.integ_id, b->p.integ_id);
+			assert_int_equal(a->p.esn, b->p.esn);
+			assert_int_equal(a->p.mode, b->p.mode);
+			assert_int_equal(a->el, b->el);
+			assert_int_equal(a->il, b->il);
+			assert_memory_equal(a->ek, b->ek, a->el);
+			assert_memory_equal(a->ik, b->ik, a->il);
+			assert_true(ip_addr_eq(&a->p.src, &b->p.src) || net.nat_a);
+			assert_int_equal(a->p.sel.n, b->p.sel.n);
+			for (unsigned t = 0; t < a->p.sel.n; t++) {
+				assert_memory_equal(&a->p.sel.ts[t].src, &b->p.sel.ts[t].dst,
+						    sizeof(struct ip_prefix));
+				assert_memory_equal(&a->p.sel.ts[t].dst, &b->p.sel.ts[t].src,
+						    sizeof(struct ip_prefix));
+			}
+		}
+	}
+}
+
+static void establish(void)
+{
+	/* IKE_SA_INIT { SA, KE, Ni, N(NAT_D_SRC), N(NAT_D_DST), N(FRAG_SUP) } --> */
+	/* <-- IKE_SA_INIT { SA, KE, Nr, N(NAT_D_SRC), N(NAT_D_DST), N(FRAG_SUP) } */
+	/* IKE_AUTH SK { IDi, N(INITIAL_CONTACT), AUTH, SA, TSi, TSr } --> */
+	/* <-- IKE_AUTH SK { IDr, AUTH, SA, TSi, TSr } */
+	assert_int_equal(ikev2_initiate(net.p[0].e, "to-B"), 0);
+	run();
+}
+
+/* ---- tests ---- */
+
+static void test_establish(void **state)
+{
+	struct ike_conn a, b;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	peers_up(&a, &b, NULL);
+	establish();
+	assert_int_equal(net.p[0].ups, 1);
+	assert_int_equal(net.p[1].ups, 1);
+	assert_int_equal(live(&net.p[0]), 2);
+	assert_int_equal(live(&net.p[1]), 2);
+	assert_mirrored();
+	assert_int_equal(net.p[0].sa[0].p.encr_id, ENCR_AES_CBC);
+	assert_int_equal(net.p[0].sa[0].p.reqid, 7);
+	assert_int_equal(ikev2_half_open(net.p[1].e), 0);
+	conns_free(&a, &b);
+}
+
+static void sa_dh(const struct ikev2_sa_info *i, void *arg)
+{
+	*(uint16_t *)arg = i->dh;
+}
+
+static void test_proposals_invalid_ke(void **state)
+{
+	struct ike_conn a, b;
+	uint16_t dh_a = 0, dh_b = 0;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	/* A: two proposals, prefers Curve25519; B accepts only CBC with MODP-2048/ECP-384 */
+	a.n_ike_props = 2;
+	a.ike_props[1] = (struct ike_proposal){
+		.n_encr = 2, .encr = {ENCR_AES_CBC, ENCR_AES_CBC}, .encr_bits = {128, 256},
+		.n_integ = 1, .integ = {AUTH_HMAC_SHA2_256_128},
+		.n_prf = 2, .prf = {PRF_HMAC_SHA2_256, PRF_HMAC_SHA2_384},
+		.n_dh = 3, .dh = {DH_CURVE25519, DH_ECP_384, DH_MODP_2048},
+	};
+	a.ike_props[0].dh[0] = DH_CURVE25519;
+	b.ike_props[0] = (struct ike_proposal){
+		.n_encr = 1, .encr = {ENCR_AES_CBC}, .encr_bits = {256},
+		.n_integ = 1, .integ = {AUTH_HMAC_SHA2_256_128},
+		.n_prf = 1, .prf = {PRF_HMAC_SHA2_384},
+		.n_dh = 2, .dh = {DH_ECP_384, DH_MODP_2048},
+	};
+	peers_up(&a, &b, NULL);
+	/* IKE_SA_INIT { SA(2 proposals), KE(curve25519), Ni } --> */
+	/* <-- IKE_SA_INIT { N(INVALID_KE_PAYLOAD, ecp384) } */
+	/* IKE_SA_INIT { SA, KE(ecp384), Ni } --> ... IKE_AUTH */
+	establish();
+	ikev2_foreach_sa(net.p[0].e, sa_dh, &dh_a);
+	ikev2_foreach_sa(net.p[1].e, sa_dh, &dh_b);
+	assert_int_equal(dh_a, DH_ECP_384);
+	assert_int_equal(dh_b, DH_ECP_384);
+	assert_int_equal(live(&net.p[0]), 2);
+	assert_mirrored();
+	conns_free(&a, &b);
+}
+
+static void test_psk_mismatch(void **state)
+{
+	struct ike_conn a, b;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	secret_free(b.psk_local);
+	b.psk_local = secret_from("wrong horse", 11);
+	peers_up(&a, &b, NULL);
+	/* IKE_AUTH { IDi, AUTH(bad) } --> <-- { N(AUTHENTICATION_FAILED) } */
+	establish();
+	advance(1);
+	assert_int_equal(live(&net.p[0]), 0);
+	assert_int_equal(live(&net.p[1]), 0);
+	assert_int_equal(ikev2_sa_count(net.p[0].e), 0);
+	assert_int_equal(ikev2_sa_count(net.p[1].e), 0);
+	conns_free(&a, &b);
+}
+
+static void test_no_proposal(void **state)
+{
+	struct ike_conn a, b;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	b.ike_props[0].encr[0] = ENCR_CHACHA20_POLY1305;
+	b.ike_props[0].encr_bits[0] = 0;
+	peers_up(&a, &b, NULL);
+	/* IKE_SA_INIT --> <-- N(NO_PROPOSAL_CHOSEN) */
+	establish();
+	advance(1);
+	assert_int_equal(ikev2_sa_count(net.p[0].e), 0);
+	assert_int_equal(ikev2_sa_count(net.p[1].e), 0);
+	conns_free(&a, &b);
+}
+
+static void test_child_no_proposal(void **state)
+{
+	struct ike_conn a, b;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	b.child.props[0].encr[0] = ENCR_AES_GCM_16;
+	b.child.props[0].n_integ = 0;
+	peers_up(&a, &b, NULL);
+	/* IKE_AUTH { ..., SA } --> <-- { IDr, AUTH, N(NO_PROPOSAL_CHOSEN) } */
+	establish();
+	assert_int_equal(ikev2_sa_count(net.p[0].e), 1);
+	assert_int_equal(net.p[0].ups, 1);
+	assert_int_equal(live(&net.p[0]), 0);
+	assert_int_equal(live(&net.p[1]), 0);
+	conns_free(&a, &b);
+}
+
+static void test_narrowing(void **state)
+{
+	struct ike_conn a, b;
+	char buf[TS_STRLEN];
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	b.child.sel.n = 0;
+	ts_add(&b.child.sel, "10.2.1.0/24", "10.1.1.0/24");
+	peers_up(&a, &b, NULL);
+	/* IKE_AUTH { TSi 10.1/16, TSr 10.2/16 } --> <-- { TSi 10.1.1/24, TSr 10.2.1/24 } */
+	establish();
+	assert_int_equal(live(&net.p[0]), 2);
+	assert_mirrored();
+	assert_int_equal(net.p[0].sa[0].p.sel.n, 1);
+	ts_str(&net.p[0].sa[0].p.sel.ts[0], buf, sizeof(buf));
+	assert_string_equal(buf, "10.1.1.0/24 -> 10.2.1.0/24");
+	conns_free(&a, &b);
+}
+
+static void test_ts_unacceptable(void **state)
+{
+	struct ike_conn a, b;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	b.child.sel.n = 0;
+	ts_add(&b.child.sel, "10.9.0.0/16", "10.8.0.0/16");
+	peers_up(&a, &b, NULL);
+	/* IKE_AUTH --> <-- { IDr, AUTH, N(TS_UNACCEPTABLE) } */
+	establish();
+	assert_int_equal(net.p[0].ups, 1);
+	assert_int_equal(live(&net.p[0]), 0);
+	assert_int_equal(live(&net.p[1]), 0);
+	conns_free(&a, &b);
+}
+
+static void test_retransmit(void **state)
+{
+	struct ike_conn a, b;
+	unsigned b_sent;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	peers_up(&a, &b, NULL);
+	/* datagrams: 0 SA_INIT req, 1 SA_INIT resp (dropped), 2 SA_INIT retx,
+	 * 3 resp (from B's state), 4 AUTH req, 5 AUTH resp (dropped),
+	 * 6 AUTH retx, 7 AUTH resp (from B's response cache) */
+	net.drop_mask = 1u << 1 | 1u << 5;
+	establish();
+	assert_int_equal(live(&net.p[0]), 0);
+	advance(600); /* first retransmission after 500 ms */
+	assert_int_equal(live(&net.p[0]), 0);
+	assert_int_equal(live(&net.p[1]), 2);
+	b_sent = net.p[1].sent;
+	advance(600);
+	assert_int_equal(net.p[1].sent, b_sent + 1);
+	assert_int_equal(live(&net.p[0]), 2);
+	assert_int_equal(live(&net.p[1]), 2); /* not installed twice */
+	assert_int_equal(net.p[1].n_sa, 2);
+	assert_mirrored();
+	conns_free(&a, &b);
+}
+
+static void test_give_up(void **state)
+{
+	struct ike_conn a, b;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	peers_up(&a, &b, NULL);
+	net.blackhole_b = true;
+	establish();
+	advance(5 * 60 * 1000);
+	assert_int_equal(ikev2_sa_count(net.p[0].e), 0);
+	assert_int_equal(net.p[0].sent, 6); /* first send + 5 retransmissions */
+	conns_free(&a, &b);
+}
+
+static void test_cookie(void **state)
+{
+	struct ike_conn a, b;
+	struct ike_global g = {.cookie_threshold = 0};
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	peers_up(&a, &b, &g);
+	/* IKE_SA_INIT --> <-- N(COOKIE); IKE_SA_INIT { N(COOKIE), SA, KE, Ni } --> ... */
+	establish();
+	assert_int_equal(ikev2_drops(net.p[1].e, V2_DROP_COOKIE), 0);
+	assert_int_equal(live(&net.p[0]), 2);
+	assert_int_equal(net.p[0].sent, 3); /* init, init with cookie, auth */
+	assert_mirrored();
+	conns_free(&a, &b);
+}
+
+static uint32_t first_in(const struct peer *p)
+{
+	for (unsigned i = 0; i < p->n_sa; i++)
+		if (!p->sa[i].deleted && p->sa[i].p.dir == SA_DIR_IN)
+			return p->sa[i].p.spi;
+	return 0;
+}
+
+static void test_child_rekey(void **state)
+{
+	struct ike_conn a, b;
+	uint32_t old;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	a.child.pfs_group = b.child.pfs_group = DH_ECP_256;
+	peers_up(&a, &b, NULL);
+	establish();
+	old = first_in(&net.p[0]);
+	/* CREATE_CHILD_SA { SA, Ni, KEi, TSi, TSr, N(REKEY_SA) } --> <-- { SA, Nr, KEr, TSi, TSr } */
+	/* INFORMATIONAL { D(ESP, old) } --> <-- { D(ESP, old peer) } */
+	assert_int_equal(ikev2_child_rekey(net.p[0].e, old), 0);
+	run();
+	assert_int_equal(net.p[0].n_sa, 4);
+	assert_int_equal(live(&net.p[0]), 2);
+	assert_int_equal(live(&net.p[1]), 2);
+	assert_null(find(&net.p[0], old, SA_DIR_IN));
+	assert_mirrored();
+	conns_free(&a, &b);
+}
+
+static void test_rekey_collision(void **state)
+{
+	struct ike_conn a, b;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	peers_up(&a, &b, NULL);
+	establish();
+	/* both: CREATE_CHILD_SA { SA, Ni, TSi, TSr, N(REKEY_SA) } --> <-- crossing */
+	assert_int_equal(ikev2_child_rekey(net.p[0].e, first_in(&net.p[0])), 0);
+	assert_int_equal(ikev2_child_rekey(net.p[1].e, first_in(&net.p[1])), 0);
+	run();
+	advance(10);
+	/* 2.8.1: one new pair survives, the redundant one and the old are deleted */
+	assert_int_equal(live(&net.p[0]), 2);
+	assert_int_equal(live(&net.p[1]), 2);
+	assert_int_equal(net.p[0].n_sa, 6);
+	assert_mirrored();
+	conns_free(&a, &b);
+}
+
+static void test_delete(void **state)
+{
+	struct ike_conn a, b;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	peers_up(&a, &b, NULL);
+	establish();
+	/* INFORMATIONAL { D(ESP) } --> <-- { D(ESP) } */
+	assert_int_equal(ikev2_child_delete(net.p[1].e, first_in(&net.p[1])), 0);
+	run();
+	assert_int_equal(live(&net.p[0]), 0);
+	assert_int_equal(live(&net.p[1]), 0);
+	assert_int_equal(ikev2_sa_count(net.p[0].e), 1);
+	/* INFORMATIONAL { D(IKE) } --> <-- { } */
+	assert_int_equal(ikev2_ike_delete(net.p[0].e, "to-B"), 0);
+	run();
+	advance(1);
+	assert_int_equal(ikev2_sa_count(net.p[0].e), 0);
+	assert_int_equal(ikev2_sa_count(net.p[1].e), 0);
+	conns_free(&a, &b);
+}
+
+static void test_delete_ike_with_children(void **state)
+{
+	struct ike_conn a, b;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	peers_up(&a, &b, NULL);
+	establish();
+	/* INFORMATIONAL { D(IKE) } --> <-- { }: children go with it (1.4.1) */
+	assert_int_equal(ikev2_ike_delete(net.p[1].e, "to-A"), 0);
+	run();
+	assert_int_equal(live(&net.p[0]), 0);
+	assert_int_equal(live(&net.p[1]), 0);
+	assert_int_equal(net.p[0].downs, 1);
+	conns_free(&a, &b);
+}
+
+static void test_dpd_death(void **state)
+{
+	struct ike_conn a, b;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	a.dpd_interval_s = 10;
+	a.dpd_mode = IKE_DPD_PERIODIC;
+	a.dpd_action = IKE_DPD_RESTART;
+	peers_up(&a, &b, NULL);
+	establish();
+	/* INFORMATIONAL { } --> <-- { } (alive) */
+	advance(11000);
+	assert_int_equal(net.p[0].downs, 0);
+	assert_int_equal(live(&net.p[0]), 2);
+	/* B vanishes: INFORMATIONAL { } --> (x6), then dead, restart */
+	net.blackhole_b = true;
+	advance(120000);
+	assert_int_equal(net.p[0].downs, 1);
+	assert_int_equal(net.p[0].last_action, IKE_DPD_RESTART);
+	assert_int_equal(live(&net.p[0]), 0);
+	/* restart: a new IKE_SA_INIT is being retried */
+	assert_int_equal(ikev2_sa_count(net.p[0].e), 1);
+	net.blackhole_b = false;
+	advance(120000);
+	assert_int_equal(net.p[0].ups, 2);
+	assert_int_equal(live(&net.p[0]), 2);
+	conns_free(&a, &b);
+}
+
+static void sa_nat(const struct ikev2_sa_info *i, void *arg)
+{
+	*(bool *)arg = i->nat && i->lport == 4500;
+}
+
+static void test_nat(void **state)
+{
+	struct ike_conn a, b;
+	bool nat_a = false, nat_b = false;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	b.remote.af = 0; /* any peer: A arrives from its NAT's address */
+	net.nat_a = true;
+	peers_up(&a, &b, NULL);
+	/* IKE_SA_INIT with NAT_D that does not match --> ; IKE_AUTH on 4500 */
+	establish();
+	ikev2_foreach_sa(net.p[0].e, sa_nat, &nat_a);
+	ikev2_foreach_sa(net.p[1].e, sa_nat, &nat_b);
+	assert_true(nat_a);
+	assert_true(nat_b);
+	assert_int_equal(live(&net.p[0]), 2);
+	assert_int_equal(net.p[0].sa[0].p.encap_sport, 4500);
+	assert_int_equal(net.p[1].sa[0].p.encap_dport, 44500);
+	assert_mirrored();
+	conns_free(&a, &b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_establish, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_proposals_invalid_ke, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_psk_mismatch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_proposal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_child_no_proposal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_narrowing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ts_unacceptable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retransmit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_give_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cookie, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_child_rekey, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rekey_collision, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete_ike_with_children, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dpd_death, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nat, setup, teardown),
+	};
+
+	log_setup("test", true, false, getenv("V") ? LOG_LVL_DEBUG : LOG_LVL_WARN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
