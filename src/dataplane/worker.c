@@ -1,13 +1,17 @@
 /* Worker threads: move packets between the TUN device and the network.
  *
- * Each worker poll()s the stop eventfd, its TUN queue and every receive
- * socket, and drains up to DP_BATCH packets from each ready fd in turn.
- * Outbound: TUN -> flow -> SPD -> xform_output -> raw or UDP socket.
- * Inbound: raw or UDP socket -> xform_input -> TUN. Each packet is handled
- * under rcu_read_lock (policies and SAs are RCU-protected, ipsec/sad.h).
- * A worker owns its packet pool, its xform scratch and its counters; it
- * shares only the fds (thread-safe syscalls), the acquire rate limiter and
- * the log rate limits. */
+ * Each worker poll()s the stop eventfd, its TUN queue and its receive
+ * sockets (its own UDP and raw ESP sockets, steered by SPI; the shared AH
+ * and IPv6 raw sockets), and drains up to DP_BATCH reads from each ready
+ * fd in turn.
+ * Outbound: TUN (a packet, or a TSO superpacket cut by gso.c) -> flow ->
+ * SPD -> xform_output -> batch -> sendmmsg / UDP GSO (sock_send_batch).
+ * Inbound: raw or UDP socket (recvmmsg; UDP_GRO buffers split back into
+ * datagrams) -> xform_input -> TUN. Packets are handled under
+ * rcu_read_lock (policies and SAs are RCU-protected, ipsec/sad.h).
+ * A worker owns its packet pool, its xform scratch, its send batch, its
+ * counters and its steered sockets; it shares the other fds (thread-safe
+ * syscalls), the acquire rate limiter and the log rate limits. */
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
@@ -72,7 +76,9 @@ static bool link_scope_multicast(const struct flow *f)
 	       f->dst.b[2] == 0;
 }
 
-/* Send every packet queued in the batch and give the buffers back. */
+/* Send every packet queued in the batch and give the buffers back. Under
+ * rcu_read_lock: the entries point at their SAs (RCU-protected) since
+ * xform_output, so the lock is held from the TUN read to here (tun_rx). */
 static void tx_flush(struct dp_worker *w)
 {
 	enum dp_drop res[DP_TX_MAX];
@@ -84,11 +90,8 @@ static void tx_flush(struct dp_worker *w)
 	sent = sock_send_batch(&w->dp->socks, b, &w->gso, res);
 	stat_add(&w->stats.s.net_tx, sent);
 	for (unsigned i = 0; i < b->n; i++) {
-		if (res[i] != DROP_NONE) {
-			rcu_read_lock(); /* the SA is RCU-protected */
+		if (res[i] != DROP_NONE)
 			count_drop(w, b->e[i].o.sa, res[i], "out", false);
-			rcu_read_unlock();
-		}
 		pkt_pool_put(&w->pool, b->e[i].p);
 	}
 	b->n = 0;
@@ -139,14 +142,12 @@ static bool outbound(struct dp_worker *w, struct pkt *p)
 	return true;
 }
 
-/* One clear packet: to the batch (flushed when full), or back to the pool. */
+/* One clear packet: to the batch (flushed when full), or back to the pool.
+ * Under rcu_read_lock. */
 static void outbound_one(struct dp_worker *w, struct pkt *p)
 {
-	bool queued;
+	bool queued = outbound(w, p);
 
-	rcu_read_lock();
-	queued = outbound(w, p);
-	rcu_read_unlock();
 	if (!queued)
 		pkt_pool_put(&w->pool, p);
 	else if (w->tx.n == DP_TX_MAX)
@@ -206,10 +207,14 @@ static bool tun_vnet(struct dp_worker *w, struct pkt *p, const struct virtio_net
 	return true;
 }
 
+/* Up to DP_BATCH reads, then the batch goes out. One RCU read-side
+ * section covers policies and SAs from lookup to send (liburcu allows a
+ * blocking sendmmsg inside; it only delays grace periods). */
 static void tun_rx(struct dp_worker *w, int fd)
 {
 	size_t vlen = w->dp->tun.vnet ? TUN_VNET_LEN : 0;
 
+	rcu_read_lock();
 	for (unsigned i = 0; i < DP_BATCH; i++) {
 		struct pkt *p = pkt_get(w);
 		struct virtio_net_hdr vh;
@@ -237,6 +242,7 @@ static void tun_rx(struct dp_worker *w, int fd)
 		outbound_one(w, p);
 	}
 	tx_flush(w);
+	rcu_read_unlock();
 }
 
 /* With IFF_VNET_HDR every write starts with a header: all zero says a
