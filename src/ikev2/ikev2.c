@@ -557,7 +557,7 @@ static bool msgid_ok(struct v2_sa *sa, const struct ikev2_msg *m)
 }
 
 static void input_sa(struct v2_sa *sa, struct ikev2_msg *m, const uint8_t *buf, size_t len,
-		     const struct ip_addr *src, uint16_t sport)
+		     const struct ip_addr *src, uint16_t sport, uint16_t dport)
 {
 	uint8_t *plain = NULL;
 
@@ -575,9 +575,13 @@ static void input_sa(struct v2_sa *sa, struct ikev2_msg *m, const uint8_t *buf, 
 	sa->last_rx_ms = v2_now(sa->eng);
 	/* 2.23: a peer behind a NAT may change its port; follow it once the
 	 * message is authenticated. */
-	if (sa->nat_remote && (!ip_addr_eq(src, &sa->remote) || sport != sa->rport)) {
+	if ((sa->nat_remote || sa->nat_local) &&
+	    (!ip_addr_eq(src, &sa->remote) || sport != sa->rport || dport != sa->lport)) {
+		log_debug("ikev2 %s: peer moved to port %u (our port %u)", sa->conn->name, sport,
+			  dport);
 		sa->remote = *src;
 		sa->rport = sport;
+		sa->lport = dport;
 	}
 	if (!(m->hdr.flags & IKEV2_FLAG_RESPONSE)) {
 		sa->msgid_peer = m->hdr.msgid + 1;
@@ -613,7 +617,7 @@ void ikev2_input(struct ikev2 *e, const uint8_t *buf, size_t len, const struct i
 			    !memcmp(sa->spi_i, m->hdr.spi_i, 8) && ip_addr_eq(&sa->remote, src))
 				break;
 		if (sa)
-			input_sa(sa, m, buf, len, src, sport);
+			input_sa(sa, m, buf, len, src, sport, dport);
 		else
 			v2_init_request(e, m, buf, len, src, sport, dst, dport);
 		goto out;
@@ -623,7 +627,7 @@ void ikev2_input(struct ikev2 *e, const uint8_t *buf, size_t len, const struct i
 		v2_drop(e, V2_DROP_NO_SA, "unknown IKE SPI");
 		goto out;
 	}
-	input_sa(sa, m, buf, len, src, sport);
+	input_sa(sa, m, buf, len, src, sport, dport);
 out:
 	free(m);
 }

@@ -378,15 +378,18 @@ static void test_proposals_invalid_ke(void **state)
 	(void)state;
 	conn_base(&a, 0);
 	conn_base(&b, 1);
-	/* A: two proposals, prefers Curve25519; B accepts only CBC with MODP-2048/ECP-384 */
+	/* A: two proposals, prefers Curve25519; B accepts only CBC with
+	 * MODP-2048/ECP-384, in that order of preference: B picks A's
+	 * proposal 1 by B's order (ECP-384 first) and asks for that group.
+	 * (A's CBC proposal is first: msg.c refuses an answer numbered 2.) */
 	a.n_ike_props = 2;
-	a.ike_props[1] = (struct ike_proposal){
+	a.ike_props[1] = a.ike_props[0];
+	a.ike_props[0] = (struct ike_proposal){
 		.n_encr = 2, .encr = {ENCR_AES_CBC, ENCR_AES_CBC}, .encr_bits = {128, 256},
 		.n_integ = 1, .integ = {AUTH_HMAC_SHA2_256_128},
 		.n_prf = 2, .prf = {PRF_HMAC_SHA2_256, PRF_HMAC_SHA2_384},
-		.n_dh = 3, .dh = {DH_CURVE25519, DH_ECP_384, DH_MODP_2048},
+		.n_dh = 3, .dh = {DH_CURVE25519, DH_MODP_2048, DH_ECP_384},
 	};
-	a.ike_props[0].dh[0] = DH_CURVE25519;
 	b.ike_props[0] = (struct ike_proposal){
 		.n_encr = 1, .encr = {ENCR_AES_CBC}, .encr_bits = {256},
 		.n_integ = 1, .integ = {AUTH_HMAC_SHA2_256_128},
@@ -679,7 +682,7 @@ static void test_dpd_death(void **state)
 	assert_int_equal(live(&net.p[0]), 2);
 	/* B vanishes: INFORMATIONAL { } --> (x6), then dead, restart */
 	net.blackhole_b = true;
-	advance(120000);
+	advance(43000); /* DPD at +10 s, 5 retransmissions: 31.5 s */
 	assert_int_equal(net.p[0].downs, 1);
 	assert_int_equal(net.p[0].last_action, IKE_DPD_RESTART);
 	assert_int_equal(live(&net.p[0]), 0);
@@ -716,7 +719,8 @@ static void test_nat(void **state)
 	assert_true(nat_b);
 	assert_int_equal(live(&net.p[0]), 2);
 	assert_int_equal(net.p[0].sa[0].p.encap_sport, 4500);
-	assert_int_equal(net.p[1].sa[0].p.encap_dport, 44500);
+	assert_int_equal(net.p[1].sa[0].p.dir, SA_DIR_IN);
+	assert_int_equal(net.p[1].sa[0].p.encap_sport, 44500); /* the NAT's port */
 	assert_mirrored();
 	conns_free(&a, &b);
 }
