@@ -11,6 +11,7 @@
 struct config;
 struct sad;
 struct dp;
+struct ikev2;
 struct event_base;
 
 /* What the daemon lends the control layer. All pointers are borrowed and
@@ -25,6 +26,8 @@ struct ctl_ops {
 	const char *(*config_path)(void *arg);
 	/* Optional: reload from the file (SIGHUP equivalent). */
 	int (*reload)(void *arg, char *err, size_t errlen);
+	/* Optional: the IKEv2 engine, for show/clear crypto ikev2 (NULL ok). */
+	struct ikev2 *(*ikev2)(void *arg);
 	void *arg;
 };
 

@@ -132,9 +132,20 @@ static const struct cnode n_show_map[] = {
 	{"tag", CN_KW, "Crypto map tag", NULL, n_map_tag_word},
 	END,
 };
+static const struct cnode n_ikev2_sa_opts[] = {
+	{"detail", CN_KW, "Detailed IKEv2 SA information", ctl_show_crypto_ikev2_sa, NULL},
+	END,
+};
+static const struct cnode n_show_ikev2[] = {
+	{"sa", CN_KW, "Crypto IKEv2 security associations", ctl_show_crypto_ikev2_sa,
+	 n_ikev2_sa_opts},
+	END,
+};
 static const struct cnode n_show_crypto[] = {
+	{"ikev2", CN_KW, "Show IKEv2 information", NULL, n_show_ikev2},
 	{"ipsec", CN_KW, "Show IPSEC policy", NULL, n_show_ipsec},
 	{"map", CN_KW, "Crypto maps", ctl_show_crypto_map, n_show_map},
+	{"session", CN_KW, "Crypto session information", ctl_show_crypto_session, NULL},
 	END,
 };
 static const struct cnode n_acl_word[] = {
@@ -152,8 +163,24 @@ static const struct cnode n_clear_sa[] = {
 	{"counters", CN_KW, "Reset the SA counters", ctl_clear_crypto_sa_counters, NULL},
 	END,
 };
+static const struct cnode n_clear_ike_peer_addr[] = {
+	{"A.B.C.D", CN_ADDR, "IP (v4 or v6) address of the peer", ctl_clear_crypto_ikev2_sa, NULL},
+	END,
+};
+static const struct cnode n_clear_ike_sa_opts[] = {
+	{"peer", CN_KW, "Clear SAs with this peer", NULL, n_clear_ike_peer_addr},
+	END,
+};
+static const struct cnode n_clear_ikev2[] = {
+	{"sa", CN_KW, "Clear IKEv2 SAs (sends DELETE)", ctl_clear_crypto_ikev2_sa,
+	 n_clear_ike_sa_opts},
+	END,
+};
 static const struct cnode n_clear_crypto[] = {
+	{"ikev2", CN_KW, "Clear IKEv2 state", NULL, n_clear_ikev2},
 	{"sa", CN_KW, "Clear all IPSEC security associations", ctl_clear_crypto_sa, n_clear_sa},
+	{"session", CN_KW, "Clear crypto sessions (IKE and IPsec SAs)", ctl_clear_crypto_session,
+	 NULL},
 	END,
 };
 static const struct cnode n_clear[] = {
@@ -181,6 +208,7 @@ static const struct cnode n_reload[] = {
 	END,
 };
 static const struct cnode n_debug_crypto[] = {
+	{"ikev2", CN_KW, "IKEv2 processing (message trace, never keys)", ctl_debug_ikev2, NULL},
 	{"ipsec", CN_KW, "IPSEC processing", do_debug, NULL},
 	END,
 };

@@ -59,6 +59,13 @@ int ctl_show_crypto_ipsec_sa(struct ctl_ctx *x, const struct ctl_args *a);
 int ctl_clear_crypto_sa(struct ctl_ctx *x, const struct ctl_args *a);
 int ctl_clear_crypto_sa_counters(struct ctl_ctx *x, const struct ctl_args *a);
 
+/* show_ike.c */
+int ctl_show_crypto_ikev2_sa(struct ctl_ctx *x, const struct ctl_args *a);
+int ctl_show_crypto_session(struct ctl_ctx *x, const struct ctl_args *a);
+int ctl_clear_crypto_ikev2_sa(struct ctl_ctx *x, const struct ctl_args *a);
+int ctl_clear_crypto_session(struct ctl_ctx *x, const struct ctl_args *a);
+int ctl_debug_ikev2(struct ctl_ctx *x, const struct ctl_args *a);
+
 /* show_cfg.c */
 int ctl_show_crypto_map(struct ctl_ctx *x, const struct ctl_args *a);
 int ctl_show_transform_set(struct ctl_ctx *x, const struct ctl_args *a);

@@ -654,8 +654,10 @@ int ctl_clear_crypto_sa(struct ctl_ctx *x, const struct ctl_args *a)
 		strbuf_printf(x->out, "%% Out of memory\n");
 		return 1;
 	}
+	/* Manual SAs only: IKE's children are IKE's (clear crypto session /
+	 * clear crypto ikev2 sa remove those). */
 	if (sad)
-		sad_flush(sad);
+		sad_flush_origin(sad, SA_ORIGIN_MANUAL);
 	if (x->ops->apply(x->ops->arg, c, err, sizeof(err)) < 0) {
 		strbuf_printf(x->out, "%% Re-installing the SAs failed: %s\n", err);
 		return 1;

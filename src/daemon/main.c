@@ -117,6 +117,11 @@ static const char *op_config_path(void *arg)
 	return ((struct daemon *)arg)->config_path;
 }
 
+static struct ikev2 *op_ikev2(void *arg)
+{
+	return ike_glue_engine(((struct daemon *)arg)->ike);
+}
+
 static int op_reload(void *arg, char *err, size_t errlen)
 {
 	return daemon_reload(arg, err, errlen);
@@ -195,7 +200,9 @@ int main(int argc, char **argv)
 {
 	struct daemon dd;
 	struct dp_config dc;
-	struct ctl_ops ops = {op_running, op_apply, op_sad, op_dp, op_config_path, op_reload, &dd};
+	struct ctl_ops ops = {.running = op_running, .apply = op_apply, .sad = op_sad,
+			      .dp = op_dp, .config_path = op_config_path, .reload = op_reload,
+			      .ikev2 = op_ikev2, .arg = &dd};
 	struct event *ev_hup = NULL, *ev_term = NULL, *ev_int = NULL, *ev_tick = NULL;
 	const struct timeval one_second = {1, 0};
 	bool debug = false, test_only = false;

@@ -382,6 +382,26 @@ void sad_flush(struct sad *sad)
 	pthread_mutex_unlock(&sad->lock);
 }
 
+/* Remove the SAs of one origin only (clear crypto sa for manual SAs,
+ * leaving IKE's children to IKE). */
+void sad_flush_origin(struct sad *sad, uint8_t origin)
+{
+	pthread_mutex_lock(&sad->lock);
+	for (unsigned b = 0; b < SAD_BUCKETS; b++) {
+		struct sa **heads[2] = {&sad->in[b], &sad->out[b]};
+		for (int k = 0; k < 2; k++) {
+			struct sa **pp = heads[k];
+			while (*pp) {
+				if ((*pp)->p.origin == origin)
+					unlink_locked(sad, pp);
+				else
+					pp = &(*pp)->next_hash;
+			}
+		}
+	}
+	pthread_mutex_unlock(&sad->lock);
+}
+
 void sad_free(struct sad *sad)
 {
 	if (!sad)

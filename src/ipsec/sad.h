@@ -20,6 +20,7 @@ int sad_install(struct sad *sad, const struct sa_params *p);
  * period (call_rcu). Returns 0 if one was found, -1 if none. */
 int sad_delete(struct sad *sad, uint32_t spi, uint8_t proto, const struct ip_addr *dst);
 void sad_flush(struct sad *sad);
+void sad_flush_origin(struct sad *sad, uint8_t origin); /* enum sa_origin */
 
 /* Hot path, under rcu_read_lock: O(1) hash lookups. */
 struct sa *sad_lookup_in(struct sad *sad, uint32_t spi, uint8_t proto);

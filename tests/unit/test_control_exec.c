@@ -95,6 +95,7 @@ static void install(struct sad *sad, uint32_t spi, uint8_t dir)
 	p.integ_key = ik;
 	p.replay_window = dir == SA_DIR_IN ? 64 : 0;
 	p.reqid = 4242;
+	p.origin = SA_ORIGIN_MANUAL; /* clear crypto sa removes manual SAs only */
 	p.sel.n = 1;
 	ip_prefix_parse("198.19.1.0/24", &p.sel.ts[0].src);
 	ip_prefix_parse("198.19.2.0/24", &p.sel.ts[0].dst);
@@ -132,7 +133,8 @@ static int setup(void **state)
 	install(t->f.sad, 8193, SA_DIR_IN);
 	install(t->f.sad, 4097, SA_DIR_OUT);
 	sad_foreach(t->f.sad, set_counters, NULL);
-	t->ops = (struct ctl_ops){f_running, f_apply, f_sad, f_dp, f_path, NULL, &t->f};
+	t->ops = (struct ctl_ops){.running = f_running, .apply = f_apply, .sad = f_sad, .dp = f_dp,
+				  .config_path = f_path, .arg = &t->f};
 	t->s = ctl_session_new();
 	*state = t;
 	return 0;
@@ -229,7 +231,7 @@ static void test_complete(void **state)
 	struct t *t = *state;
 
 	t->out.len = 0;
-	assert_int_equal(ctl_complete(&t->ops, t->s, "sh cry i", &t->out), 1);
+	assert_int_equal(ctl_complete(&t->ops, t->s, "sh cry ip", &t->out), 1);
 	assert_string_equal(t->out.p, "ipsec\n");
 	t->out.len = 0;
 	assert_int_equal(ctl_complete(&t->ops, t->s, "c", &t->out), 2);

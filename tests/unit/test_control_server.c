@@ -69,7 +69,8 @@ static int setup(void **state)
 	t->f.running = config_load_file(EXAMPLE, &ce);
 	assert_non_null(t->f.running);
 	t->f.sad = sad_new(1);
-	t->ops = (struct ctl_ops){f_running, f_apply, f_sad, NULL, NULL, NULL, &t->f};
+	t->ops = (struct ctl_ops){.running = f_running, .apply = f_apply, .sad = f_sad,
+				  .arg = &t->f};
 	snprintf(t->dir, sizeof(t->dir), "/tmp/esprit-ctl-test-XXXXXX");
 	assert_non_null(mkdtemp(t->dir));
 	/* a parent directory that does not exist yet */
@@ -162,7 +163,7 @@ static void test_framing_and_pipelining(void **state)
 	size_t n;
 	char *r;
 
-	send_str(fd, "T show access-lists\nP\nT bogus\nC sh cry i\n");
+	send_str(fd, "T show access-lists\nP\nT bogus\nC sh cry ip\n");
 	r = wait_replies(t, fd, 4, &n);
 	/* reply 1: the text, NUL, "0 gwA#\n" */
 	assert_non_null(strstr(r, "Extended IP access list 101"));
