@@ -175,14 +175,12 @@ static bool group_offered(const struct ike_conn *c, uint16_t g)
 	return false;
 }
 
-static unsigned init_retries; /* per process is enough to stop ping-pong loops */
-
 /* 1.2 / 2.6: restart IKE_SA_INIT after INVALID_KE_PAYLOAD or COOKIE. */
 static void init_retry(struct v2_sa *sa, const struct ikev2_notify *n)
 {
 	ike_retx_stop(&sa->retx);
 	sa->task = T_NONE;
-	if (++init_retries > MAX_INIT_RETRIES * 8 || sa->msgid_next > MAX_INIT_RETRIES) {
+	if (sa->msgid_next > MAX_INIT_RETRIES) { /* no endless COOKIE/INVALID_KE ping-pong */
 		v2_sa_dead(sa, "too many IKE_SA_INIT retries", true);
 		return;
 	}

@@ -725,6 +725,37 @@ static void test_nat(void **state)
 	conns_free(&a, &b);
 }
 
+static void test_transport_esn_ipcomp(void **state)
+{
+	struct ike_conn a, b;
+	unsigned comp = 0;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	a.child.mode = b.child.mode = IPSEC_MODE_TRANSPORT;
+	a.child.esn = b.child.esn = true;
+	a.child.ipcomp = b.child.ipcomp = true;
+	peers_up(&a, &b, NULL);
+	/* IKE_AUTH { ..., SA(ESN, no ESN), TSi, TSr, N(USE_TRANSPORT_MODE),
+	 *            N(IPCOMP_SUPPORTED, CPI, DEFLATE) } -->
+	 * <-- { ..., SA(ESN), TSi, TSr, N(USE_TRANSPORT_MODE), N(IPCOMP_SUPPORTED) } */
+	establish();
+	assert_int_equal(live(&net.p[0]), 4); /* ESP and IPComp, both directions */
+	for (unsigned i = 0; i < net.p[0].n_sa; i++) {
+		const struct sa_params *p = &net.p[0].sa[i].p;
+
+		assert_int_equal(p->mode, IPSEC_MODE_TRANSPORT);
+		if (p->proto == IPSEC_PROTO_COMP)
+			comp++;
+		else
+			assert_true(p->esn);
+	}
+	assert_int_equal(comp, 2);
+	assert_mirrored();
+	conns_free(&a, &b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -744,6 +775,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_delete_ike_with_children, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dpd_death, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nat, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_transport_esn_ipcomp, setup, teardown),
 	};
 
 	log_setup("test", true, false, getenv("V") ? LOG_LVL_DEBUG : LOG_LVL_WARN);
