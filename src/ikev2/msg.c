@@ -154,7 +154,10 @@ static enum ikev2_err parse_proposal(struct ikev2_msg *m, struct cur *c, bool *l
 }
 
 /* SA payload (3.3): proposals numbered 1, 2, ... (a number may repeat
- * for AND-ed protocols); the last one says so. */
+ * for AND-ed protocols); the last one says so. A response carries the one
+ * accepted proposal under the number it was offered with (3.3.1: "the
+ * responder MUST ... keep the same proposal number"), so the first number
+ * may be anything from 1 up; after it, numbers repeat or grow by one. */
 static enum ikev2_err parse_sa(struct ikev2_msg *m, struct cur *c, struct ikev2_sa *sa)
 {
 	bool last = false;
@@ -172,9 +175,14 @@ static enum ikev2_err parse_sa(struct ikev2_msg *m, struct cur *c, struct ikev2_
 		e = parse_proposal(m, c, &last, p);
 		if (e)
 			return e;
-		prev = sa->n_prop ? sa->prop[sa->n_prop - 1].num : 0;
-		if (p->num != prev && p->num != prev + 1)
-			return IKEV2_ERR_BAD_SA;
+		if (sa->n_prop == 0) {
+			if (p->num == 0)
+				return IKEV2_ERR_BAD_SA;
+		} else {
+			prev = sa->prop[sa->n_prop - 1].num;
+			if (p->num != prev && p->num != prev + 1)
+				return IKEV2_ERR_BAD_SA;
+		}
 		sa->n_prop++;
 	}
 	return cur_left(c) ? IKEV2_ERR_BAD_SA : IKEV2_OK;

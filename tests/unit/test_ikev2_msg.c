@@ -480,6 +480,29 @@ static void test_round_trip_sa_init(void **state)
 	}
 }
 
+/* A response accepts one proposal under the number it was offered with
+ * (RFC 7296 3.3.1): a lone proposal numbered 2 must parse; number 0 not. */
+static void test_response_keeps_proposal_number(void **state)
+{
+	static struct ikev2_msg m;
+	static struct ikev2_msg p;
+	uint8_t out[1024];
+
+	(void)state;
+	build_sa_init(&m, true);
+	m.pl[0].u.sa.prop = m.pl[0].u.sa.prop + 1; /* the second offer, num 2 */
+	m.pl[0].u.sa.n_prop = 1;
+	round_trip(&m, out, sizeof(out), NULL);
+	{
+		struct wcur w = wcur_init(out, sizeof(out));
+		assert_int_equal(ikev2_msg_build(&m, &w), IKEV2_OK);
+		/* the proposal number byte: header 28 + SA generic header 4 + 4 */
+		assert_int_equal(out[28 + 4 + 4], 2);
+		out[28 + 4 + 4] = 0;
+		assert_int_equal(ikev2_msg_parse(out, w.off, &p), IKEV2_ERR_BAD_SA);
+	}
+}
+
 /* COOKIE response and INVALID_KE_PAYLOAD (2.6, 1.3): notifies only. */
 static void test_round_trip_cookie(void **state)
 {
@@ -825,6 +848,7 @@ int main(void)
 	    cmocka_unit_test(test_too_long),
 	    cmocka_unit_test(test_unknown_noncritical),
 	    cmocka_unit_test(test_round_trip_sa_init),
+		cmocka_unit_test(test_response_keeps_proposal_number),
 	    cmocka_unit_test(test_round_trip_cookie),
 	    cmocka_unit_test(test_round_trip_all_payloads),
 	    cmocka_unit_test(test_strongswan_sa_init),
