@@ -123,7 +123,7 @@ topo_nat_up() {
 table ip nat {
 	chain postrouting {
 		type nat hook postrouting priority srcnat; policy accept;
-		oifname "out0" masquerade
+		oifname "out0" counter masquerade
 	}
 }
 EOF
