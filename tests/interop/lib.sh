@@ -457,7 +457,7 @@ gwa_show() {
 # scenarios use short lifetimes instead (see t_rekey_esprit.sh).
 gwa_delete() {
 	if [ "$GWA_IMPL" = esprit ]; then
-		cli "$GA" clear crypto ikev2 sa >/dev/null 2>&1 || cli "$GA" clear crypto sa >/dev/null 2>&1
+		cli "$GA" clear crypto ikev2 sa >>"$TMP/cli.out" 2>&1
 	else
 		sw A --terminate --ike lab --timeout 20
 	fi

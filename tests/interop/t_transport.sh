@@ -22,8 +22,8 @@ sa_mode_ok() {
 	# gwA, if esprit, must show an SA in transport mode (or none if it
 	# already processed strongSwan's delete of the failed child).
 	[ "$GWA_IMPL" != esprit ] && return 0
-	cli "$GA" show crypto ipsec sa 2>/dev/null | grep -qi transport ||
-		grep -qi "transport" "${DAEMON_LOG[$GA]}"
+	cli "$GA" show crypto ipsec sa 2>/dev/null | grep -q "in use settings ={Transport" ||
+		grep -qE "Child SA .* transport installed" "${DAEMON_LOG[$GA]}"
 }
 
 info "== gwB (strongSwan) initiates transport mode"
