@@ -41,6 +41,10 @@ struct ike_env {
 	 * delete, give-up). `action` is enum ike_dpd_action on death, so the
 	 * daemon can keep a trap policy (hold); restart is done by the engine. */
 	void (*conn_event)(void *ctx, const char *conn, bool up, int action);
+	/* Optional: a NAT-keepalive (RFC 3948 4: one 0xff byte in UDP, no
+	 * non-ESP marker) from src, our port 4500, to dst:dport. 0 or -1. */
+	int (*send_keepalive)(void *ctx, const struct ip_addr *src, const struct ip_addr *dst,
+			      uint16_t dport);
 };
 
 /* Identities (RFC 7296 3.5). type 0 in a remote identity means "any". */
@@ -127,7 +131,7 @@ struct ike_conn {
 	uint32_t dpd_interval_s; /* 0 = off */
 	uint8_t dpd_retries;     /* retransmissions before declaring death */
 	uint8_t dpd_mode, dpd_action;
-	uint32_t nat_keepalive_s;
+	uint32_t nat_keepalive_s; /* behind a NAT: keepalive interval; 0 = 20 s */
 	uint16_t frag_mtu; /* RFC 7383: fragment above this size; 0 = off */
 };
 

@@ -7,6 +7,7 @@
  *                  <--  HDR, SK { N(AUTHENTICATION_FAILED) }
  */
 #include <openssl/crypto.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -145,6 +146,75 @@ static bool verify_peer(struct v2_sa *sa, const struct ikev2_msg *m)
 	return true;
 }
 
+/* Would the connection have chosen the algorithms this SA runs with? */
+static bool algs_fit(const struct ike_conn *c, const struct v2_sa *sa)
+{
+	struct ikev2_transform xf[4];
+	struct ikev2_proposal p = {.num = 1, .proto = IKEV2_PROTO_IKE, .xf = xf};
+	struct ikev2_sa s = {.n_prop = 1, .prop = &p};
+
+	xf[p.n_xf++] = (struct ikev2_transform){IKEV2_TRANS_ENCR, sa->algs.encr,
+						sa->algs.encr_bits};
+	xf[p.n_xf++] = (struct ikev2_transform){IKEV2_TRANS_PRF, sa->algs.prf, 0};
+	if (sa->algs.integ)
+		xf[p.n_xf++] = (struct ikev2_transform){IKEV2_TRANS_INTEG, sa->algs.integ, 0};
+	xf[p.n_xf++] = (struct ikev2_transform){IKEV2_TRANS_DH, sa->group, 0};
+	return v2_ike_prop_accept(c, &s);
+}
+
+/* Responder: IKE_SA_INIT chose a connection by address only; now that
+ * IDi is known, take the first connection (in configuration order) whose
+ * addresses and remote identity both fit, one naming that identity
+ * before one accepting any. `seen` gets the names considered. */
+static struct ike_conn *conn_for_id(struct v2_sa *sa, const struct ike_id *id, char *seen,
+				    size_t len)
+{
+	struct ike_conn *any = NULL;
+	size_t off = 0;
+
+	seen[0] = '\0';
+	for (struct v2_conn *vc = sa->eng->conns; vc; vc = vc->next) {
+		struct ike_conn *c = &vc->c;
+
+		if (vc->removed || !v2_conn_addr_ok(c, &sa->local, &sa->remote))
+			continue;
+		if (off < len)
+			off += (size_t)snprintf(seen + off, len - off, "%s%s", off ? ", " : "",
+						c->name);
+		if (!algs_fit(c, sa))
+			continue;
+		if (c->remote_id.type && ike_id_eq(id, &c->remote_id))
+			return c;
+		if (!c->remote_id.type && !any)
+			any = c;
+	}
+	return any;
+}
+
+static bool choose_conn(struct v2_sa *sa, const struct ikev2_msg *m)
+{
+	const struct ikev2_pl *idp = ikev2_msg_find(m, IKEV2_PL_IDI);
+	char seen[256], ids[IKE_ID_STRLEN];
+	struct ike_conn *c;
+	struct ike_id id;
+
+	if (!idp)
+		return true; /* verify_peer says what is missing */
+	peer_id(idp, &id);
+	c = conn_for_id(sa, &id, seen, sizeof(seen));
+	if (!c) {
+		log_notice("ikev2 %s: AUTHENTICATION_FAILED: peer ID %s fits no connection "
+			   "(considered: %s)", sa->conn->name, ike_id_str(&id, ids, sizeof(ids)),
+			   seen[0] ? seen : "none");
+		return false;
+	}
+	if (c != sa->conn)
+		log_info("ikev2 %s: peer ID %s: using connection %s", sa->conn->name,
+			 ike_id_str(&id, ids, sizeof(ids)), c->name);
+	v2_sa_set_conn(sa, c);
+	return true;
+}
+
 /* 2.4 INITIAL_CONTACT: other IKE SAs of this connection and peer are stale. */
 static void initial_contact(struct v2_sa *sa)
 {
@@ -161,7 +231,7 @@ void v2_auth_request(struct v2_sa *sa, const struct ikev2_msg *m)
 
 	if (!o)
 		return;
-	if (!verify_peer(sa, m)) {
+	if (!choose_conn(sa, m) || !verify_peer(sa, m)) {
 		v2_out_notify(o, IKEV2_N_AUTHENTICATION_FAILED, 0, NULL, 0, NULL, 0);
 		v2_send_response(sa, IKEV2_EXCH_IKE_AUTH, msgid, o);
 		v2_sa_dead(sa, "authentication failed", false);

@@ -491,15 +491,13 @@ void v2_create_child_request(struct v2_sa *sa, const struct ikev2_msg *m)
 
 	if (!o)
 		return;
+	if (pa && pa->u.sa.n_prop && pa->u.sa.prop[0].proto == IKEV2_PROTO_IKE) {
+		v2_ike_rekey_request(sa, m); /* 2.18, rekey.c */
+		free(o);
+		return;
+	}
 	if (sa->state != V2_ESTABLISHED || !ni || !pa) {
 		v2_out_notify(o, IKEV2_N_INVALID_SYNTAX, 0, NULL, 0, NULL, 0);
-		goto send;
-	}
-	if (pa->u.sa.n_prop && pa->u.sa.prop[0].proto == IKEV2_PROTO_IKE) {
-		/* 2.18 IKE SA rekey: not implemented yet; 1.3.2 lets us refuse */
-		log_notice("ikev2 %s: IKE SA rekey by the peer refused (not supported yet)",
-			   sa->conn->name);
-		v2_out_notify(o, IKEV2_N_NO_PROPOSAL_CHOSEN, 0, NULL, 0, NULL, 0);
 		goto send;
 	}
 	if (rk && (rk->spi_len != 4 || !(old = v2_child_by_out(sa, get_be32(rk->spi))))) {
@@ -590,8 +588,10 @@ void v2_create_child_response(struct v2_sa *sa, const struct ikev2_msg *m)
 	struct secret *g_ir = NULL;
 	struct v2_child *ch = NULL, *old;
 
-	if (sa->done_task == T_IKE_REKEY)
+	if (sa->done_task == T_IKE_REKEY) {
+		v2_ike_rekey_response(sa, m);
 		return;
+	}
 	if (!child_error(sa, m) && nr && (!r->dh || (ke && !child_dh(r->dh, ke, &g_ir))))
 		ch = v2_child_complete(sa, m, g_ir, r->ni, r->ni_len, nr->u.nonce.p,
 				       nr->u.nonce.len);

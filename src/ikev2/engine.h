@@ -19,6 +19,7 @@ enum v2_state {
 	V2_AUTH_SENT,    /* initiator: IKE_AUTH request out */
 	V2_ESTABLISHED,
 	V2_DELETING,     /* our DELETE is out */
+	V2_REKEY_NEW,    /* IKE SA being created by a rekey (2.18) */
 	V2_DEAD,         /* freed on the next tick */
 };
 
@@ -64,6 +65,32 @@ struct v2_child_req {
 	struct ts_list sel; /* proposed */
 };
 
+/* A connection as the engine holds it: SAs point at .c, so each lives
+ * on its own (stable address) and is freed when removed AND no SA refers
+ * to it any more (ikev2_conn_del may leave SAs deleting). */
+struct v2_conn {
+	struct ike_conn c; /* first: an ike_conn * of ours is a v2_conn * */
+	struct v2_conn *next;
+	unsigned refs;  /* SAs pointing at it */
+	bool removed;   /* ikev2_conn_del'd: not found by name or address */
+};
+
+/* RFC 7383 2.6: reassembly of one fragmented message (bounded). */
+#define V2_FRAG_MAX 32
+#define V2_FRAG_BYTES 65536
+#define V2_FRAG_TIMEOUT_MS 30000
+struct v2_frags {
+	bool active;
+	bool response;      /* a response (or a request) is being reassembled */
+	uint32_t msgid;
+	uint16_t total, have;
+	uint8_t inner_next; /* from fragment 1 */
+	size_t bytes;
+	uint64_t started_ms;
+	uint8_t *part[V2_FRAG_MAX]; /* decrypted inner bytes, owned */
+	size_t part_len[V2_FRAG_MAX];
+};
+
 #define V2_MAX_QUEUE 8
 struct v2_work {
 	uint8_t task;
@@ -105,8 +132,16 @@ struct v2_sa {
 	size_t cookie_len;
 	struct v2_child *children;
 	struct v2_child_req creq;
-	struct v2_sa *rekey_new; /* IKE rekey: the SA being created */
-	uint64_t created_ms, last_rx_ms, dpd_at, rekey_at;
+	/* IKE SA rekey (2.18): our SPI of the SA our request creates, and of
+	 * the SA a crossing request from the peer created (2.8.2). Looked up
+	 * in the table, never held as pointers (either may die first). */
+	uint8_t rekey_new_spi[8], rekey_peer_spi[8];
+	bool rekey_pending, rekey_collided;
+	uint16_t rekey_group; /* INVALID_KE_PAYLOAD asked for it; 0 = ours */
+	bool replaced; /* rekeyed: its children moved on, its death is silent */
+	bool quiet;    /* do not tell the daemon when it dies (conn removed) */
+	struct v2_frags frags;
+	uint64_t created_ms, last_rx_ms, dpd_at, rekey_at, keepalive_at;
 	bool out_traffic, in_traffic;
 	bool initial_contact_sent;
 };
@@ -114,8 +149,7 @@ struct v2_sa {
 struct ikev2 {
 	struct ike_env env;
 	struct ike_global g;
-	struct ike_conn *conns;
-	unsigned n_conns;
+	struct v2_conn *conns; /* list, newest last */
 	struct ike_sa_table tab;
 	struct v2_sa *all;
 	struct ike_cookie_secret cookie;
@@ -125,6 +159,15 @@ struct ikev2 {
 /* ---- ikev2.c: SAs, I/O ---- */
 uint64_t v2_now(const struct ikev2 *e);
 struct v2_sa *v2_sa_new(struct ikev2 *e, struct ike_conn *c, bool initiator);
+/* A new IKE SA created by a rekey of `old` (state V2_REKEY_NEW, not half
+ * open, message IDs from 0, endpoints and NAT state of `old`). */
+struct v2_sa *v2_sa_new_rekey(struct v2_sa *old, bool initiator);
+struct v2_sa *v2_sa_by_spi(struct ikev2 *e, const uint8_t spi[8]);
+/* Move the SA to another connection (responder: chosen by IDi). */
+void v2_sa_set_conn(struct v2_sa *sa, struct ike_conn *c);
+/* Does the connection allow the addresses (remote unset = any)? */
+bool v2_conn_addr_ok(const struct ike_conn *c, const struct ip_addr *local,
+		     const struct ip_addr *remote);
 void v2_sa_state(struct v2_sa *sa, enum v2_state to);
 void v2_sa_dead(struct v2_sa *sa, const char *why, bool notify_daemon);
 struct ike_conn *v2_conn_find(struct ikev2 *e, const char *name);
@@ -157,6 +200,9 @@ void v2_out_notify(struct v2_out *o, uint16_t type, uint8_t proto, const void *s
 int v2_send_request(struct v2_sa *sa, uint8_t exch, enum v2_task task, const struct v2_out *o);
 int v2_send_response(struct v2_sa *sa, uint8_t exch, uint32_t msgid, const struct v2_out *o);
 int v2_send_raw(struct v2_sa *sa, const uint8_t *buf, size_t len);
+/* Send every IKE message of buf: one, or the SKF fragments of one message
+ * stored back to back (each carries its length in its header). */
+void v2_send_all(struct v2_sa *sa, const uint8_t *buf, size_t len);
 /* Queue work that needs a request while one is outstanding. */
 void v2_queue(struct v2_sa *sa, enum v2_task task, uint32_t spi);
 void v2_queue_run(struct v2_sa *sa);
@@ -204,6 +250,7 @@ void v2_init_request(struct ikev2 *e, const struct ikev2_msg *m, const uint8_t *
 		     const struct ip_addr *dst, uint16_t dport);
 void v2_init_response(struct v2_sa *sa, const struct ikev2_msg *m, const uint8_t *buf,
 		      size_t len, uint16_t sport);
+void v2_algs_from(const struct ikev2_proposal *p, struct ikev2_algs *a, uint16_t *group);
 int v2_auth_start(struct v2_sa *sa);                                    /* auth.c */
 void v2_auth_request(struct v2_sa *sa, const struct ikev2_msg *m);
 void v2_auth_response(struct v2_sa *sa, const struct ikev2_msg *m);
@@ -227,6 +274,22 @@ struct v2_child *v2_child_complete(struct v2_sa *sa, const struct ikev2_msg *m,
 int v2_create_child_start(struct v2_sa *sa, uint32_t rekey_spi);
 void v2_create_child_request(struct v2_sa *sa, const struct ikev2_msg *m);
 void v2_create_child_response(struct v2_sa *sa, const struct ikev2_msg *m);
+/* rekey.c: IKE SA rekey (2.18) and its collisions (2.8.2) */
+int v2_ike_rekey_start(struct v2_sa *sa);
+void v2_ike_rekey_request(struct v2_sa *sa, const struct ikev2_msg *m);
+void v2_ike_rekey_response(struct v2_sa *sa, const struct ikev2_msg *m);
+/* Arm sa->rekey_at from the connection's IKE lifetime, with jitter. */
+void v2_ike_rekey_arm(struct v2_sa *sa);
+/* frag.c: RFC 7383 */
+/* The fragment size limit for sa, 0 if its messages are not fragmented. */
+size_t v2_frag_mtu(const struct v2_sa *sa);
+/* Add one received SKF fragment (verified and decrypted here). Returns 1
+ * when the message is complete: the inner payloads are then appended to
+ * m (views into *plain, which the caller frees); 0 when more are needed;
+ * -1 when dropped. */
+int v2_frag_input(struct v2_sa *sa, struct ikev2_msg *m, const uint8_t *buf, size_t len,
+		  uint8_t **plain);
+void v2_frag_clear(struct v2_frags *f);
 /* info.c */
 int v2_info_start(struct v2_sa *sa, enum v2_task task, uint32_t spi);
 void v2_info_request(struct v2_sa *sa, const struct ikev2_msg *m);

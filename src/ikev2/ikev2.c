@@ -19,7 +19,8 @@ static struct ratelimit drop_rl = RATELIMIT_INIT(10, 20);
 static const char *const state_names[] = {
 	[V2_INIT_SENT] = "INIT_SENT", [V2_INIT_DONE] = "INIT_DONE",
 	[V2_AUTH_SENT] = "AUTH_SENT", [V2_ESTABLISHED] = "ESTABLISHED",
-	[V2_DELETING] = "DELETING",   [V2_DEAD] = "DEAD",
+	[V2_DELETING] = "DELETING",   [V2_REKEY_NEW] = "REKEY_NEW",
+	[V2_DEAD] = "DEAD",
 };
 
 uint64_t v2_now(const struct ikev2 *e)
@@ -72,6 +73,32 @@ struct ikev2 *ikev2_new(const struct ike_env *env, const struct ike_global *g)
 
 static void sa_free(struct v2_sa *sa);
 
+static struct v2_conn *vconn(struct ike_conn *c)
+{
+	return (struct v2_conn *)(void *)c; /* c is the first member */
+}
+
+static void conn_free(struct v2_conn *vc)
+{
+	ike_conn_clear(&vc->c);
+	free(vc);
+}
+
+/* Unlink and free a removed connection once no SA refers to it. */
+static void conn_reap(struct ikev2 *e)
+{
+	for (struct v2_conn **pp = &e->conns; *pp;) {
+		struct v2_conn *vc = *pp;
+
+		if (vc->removed && !vc->refs) {
+			*pp = vc->next;
+			conn_free(vc);
+		} else {
+			pp = &vc->next;
+		}
+	}
+}
+
 void ikev2_free(struct ikev2 *e)
 {
 	if (!e)
@@ -83,85 +110,91 @@ void ikev2_free(struct ikev2 *e)
 		e->all = sa->all_next;
 		sa_free(sa);
 	}
-	for (unsigned i = 0; i < e->n_conns; i++)
-		ike_conn_clear(&e->conns[i]);
-	free(e->conns);
+	while (e->conns) {
+		struct v2_conn *vc = e->conns;
+
+		e->conns = vc->next;
+		conn_free(vc);
+	}
 	ike_cookie_wipe(&e->cookie);
 	free(e);
 }
 
 struct ike_conn *v2_conn_find(struct ikev2 *e, const char *name)
 {
-	for (unsigned i = 0; i < e->n_conns; i++)
-		if (!strcmp(e->conns[i].name, name))
-			return &e->conns[i];
+	for (struct v2_conn *vc = e->conns; vc; vc = vc->next)
+		if (!vc->removed && !strcmp(vc->c.name, name))
+			return &vc->c;
 	return NULL;
+}
+
+bool v2_conn_addr_ok(const struct ike_conn *c, const struct ip_addr *local,
+		     const struct ip_addr *remote)
+{
+	if (c->local.af && !ip_addr_eq(&c->local, local))
+		return false;
+	return !c->remote.af || ip_addr_eq(&c->remote, remote);
 }
 
 /* Responder: the first connection whose addresses fit (remote unset =
- * any). The identity is checked in IKE_AUTH. */
+ * any). IKE_AUTH chooses again by the peer's identity (auth.c). */
 struct ike_conn *v2_conn_for_peer(struct ikev2 *e, const struct ip_addr *local,
 				  const struct ip_addr *remote)
 {
-	for (unsigned i = 0; i < e->n_conns; i++) {
-		struct ike_conn *c = &e->conns[i];
-
-		if (c->local.af && !ip_addr_eq(&c->local, local))
-			continue;
-		if (c->remote.af && !ip_addr_eq(&c->remote, remote))
-			continue;
-		return c;
-	}
+	for (struct v2_conn *vc = e->conns; vc; vc = vc->next)
+		if (!vc->removed && v2_conn_addr_ok(&vc->c, local, remote))
+			return &vc->c;
 	return NULL;
 }
 
+/* Connections are separate allocations, so adding one never moves what
+ * SAs point at: allowed at any time (the daemon syncs on every apply). */
 int ikev2_conn_add(struct ikev2 *e, const struct ike_conn *c)
 {
-	struct ike_conn *n;
+	struct v2_conn *vc, **pp;
 
 	if (v2_conn_find(e, c->name) || !c->n_ike_props)
 		return -1;
-	/* SAs point into the array: refuse to move it while SAs exist. */
-	if (e->all && e->n_conns) {
-		log_err("ikev2: cannot add connection %s while SAs are up", c->name);
+	vc = calloc(1, sizeof(*vc));
+	if (!vc)
+		return -1;
+	if (ike_conn_copy(&vc->c, c)) {
+		free(vc);
 		return -1;
 	}
-	n = realloc(e->conns, (e->n_conns + 1) * sizeof(*n));
-	if (!n)
-		return -1;
-	e->conns = n;
-	if (ike_conn_copy(&e->conns[e->n_conns], c))
-		return -1;
-	e->n_conns++;
+	for (pp = &e->conns; *pp; pp = &(*pp)->next)
+		; /* keep configuration order: the responder picks the first fit */
+	*pp = vc;
 	return 0;
 }
 
+/* Delete only this connection's SAs: an established IKE SA gets a DELETE
+ * (1.4.1; its Child SAs go at once), the others are dropped. The
+ * connection is forgotten now and freed when its last SA is. */
 int ikev2_conn_del(struct ikev2 *e, const char *name)
 {
 	struct ike_conn *c = v2_conn_find(e, name);
 
 	if (!c)
 		return -1;
-	for (struct v2_sa *sa = e->all; sa; sa = sa->all_next)
-		if (sa->conn == c)
+	vconn(c)->removed = true;
+	for (struct v2_sa *sa = e->all; sa; sa = sa->all_next) {
+		if (sa->conn != c || sa->state == V2_DEAD)
+			continue;
+		sa->quiet = true;
+		sa->n_queue = 0;
+		if (sa->state != V2_ESTABLISHED) {
 			v2_sa_dead(sa, "connection removed", false);
-	/* reap now: the SAs must not outlive their conn */
-	for (struct v2_sa **pp = &e->all; *pp;) {
-		struct v2_sa *sa = *pp;
-
-		if (sa->conn == c) {
-			*pp = sa->all_next;
-			sa_free(sa);
-		} else {
-			pp = &sa->all_next;
+			continue;
 		}
+		while (sa->children)
+			v2_child_remove(sa, sa->children);
+		if (sa->task == T_NONE)
+			v2_info_start(sa, T_DELETE_IKE, 0);
+		else
+			v2_queue(sa, T_DELETE_IKE, 0);
 	}
-	ike_conn_clear(c);
-	memmove(c, c + 1, (size_t)(&e->conns[e->n_conns] - (c + 1)) * sizeof(*c));
-	e->n_conns--;
-	for (struct v2_sa *sa = e->all; sa; sa = sa->all_next)
-		if (sa->conn > c)
-			sa->conn--;
+	conn_reap(e);
 	return 0;
 }
 
@@ -176,10 +209,12 @@ struct v2_sa *v2_sa_new(struct ikev2 *e, struct ike_conn *c, bool initiator)
 		return NULL;
 	sa->eng = e;
 	sa->conn = c;
+	vconn(c)->refs++;
 	sa->initiator = initiator;
 	spi = initiator ? sa->spi_i : sa->spi_r;
 	do { /* our SPI: random, non-zero, unique (2.6) */
 		if (v2_random(e, spi, 8)) {
+			vconn(c)->refs--;
 			free(sa);
 			return NULL;
 		}
@@ -195,12 +230,49 @@ struct v2_sa *v2_sa_new(struct ikev2 *e, struct ike_conn *c, bool initiator)
 	return sa;
 }
 
+struct v2_sa *v2_sa_new_rekey(struct v2_sa *old, bool initiator)
+{
+	struct ikev2 *e = old->eng;
+	struct v2_sa *n = v2_sa_new(e, old->conn, initiator);
+
+	if (!n)
+		return NULL;
+	if (!initiator && e->tab.half_open)
+		e->tab.half_open--; /* v2_sa_new counted it as half-open */
+	n->state = V2_REKEY_NEW;
+	n->local = old->local;
+	n->remote = old->remote;
+	n->lport = old->lport;
+	n->rport = old->rport;
+	n->nat_local = old->nat_local;
+	n->nat_remote = old->nat_remote;
+	n->frag_ok = old->frag_ok;
+	n->initial_contact_sent = true;
+	return n;
+}
+
+struct v2_sa *v2_sa_by_spi(struct ikev2 *e, const uint8_t spi[8])
+{
+	struct v2_sa *sa = (struct v2_sa *)(void *)ike_sa_table_find(&e->tab, spi);
+
+	return sa && sa->state != V2_DEAD ? sa : NULL;
+}
+
+void v2_sa_set_conn(struct v2_sa *sa, struct ike_conn *c)
+{
+	if (sa->conn == c)
+		return;
+	vconn(sa->conn)->refs--;
+	vconn(c)->refs++;
+	sa->conn = c;
+}
+
 static bool transition_ok(uint8_t from, uint8_t to)
 {
 	switch (to) {
 	case V2_AUTH_SENT: return from == V2_INIT_SENT;
 	case V2_ESTABLISHED: return from == V2_AUTH_SENT || from == V2_INIT_DONE ||
-				    from == V2_INIT_SENT; /* rekeyed IKE SAs */
+				    from == V2_REKEY_NEW; /* rekeyed IKE SAs */
 	case V2_DELETING: return from == V2_ESTABLISHED;
 	case V2_DEAD: return true;
 	default: return false;
@@ -221,17 +293,32 @@ void v2_sa_state(struct v2_sa *sa, enum v2_state to)
 		  state_names[sa->state], state_names[to]);
 	if (sa->state == V2_INIT_DONE && sa->eng->tab.half_open)
 		sa->eng->tab.half_open--;
+	if (to == V2_ESTABLISHED) {
+		bool rekeyed = sa->state == V2_REKEY_NEW;
+
+		sa->state = (uint8_t)to;
+		v2_ike_rekey_arm(sa);
+		/* a rekeyed IKE SA continues the connection: no new "up" */
+		if (!rekeyed && sa->eng->env.conn_event)
+			sa->eng->env.conn_event(sa->eng->env.ctx, sa->conn->name, true, 0);
+		return;
+	}
 	sa->state = (uint8_t)to;
-	if (to == V2_ESTABLISHED && sa->eng->env.conn_event)
-		sa->eng->env.conn_event(sa->eng->env.ctx, sa->conn->name, true, 0);
 }
 
 void v2_sa_dead(struct v2_sa *sa, const char *why, bool notify_daemon)
 {
 	bool was_up = sa->state == V2_ESTABLISHED || sa->state == V2_DELETING;
+	struct v2_sa *n;
 
 	if (sa->state == V2_DEAD)
 		return;
+	/* an IKE SA our rekey was creating dies with its parent */
+	if (sa->rekey_pending && (n = v2_sa_by_spi(sa->eng, sa->rekey_new_spi)) &&
+	    n->state == V2_REKEY_NEW)
+		v2_sa_dead(n, "parent IKE SA closed", false);
+	if (sa->replaced || sa->quiet)
+		notify_daemon = false;
 	log_info("ikev2 %s: IKE SA closed: %s", sa->conn->name, why);
 	while (sa->children)
 		v2_child_remove(sa, sa->children);
@@ -259,6 +346,8 @@ static void sa_free(struct v2_sa *sa)
 	mac_free(sa->mac_in);
 	ike_retx_stop(&sa->retx);
 	ike_resp_cache_clear(&sa->rc);
+	v2_frag_clear(&sa->frags);
+	vconn(sa->conn)->refs--;
 	secret_wipe(sa, sizeof(*sa));
 	free(sa);
 }
@@ -340,6 +429,22 @@ int v2_send_raw(struct v2_sa *sa, const uint8_t *buf, size_t len)
 	return e->env.send(e->env.ctx, buf, len, &sa->local, sa->lport, &sa->remote, sa->rport);
 }
 
+void v2_send_all(struct v2_sa *sa, const uint8_t *buf, size_t len)
+{
+	struct cur c = cur_init(buf, len);
+
+	while (cur_left(&c) >= IKEV2_HDR_LEN) {
+		const uint8_t *msg = cur_ptr(&c);
+		struct cur h = c;
+		uint32_t mlen;
+
+		if (!cur_skip(&h, IKEV2_HDR_OFF_LENGTH) || !cur_u32(&h, &mlen) ||
+		    mlen < IKEV2_HDR_LEN || !cur_skip(&c, mlen))
+			return;
+		v2_send_raw(sa, msg, mlen);
+	}
+}
+
 static void fill_hdr(struct v2_sa *sa, struct ikev2_hdr *h, uint8_t exch, uint32_t msgid,
 		     bool response)
 {
@@ -354,13 +459,52 @@ static void fill_hdr(struct v2_sa *sa, struct ikev2_hdr *h, uint8_t exch, uint32
 			     (response ? IKEV2_FLAG_RESPONSE : 0));
 }
 
-/* Encrypt o into a new heap buffer (3.14). */
+/* Bytes the SKF framing adds around one fragment's inner payloads:
+ * IKE header, SKF header, IV, padding (at most a block), ICV. */
+static size_t skf_overhead(const struct v2_sa *sa)
+{
+	const struct encr_alg *a = cipher_alg(sa->enc_out);
+	const struct integ_alg *m = sa->mac_out ? mac_alg(sa->mac_out) : NULL;
+	size_t icv = a && a->aead ? a->icv_len : m ? m->icv_len : 32;
+
+	return IKEV2_HDR_LEN + IKEV2_GEN_HDR_LEN + IKEV2_SKF_HDR_LEN + (a ? a->iv_len : 16) +
+	       (a && a->block_len ? a->block_len : 16) + icv;
+}
+
+/* RFC 7383 2.5: the inner payloads cut into SKF fragments that each fit
+ * `mtu`, all with the message's header, written back to back into w.
+ * Fragment 1 names the first inner payload, the others 0 (2.5). */
+static enum ikev2_err seal_frags(struct v2_sa *sa, const struct ikev2_hdr *h, uint8_t first,
+				 const uint8_t *plain, size_t plen, size_t mtu, struct wcur *w)
+{
+	size_t chunk = mtu - skf_overhead(sa), total = (plen + chunk - 1) / chunk;
+	enum ikev2_err err = IKEV2_OK;
+
+	if (!plen || total > V2_FRAG_MAX)
+		return IKEV2_ERR_BUILD;
+	w->off = 0;
+	for (size_t k = 0; k < total && !err; k++) {
+		size_t off = k * chunk, n = plen - off < chunk ? plen - off : chunk;
+
+		err = ikev2_sk_encrypt(h, k ? IKEV2_PL_NONE : first, (uint16_t)(k + 1),
+				       (uint16_t)total, plain + off, n, sa->enc_out, sa->mac_out, w);
+	}
+	if (!err)
+		log_debug("ikev2 %s: message %u sent as %zu fragments", sa->conn->name, h->msgid,
+			  total);
+	return err;
+}
+
+/* Encrypt o into a new heap buffer (3.14): one message, or its SKF
+ * fragments back to back when it exceeds the fragmentation MTU. */
 static uint8_t *seal(struct v2_sa *sa, uint8_t exch, uint32_t msgid, bool response,
 		     const struct v2_out *o, size_t *out_len)
 {
 	uint8_t *plain = malloc(IKEV2_MAX_MSG_LEN), *buf = malloc(IKEV2_MAX_MSG_LEN);
 	struct wcur pw = wcur_init(plain, IKEV2_MAX_MSG_LEN);
 	struct wcur w = wcur_init(buf, IKEV2_MAX_MSG_LEN);
+	uint8_t first = o->n ? o->pl[0].type : IKEV2_PL_NONE;
+	size_t mtu = v2_frag_mtu(sa);
 	struct ikev2_hdr h;
 	enum ikev2_err err = IKEV2_ERR_BUILD;
 
@@ -368,8 +512,9 @@ static uint8_t *seal(struct v2_sa *sa, uint8_t exch, uint32_t msgid, bool respon
 	if (plain && buf && !o->failed)
 		err = ikev2_payloads_build(o->pl, o->n, &pw);
 	if (!err)
-		err = ikev2_sk_encrypt(&h, o->n ? o->pl[0].type : IKEV2_PL_NONE, 0, 0, plain,
-				       pw.off, sa->enc_out, sa->mac_out, &w);
+		err = ikev2_sk_encrypt(&h, first, 0, 0, plain, pw.off, sa->enc_out, sa->mac_out, &w);
+	if (!err && mtu && w.off > mtu)
+		err = seal_frags(sa, &h, first, plain, pw.off, mtu, &w);
 	if (plain) {
 		secret_wipe(plain, pw.off);
 		free(plain);
@@ -398,7 +543,7 @@ int v2_send_request(struct v2_sa *sa, uint8_t exch, enum v2_task task, const str
 		return -1;
 	sa->task = (uint8_t)task;
 	sa->retx_msgid = sa->msgid_next++;
-	v2_send_raw(sa, buf, len);
+	v2_send_all(sa, buf, len); /* RFC 7383 2.6.1: all fragments, each time */
 	ike_retx_start(&sa->retx, buf, len, v2_now(sa->eng), sa->eng->g.retransmit_base_ms);
 	return 0;
 }
@@ -410,7 +555,7 @@ int v2_send_response(struct v2_sa *sa, uint8_t exch, uint32_t msgid, const struc
 
 	if (!buf)
 		return -1;
-	v2_send_raw(sa, buf, len);
+	v2_send_all(sa, buf, len);
 	/* 2.1: remember it, a retransmitted request gets the same answer */
 	ike_resp_cache_set(&sa->rc, buf, len, msgid);
 	free(buf);
@@ -439,6 +584,10 @@ void v2_queue_run(struct v2_sa *sa)
 		case T_CHILD_REKEY:
 			if (v2_child_by_in(sa, w.spi))
 				v2_create_child_start(sa, w.spi);
+			break;
+		case T_IKE_REKEY:
+			if (!sa->replaced && v2_ike_rekey_start(sa))
+				log_err("ikev2 %s: cannot start the IKE SA rekey", sa->conn->name);
 			break;
 		default:
 			v2_info_start(sa, (enum v2_task)w.task, w.spi);
@@ -545,11 +694,16 @@ static bool msgid_ok(struct v2_sa *sa, const struct ikev2_msg *m)
 	}
 	if (m->hdr.msgid == sa->msgid_peer)
 		return true;
-	/* 2.1: a retransmitted request: send the cached response again */
+	/* 2.1: a retransmitted request: send the cached response again;
+	 * RFC 7383 2.6.1: for a fragmented one only on fragment 1 */
 	if (sa->rc.valid && m->hdr.msgid == sa->rc.msgid) {
+		const struct ikev2_pl *skf = ikev2_msg_find(m, IKEV2_PL_SKF);
+
+		if (skf && skf->u.sk.frag_num != 1)
+			return false;
 		log_debug("ikev2 %s: retransmitted request %u, resending response",
 			  sa->conn->name, m->hdr.msgid);
-		v2_send_raw(sa, sa->rc.buf, sa->rc.len);
+		v2_send_all(sa, sa->rc.buf, sa->rc.len);
 		return false;
 	}
 	v2_drop(sa->eng, V2_DROP_MSGID, "request outside the window");
@@ -570,8 +724,15 @@ static void input_sa(struct v2_sa *sa, struct ikev2_msg *m, const uint8_t *buf, 
 			v2_drop(sa->eng, V2_DROP_UNEXPECTED, "IKE_SA_INIT in wrong state");
 		return;
 	}
-	if (!msgid_ok(sa, m) || !open_sk(sa, m, buf, len, &plain))
+	if (!msgid_ok(sa, m))
 		goto out;
+	if (ikev2_msg_find(m, IKEV2_PL_SKF)) {
+		/* RFC 7383 2.6: keep fragments until the message is whole */
+		if (v2_frag_input(sa, m, buf, len, &plain) <= 0)
+			goto out;
+	} else if (!open_sk(sa, m, buf, len, &plain)) {
+		goto out;
+	}
 	sa->last_rx_ms = v2_now(sa->eng);
 	/* 2.23: a peer behind a NAT may change its port; follow it once the
 	 * message is authenticated. */
@@ -664,16 +825,26 @@ void ikev2_tick(struct ikev2 *e)
 			pp = &sa->all_next;
 		}
 	}
+	conn_reap(e);
 }
 
 /* ---- operator and data plane entry points ---- */
 
+/* The connection's current IKE SA: an established one if any, else one
+ * being set up. Rekeyed, deleting and rekey-made SAs do not count. */
 static struct v2_sa *sa_of_conn(struct ikev2 *e, const struct ike_conn *c)
 {
-	for (struct v2_sa *sa = e->all; sa; sa = sa->all_next)
-		if (sa->conn == c && sa->state != V2_DEAD && sa->state != V2_DELETING)
+	struct v2_sa *setup = NULL;
+
+	for (struct v2_sa *sa = e->all; sa; sa = sa->all_next) {
+		if (sa->conn != c || sa->replaced || sa->state == V2_DEAD ||
+		    sa->state == V2_DELETING || sa->state == V2_REKEY_NEW)
+			continue;
+		if (sa->state == V2_ESTABLISHED)
 			return sa;
-	return NULL;
+		setup = setup ? setup : sa;
+	}
+	return setup;
 }
 
 int ikev2_initiate(struct ikev2 *e, const char *name)
@@ -702,11 +873,11 @@ int ikev2_initiate(struct ikev2 *e, const char *name)
 int ikev2_acquire(struct ikev2 *e, uint32_t reqid, const struct flow *f)
 {
 	(void)f;
-	for (unsigned i = 0; i < e->n_conns; i++) {
-		struct ike_conn *c = &e->conns[i];
+	for (struct v2_conn *vc = e->conns; vc; vc = vc->next) {
+		struct ike_conn *c = &vc->c;
 		struct v2_sa *sa;
 
-		if (c->child.reqid != reqid)
+		if (vc->removed || c->child.reqid != reqid)
 			continue;
 		sa = sa_of_conn(e, c);
 		if (!sa)
@@ -802,9 +973,14 @@ int ikev2_child_delete(struct ikev2 *e, uint32_t spi_in)
 
 int ikev2_ike_rekey(struct ikev2 *e, const char *name)
 {
-	(void)e;
-	(void)name;
-	return -1; /* not implemented yet */
+	struct ike_conn *c = v2_conn_find(e, name);
+	struct v2_sa *sa = c ? sa_of_conn(e, c) : NULL;
+
+	if (!sa || sa->state != V2_ESTABLISHED)
+		return -1;
+	v2_queue(sa, T_IKE_REKEY, 0);
+	v2_queue_run(sa);
+	return 0;
 }
 
 /* ---- show ---- */

@@ -158,7 +158,7 @@ static void retx_timer(struct v2_sa *sa, uint64_t now)
 	if (ike_retx_due(&sa->retx, now, e->g.retransmit_base_ms, e->g.retransmit_tries)) {
 		log_debug("ikev2 %s: retransmitting request %u (try %u)", sa->conn->name,
 			  sa->retx_msgid, sa->retx.sent);
-		v2_send_raw(sa, sa->retx.buf, sa->retx.len);
+		v2_send_all(sa, sa->retx.buf, sa->retx.len); /* RFC 7383 2.6.1: every fragment */
 		return;
 	}
 	if (sa->state == V2_ESTABLISHED || sa->state == V2_DELETING)
@@ -171,8 +171,8 @@ static uint64_t dpd_due(const struct v2_sa *sa)
 {
 	const struct ike_conn *c = sa->conn;
 
-	if (sa->state != V2_ESTABLISHED || !c->dpd_interval_s || c->dpd_mode == IKE_DPD_OFF ||
-	    sa->task != T_NONE)
+	if (sa->state != V2_ESTABLISHED || sa->replaced || !c->dpd_interval_s ||
+	    c->dpd_mode == IKE_DPD_OFF || sa->task != T_NONE)
 		return UINT64_MAX;
 	/* on-demand: only when we sent traffic and heard nothing back */
 	if (c->dpd_mode == IKE_DPD_ON_DEMAND && !sa->out_traffic)
@@ -193,6 +193,44 @@ static void child_timers(struct v2_sa *sa, uint64_t now)
 	}
 }
 
+#define DEF_KEEPALIVE_S 20
+
+/* RFC 3948 4: behind a NAT, keep its mapping alive. */
+static bool keepalive_on(const struct v2_sa *sa)
+{
+	return sa->state == V2_ESTABLISHED && !sa->replaced && sa->nat_local &&
+	       sa->eng->env.send_keepalive;
+}
+
+static void keepalive_timer(struct v2_sa *sa, uint64_t now)
+{
+	uint64_t every = (uint64_t)(sa->conn->nat_keepalive_s ? sa->conn->nat_keepalive_s
+							      : DEF_KEEPALIVE_S) * 1000;
+	struct ikev2 *e = sa->eng;
+
+	if (!keepalive_on(sa)) {
+		sa->keepalive_at = 0;
+		return;
+	}
+	if (!sa->keepalive_at) {
+		sa->keepalive_at = now + every;
+		return;
+	}
+	if (now < sa->keepalive_at)
+		return;
+	sa->keepalive_at = now + every;
+	e->env.send_keepalive(e->env.ctx, &sa->local, &sa->remote, sa->rport);
+}
+
+static void ike_rekey_timer(struct v2_sa *sa, uint64_t now)
+{
+	if (sa->state != V2_ESTABLISHED || sa->replaced || !sa->rekey_at || now < sa->rekey_at)
+		return;
+	sa->rekey_at = 0;
+	log_info("ikev2 %s: IKE SA lifetime (soft) reached, rekeying", sa->conn->name);
+	v2_queue(sa, T_IKE_REKEY, 0);
+}
+
 void v2_timers(struct v2_sa *sa, uint64_t now)
 {
 	retx_timer(sa, now);
@@ -203,6 +241,10 @@ void v2_timers(struct v2_sa *sa, uint64_t now)
 		return;
 	}
 	child_timers(sa, now);
+	ike_rekey_timer(sa, now);
+	keepalive_timer(sa, now);
+	if (sa->frags.active && now - sa->frags.started_ms > V2_FRAG_TIMEOUT_MS)
+		v2_frag_clear(&sa->frags); /* RFC 7383 2.6: give up on it */
 	if (now >= dpd_due(sa)) {
 		sa->out_traffic = false;
 		v2_queue(sa, T_DPD, 0);
@@ -223,6 +265,12 @@ uint64_t v2_sa_next_timer(const struct v2_sa *sa)
 		t = sa->retx.due_ms;
 	if (sa->state == V2_INIT_DONE)
 		t = min64(t, sa->created_ms + sa->eng->g.half_open_timeout_ms);
+	if (sa->state == V2_ESTABLISHED && !sa->replaced && sa->rekey_at)
+		t = min64(t, sa->rekey_at);
+	if (keepalive_on(sa))
+		t = min64(t, sa->keepalive_at ? sa->keepalive_at : v2_now(sa->eng));
+	if (sa->frags.active)
+		t = min64(t, sa->frags.started_ms + V2_FRAG_TIMEOUT_MS + 1);
 	for (const struct v2_child *ch = sa->children; ch; ch = ch->next) {
 		if (ch->soft_at)
 			t = min64(t, ch->soft_at);

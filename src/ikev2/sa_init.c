@@ -23,7 +23,7 @@
 
 static const uint8_t zero_spi[8];
 
-static void algs_from(const struct ikev2_proposal *p, struct ikev2_algs *a, uint16_t *group)
+void v2_algs_from(const struct ikev2_proposal *p, struct ikev2_algs *a, uint16_t *group)
 {
 	const struct ikev2_transform *x;
 
@@ -146,7 +146,9 @@ int v2_init_start(struct v2_sa *sa)
 	pl->u.nonce.p = v2_out_copy(o, sa->ni, sa->ni_len);
 	pl->u.nonce.len = sa->ni_len;
 	natd_out(o, sa->spi_i, zero_spi, &sa->local, sa->lport, &sa->remote, sa->rport);
-	v2_out_notify(o, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, 0, NULL, 0, NULL, 0);
+	/* RFC 7383 2.3: announce it only if we fragment and reassemble */
+	if (sa->conn->frag_mtu)
+		v2_out_notify(o, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, 0, NULL, 0, NULL, 0);
 	buf = build_plain(&h, o, &len);
 	if (!buf)
 		goto out;
@@ -274,7 +276,7 @@ void v2_init_response(struct v2_sa *sa, const struct ikev2_msg *m, const uint8_t
 	ike_retx_stop(&sa->retx);
 	sa->task = T_NONE;
 	memcpy(sa->spi_r, m->hdr.spi_r, 8);
-	algs_from(&pa->u.sa.prop[0], &sa->algs, NULL);
+	v2_algs_from(&pa->u.sa.prop[0], &sa->algs, NULL);
 	sa->nr_len = nr->u.nonce.len;
 	memcpy(sa->nr, nr->u.nonce.p, sa->nr_len);
 	if (derive(sa, ke->u.ke.data.p, ke->u.ke.data.len)) {
@@ -286,7 +288,8 @@ void v2_init_response(struct v2_sa *sa, const struct ikev2_msg *m, const uint8_t
 				    &sa->local, sa->lport);
 	sa->nat_remote = !natd_match(m, IKEV2_N_NAT_DETECTION_SOURCE_IP, sa->spi_i, sa->spi_r,
 				     &sa->remote, sport);
-	sa->frag_ok = ikev2_msg_find_notify(m, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED) != NULL;
+	sa->frag_ok = sa->conn->frag_mtu &&
+		      ikev2_msg_find_notify(m, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED);
 	free(sa->msg2);
 	sa->msg2 = dup_bytes(buf, len);
 	sa->msg2_len = len;
@@ -437,7 +440,7 @@ void v2_init_request(struct ikev2 *e, const struct ikev2_msg *m, const uint8_t *
 		reply_notify(e, m, IKEV2_N_NO_PROPOSAL_CHOSEN, NULL, 0, src, sport, dst, dport);
 		return;
 	}
-	algs_from(&chosen, &(struct ikev2_algs){0}, &group);
+	v2_algs_from(&chosen, &(struct ikev2_algs){0}, &group);
 	if (group != ke->u.ke.group) {
 		/* 1.2: tell the initiator which group we want */
 		log_info("ikev2 %s: KE is %u, we want %s: INVALID_KE_PAYLOAD", c->name,
@@ -455,8 +458,8 @@ void v2_init_request(struct ikev2 *e, const struct ikev2_msg *m, const uint8_t *
 	sa->remote = *src;
 	sa->rport = sport;
 	sa->group = group;
-	algs_from(&chosen, &sa->algs, NULL);
-	sa->frag_ok = ikev2_msg_find_notify(m, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED) != NULL;
+	v2_algs_from(&chosen, &sa->algs, NULL);
+	sa->frag_ok = c->frag_mtu && ikev2_msg_find_notify(m, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED);
 	if (responder_setup(sa, m, buf, len, ni) || derive(sa, ke->u.ke.data.p, ke->u.ke.data.len) ||
 	    respond_init(sa, &chosen, sa->frag_ok)) {
 		v2_sa_dead(sa, "IKE_SA_INIT setup failed (bad KE?)", false);
