@@ -296,6 +296,8 @@ void v2_info_request(struct v2_sa *sa, const struct ikev2_msg *m);
 void v2_info_response(struct v2_sa *sa, const struct ikev2_msg *m);
 void v2_peer_dead(struct v2_sa *sa);
 void v2_timers(struct v2_sa *sa, uint64_t now);
+/* RFC 3948 4: first NAT-keepalive one interval after the SA is up. */
+void v2_keepalive_arm(struct v2_sa *sa);
 uint64_t v2_sa_next_timer(const struct v2_sa *sa);
 
 #endif

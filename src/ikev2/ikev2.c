@@ -298,6 +298,7 @@ void v2_sa_state(struct v2_sa *sa, enum v2_state to)
 
 		sa->state = (uint8_t)to;
 		v2_ike_rekey_arm(sa);
+		v2_keepalive_arm(sa);
 		/* a rekeyed IKE SA continues the connection: no new "up" */
 		if (!rekeyed && sa->eng->env.conn_event)
 			sa->eng->env.conn_event(sa->eng->env.ctx, sa->conn->name, true, 0);

@@ -202,21 +202,27 @@ static bool keepalive_on(const struct v2_sa *sa)
 	       sa->eng->env.send_keepalive;
 }
 
+static uint64_t keepalive_every(const struct v2_sa *sa)
+{
+	return (uint64_t)(sa->conn->nat_keepalive_s ? sa->conn->nat_keepalive_s
+						    : DEF_KEEPALIVE_S) * 1000;
+}
+
+void v2_keepalive_arm(struct v2_sa *sa)
+{
+	sa->keepalive_at = keepalive_on(sa) ? v2_now(sa->eng) + keepalive_every(sa) : 0;
+}
+
 static void keepalive_timer(struct v2_sa *sa, uint64_t now)
 {
-	uint64_t every = (uint64_t)(sa->conn->nat_keepalive_s ? sa->conn->nat_keepalive_s
-							      : DEF_KEEPALIVE_S) * 1000;
+	uint64_t every = keepalive_every(sa);
 	struct ikev2 *e = sa->eng;
 
 	if (!keepalive_on(sa)) {
 		sa->keepalive_at = 0;
 		return;
 	}
-	if (!sa->keepalive_at) {
-		sa->keepalive_at = now + every;
-		return;
-	}
-	if (now < sa->keepalive_at)
+	if (!sa->keepalive_at || now < sa->keepalive_at)
 		return;
 	sa->keepalive_at = now + every;
 	e->env.send_keepalive(e->env.ctx, &sa->local, &sa->remote, sa->rport);
@@ -267,8 +273,8 @@ uint64_t v2_sa_next_timer(const struct v2_sa *sa)
 		t = min64(t, sa->created_ms + sa->eng->g.half_open_timeout_ms);
 	if (sa->state == V2_ESTABLISHED && !sa->replaced && sa->rekey_at)
 		t = min64(t, sa->rekey_at);
-	if (keepalive_on(sa))
-		t = min64(t, sa->keepalive_at ? sa->keepalive_at : v2_now(sa->eng));
+	if (keepalive_on(sa) && sa->keepalive_at)
+		t = min64(t, sa->keepalive_at);
 	if (sa->frags.active)
 		t = min64(t, sa->frags.started_ms + V2_FRAG_TIMEOUT_MS + 1);
 	for (const struct v2_child *ch = sa->children; ch; ch = ch->next) {

@@ -36,6 +36,9 @@ struct peer {
 	struct inst sa[64];
 	unsigned n_sa;
 	unsigned ups, downs, last_action, sent;
+	unsigned keepalives;
+	uint16_t ka_dport;
+	size_t max_len; /* longest datagram sent */
 };
 
 struct pkt {
@@ -66,6 +69,8 @@ static int t_send(void *ctx, const uint8_t *msg, size_t len, const struct ip_add
 	struct pkt *q;
 
 	from->sent++;
+	if (len > from->max_len)
+		from->max_len = len;
 	if ((k < 32 && (net.drop_mask >> k) & 1) || (net.blackhole_b && (to == 1 || from == &net.p[1])))
 		return 0;
 	assert_true(net.nq < 64 && len <= sizeof(q->buf));
@@ -156,6 +161,18 @@ static void t_event(void *ctx, const char *conn, bool up, int action)
 	}
 }
 
+static int t_keepalive(void *ctx, const struct ip_addr *src, const struct ip_addr *dst,
+		       uint16_t dport)
+{
+	struct peer *p = ctx;
+
+	assert_true(ip_addr_eq(src, &p->addr));
+	(void)dst;
+	p->keepalives++;
+	p->ka_dport = dport;
+	return 0;
+}
+
 /* Deliver queued datagrams until the network is quiet. */
 static unsigned run(void)
 {
@@ -244,7 +261,8 @@ static void peers_up(const struct ike_conn *ca, const struct ike_conn *cb,
 	for (int i = 0; i < 2; i++) {
 		struct ike_env env = {.ctx = &net.p[i], .send = t_send, .now_ms = t_now,
 				      .random = t_random, .sa_install = t_install,
-				      .sa_delete = t_delete, .conn_event = t_event};
+				      .sa_delete = t_delete, .conn_event = t_event,
+				      .send_keepalive = t_keepalive};
 		struct ike_global g = {.cookies_off = true};
 
 		net.p[i].e = ikev2_new(&env, i && gb ? gb : &g);
@@ -756,6 +774,466 @@ static void test_transport_esn_ipcomp(void **state)
 	conns_free(&a, &b);
 }
 
+/* ---- IKE SA rekey (RFC 7296 2.18, 2.8.2) ---- */
+
+struct sa_view {
+	unsigned n, established;
+	uint8_t spi_i[8], spi_r[8];
+	char conn[IKE_CONN_NAME_MAX];
+};
+
+static void sa_view_fn(const struct ikev2_sa_info *i, void *arg)
+{
+	struct sa_view *v = arg;
+
+	v->n++;
+	v->established += i->established;
+	memcpy(v->spi_i, i->spi_i, 8);
+	memcpy(v->spi_r, i->spi_r, 8);
+	snprintf(v->conn, sizeof(v->conn), "%s", i->conn);
+}
+
+static struct sa_view view(int k)
+{
+	struct sa_view v;
+
+	memset(&v, 0, sizeof(v));
+	ikev2_foreach_sa(net.p[k].e, sa_view_fn, &v);
+	return v;
+}
+
+/* Both ends hold exactly one IKE SA, the same one, and it is up. */
+static void assert_one_ike_sa(void)
+{
+	struct sa_view a = view(0), b = view(1);
+
+	assert_int_equal(a.n, 1);
+	assert_int_equal(b.n, 1);
+	assert_int_equal(a.established, 1);
+	assert_int_equal(b.established, 1);
+	assert_memory_equal(a.spi_i, b.spi_i, 8);
+	assert_memory_equal(a.spi_r, b.spi_r, 8);
+}
+
+/* The rekeyed IKE SA carries on: its keys agree on both ends (a Child SA
+ * rekey and an IKE delete go through it). */
+static void assert_new_ike_sa_works(void)
+{
+	unsigned n = net.p[0].n_sa;
+
+	/* CREATE_CHILD_SA { SA, Ni, TSi, TSr, N(REKEY_SA) } --> <-- { SA, Nr, TSi, TSr } */
+	/* INFORMATIONAL { D(ESP) } --> <-- { D(ESP) } */
+	assert_int_equal(ikev2_child_rekey(net.p[0].e, first_in(&net.p[0])), 0);
+	run();
+	assert_int_equal(net.p[0].n_sa, n + 2);
+	assert_int_equal(live(&net.p[0]), 2);
+	assert_int_equal(live(&net.p[1]), 2);
+	assert_mirrored();
+	/* INFORMATIONAL { D(IKE) } --> <-- { } */
+	assert_int_equal(ikev2_ike_delete(net.p[0].e, "to-B"), 0);
+	run();
+	advance(1);
+	assert_int_equal(ikev2_sa_count(net.p[0].e), 0);
+	assert_int_equal(ikev2_sa_count(net.p[1].e), 0);
+	assert_int_equal(live(&net.p[1]), 0);
+}
+
+static void ike_rekey_by(int k)
+{
+	struct ike_conn a, b;
+	struct sa_view before;
+
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	peers_up(&a, &b, NULL);
+	establish();
+	before = view(0);
+	/* old SA: CREATE_CHILD_SA { SA(IKE, SPIi'), Ni, KEi } -->
+	 *     <-- old SA: CREATE_CHILD_SA { SA(IKE, SPIr'), Nr, KEr }
+	 * old SA: INFORMATIONAL { D(IKE) } --> <-- { } */
+	assert_int_equal(ikev2_ike_rekey(net.p[k].e, k ? "to-A" : "to-B"), 0);
+	run();
+	advance(1);
+	assert_one_ike_sa();
+	assert_memory_not_equal(view(0).spi_i, before.spi_i, 8);
+	assert_memory_not_equal(view(0).spi_r, before.spi_r, 8);
+	/* the Child SAs moved, untouched; nobody saw the connection go down */
+	assert_int_equal(net.p[0].n_sa, 2);
+	assert_int_equal(live(&net.p[0]), 2);
+	assert_int_equal(live(&net.p[1]), 2);
+	assert_int_equal(net.p[0].downs + net.p[1].downs, 0);
+	assert_int_equal(net.p[0].ups, 1);
+	assert_int_equal(net.p[1].ups, 1);
+	assert_new_ike_sa_works();
+	conns_free(&a, &b);
+}
+
+static void test_ike_rekey(void **state)
+{
+	(void)state;
+	ike_rekey_by(0);
+}
+
+static void test_ike_rekey_by_responder(void **state)
+{
+	(void)state;
+	/* the original responder rekeys; it becomes the new SA's initiator */
+	ike_rekey_by(1);
+}
+
+static void test_ike_rekey_lifetime(void **state)
+{
+	struct ike_conn a, b;
+	struct sa_view before;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	a.ike_lifetime_s = 1000; /* soft: 800..900 s with jitter */
+	peers_up(&a, &b, NULL);
+	establish();
+	before = view(0);
+	advance(799 * 1000);
+	assert_memory_equal(view(0).spi_i, before.spi_i, 8);
+	/* CREATE_CHILD_SA { SA(IKE), Ni, KEi } --> ... D(IKE) on the old SA */
+	advance(101 * 1000);
+	assert_one_ike_sa();
+	assert_memory_not_equal(view(0).spi_i, before.spi_i, 8);
+	assert_int_equal(live(&net.p[0]), 2);
+	/* and again, lifetime after lifetime */
+	before = view(0);
+	advance(900 * 1000);
+	assert_one_ike_sa();
+	assert_memory_not_equal(view(0).spi_i, before.spi_i, 8);
+	assert_int_equal(net.p[0].downs + net.p[1].downs, 0);
+	assert_new_ike_sa_works();
+	conns_free(&a, &b);
+}
+
+static void test_ike_rekey_collision(void **state)
+{
+	struct ike_conn a, b;
+	struct sa_view before;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	peers_up(&a, &b, NULL);
+	establish();
+	before = view(0);
+	/* A: CREATE_CHILD_SA { SA(IKE), Ni1, KEi } --> (crossing)
+	 *    <-- B: CREATE_CHILD_SA { SA(IKE), Ni2, KEi }
+	 * both answer; 2.8.2: the SA with the lowest of the four nonces is
+	 * deleted by its initiator, the other initiator deletes the old SA */
+	assert_int_equal(ikev2_ike_rekey(net.p[0].e, "to-B"), 0);
+	assert_int_equal(ikev2_ike_rekey(net.p[1].e, "to-A"), 0);
+	run();
+	advance(10);
+	assert_one_ike_sa();
+	assert_memory_not_equal(view(0).spi_i, before.spi_i, 8);
+	assert_int_equal(live(&net.p[0]), 2);
+	assert_int_equal(live(&net.p[1]), 2);
+	assert_int_equal(net.p[0].downs + net.p[1].downs, 0);
+	assert_new_ike_sa_works();
+	conns_free(&a, &b);
+}
+
+/* ---- Child SA lifetimes ---- */
+
+static void test_child_lifetime(void **state)
+{
+	struct ike_conn a, b;
+	uint32_t old, cur;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	a.child.soft_seconds = 1000; /* rekey at 900..1000 s (jitter) */
+	a.child.hard_seconds = 1200;
+	peers_up(&a, &b, NULL);
+	establish();
+	old = first_in(&net.p[0]);
+	advance(899 * 1000);
+	assert_int_equal(net.p[0].n_sa, 2);
+	/* CREATE_CHILD_SA { SA, Ni, TSi, TSr, N(REKEY_SA) } --> <-- ...; D(ESP old) */
+	advance(101 * 1000);
+	assert_int_equal(net.p[0].n_sa, 4);
+	assert_null(find(&net.p[0], old, SA_DIR_IN));
+	assert_int_equal(live(&net.p[0]), 2);
+	assert_int_equal(live(&net.p[1]), 2);
+	assert_mirrored();
+	/* soft expiry from the data plane (bytes): rekey */
+	cur = first_in(&net.p[0]);
+	ikev2_expire(net.p[0].e, cur, IPSEC_PROTO_ESP, false);
+	run();
+	assert_int_equal(net.p[0].n_sa, 6);
+	assert_null(find(&net.p[0], cur, SA_DIR_IN));
+	assert_int_equal(live(&net.p[1]), 2);
+	assert_mirrored();
+	/* hard expiry: INFORMATIONAL { D(ESP) } --> <-- { D(ESP) } */
+	ikev2_expire(net.p[0].e, first_in(&net.p[0]), IPSEC_PROTO_ESP, true);
+	run();
+	assert_int_equal(live(&net.p[0]), 0);
+	assert_int_equal(live(&net.p[1]), 0);
+	assert_int_equal(ikev2_sa_count(net.p[0].e), 1);
+	conns_free(&a, &b);
+}
+
+static void test_child_hard_lifetime(void **state)
+{
+	struct ike_conn a, b;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	a.child.hard_seconds = 500; /* no soft lifetime: nothing replaces it */
+	peers_up(&a, &b, NULL);
+	establish();
+	advance(499 * 1000);
+	assert_int_equal(live(&net.p[0]), 2);
+	/* INFORMATIONAL { D(ESP) } --> <-- { D(ESP) } */
+	advance(2000);
+	assert_int_equal(live(&net.p[0]), 0);
+	assert_int_equal(live(&net.p[1]), 0);
+	assert_int_equal(net.p[0].n_sa, 2);
+	conns_free(&a, &b);
+}
+
+/* ---- IKE fragmentation (RFC 7383) ---- */
+
+static void frag_conns(struct ike_conn *a, struct ike_conn *b, uint16_t mtu_a, uint16_t mtu_b)
+{
+	conn_base(a, 0);
+	conn_base(b, 1);
+	a->frag_mtu = mtu_a;
+	b->frag_mtu = mtu_b;
+	/* a bigger IKE_AUTH: more Child SA proposals */
+	for (int i = 1; i < 4; i++) {
+		a->child.props[i] = a->child.props[0];
+		a->child.props[i].encr_bits[0] = (uint16_t)(i == 1 ? 192 : 256);
+		a->child.props[i].integ[0] = i == 3 ? AUTH_HMAC_SHA2_512_256 : AUTH_HMAC_SHA2_256_128;
+	}
+	a->child.n_props = 4;
+}
+
+static void test_frag(void **state)
+{
+	struct ike_conn a, b;
+
+	(void)state;
+	frag_conns(&a, &b, 300, 300);
+	peers_up(&a, &b, NULL);
+	/* IKE_SA_INIT { ..., N(FRAG_SUP) } --> <-- { ..., N(FRAG_SUP) }
+	 * IKE_AUTH SKF{1/n} --> ... SKF{n/n} -->  (reassembled, then processed)
+	 * <-- IKE_AUTH SKF{1/m} ... SKF{m/m} */
+	establish();
+	assert_int_equal(live(&net.p[0]), 2);
+	assert_int_equal(live(&net.p[1]), 2);
+	assert_mirrored();
+	assert_true(net.p[0].sent >= 3); /* IKE_SA_INIT + at least 2 fragments */
+	assert_true(net.p[0].max_len <= 300 - 28);
+	assert_int_equal(ikev2_drops(net.p[1].e, V2_DROP_DECRYPT), 0);
+	conns_free(&a, &b);
+}
+
+static void test_frag_sizes(void **state)
+{
+	struct ike_conn a, b;
+	unsigned before;
+
+	(void)state;
+	frag_conns(&a, &b, 300, 300);
+	a.ike_props[0].dh[0] = DH_ECP_256; /* IKE_SA_INIT stays below 272 bytes */
+	peers_up(&a, &b, NULL);
+	establish();
+	assert_int_equal(live(&net.p[0]), 2);
+	/* every encrypted datagram fits 300 bytes of IPv4 + UDP */
+	before = net.p[0].sent;
+	net.p[0].max_len = net.p[1].max_len = 0;
+	assert_int_equal(ikev2_child_rekey(net.p[0].e, first_in(&net.p[0])), 0);
+	run();
+	assert_true(net.p[0].sent > before + 2); /* the request was fragmented */
+	assert_true(net.p[0].max_len <= 300 - 28);
+	assert_true(net.p[1].max_len <= 300 - 28);
+	assert_int_equal(live(&net.p[0]), 2);
+	assert_mirrored();
+	conns_free(&a, &b);
+}
+
+static void test_frag_dropped(void **state)
+{
+	struct ike_conn a, b;
+	unsigned a_sent;
+
+	(void)state;
+	frag_conns(&a, &b, 300, 300);
+	peers_up(&a, &b, NULL);
+	/* datagrams: 0 SA_INIT req, 1 SA_INIT resp, 2 AUTH frag 1, 3 AUTH
+	 * frag 2 (dropped), ...: B keeps fragment 1 and waits */
+	net.drop_mask = 1u << 3;
+	establish();
+	assert_int_equal(live(&net.p[1]), 0);
+	assert_int_equal(live(&net.p[0]), 0);
+	a_sent = net.p[0].sent;
+	/* A retransmits every fragment; B completes the message */
+	advance(600);
+	assert_true(net.p[0].sent >= a_sent + 2);
+	assert_int_equal(live(&net.p[0]), 2);
+	assert_int_equal(live(&net.p[1]), 2);
+	assert_mirrored();
+	conns_free(&a, &b);
+}
+
+static void test_frag_off(void **state)
+{
+	struct ike_conn a, b;
+
+	(void)state;
+	/* A does not fragment: it must not announce it, so B does not either */
+	frag_conns(&a, &b, 0, 300);
+	peers_up(&a, &b, NULL);
+	establish();
+	assert_int_equal(live(&net.p[0]), 2);
+	assert_int_equal(net.p[0].sent, 2); /* IKE_SA_INIT, IKE_AUTH whole */
+	assert_int_equal(net.p[1].sent, 2);
+	conns_free(&a, &b);
+}
+
+/* ---- NAT keepalives (RFC 3948 4) ---- */
+
+static void test_nat_keepalive(void **state)
+{
+	struct ike_conn a, b;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	b.remote.af = 0;
+	a.nat_keepalive_s = 20;
+	net.nat_a = true;
+	peers_up(&a, &b, NULL);
+	establish();
+	/* A is behind the NAT: 0xff --> 4500 every 20 s; B is not */
+	advance(61 * 1000);
+	assert_int_equal(net.p[0].keepalives, 3);
+	assert_int_equal(net.p[0].ka_dport, 4500);
+	assert_int_equal(net.p[1].keepalives, 0);
+	conns_free(&a, &b);
+}
+
+static void test_no_keepalive_without_nat(void **state)
+{
+	struct ike_conn a, b;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	peers_up(&a, &b, NULL);
+	establish();
+	advance(100 * 1000);
+	assert_int_equal(net.p[0].keepalives + net.p[1].keepalives, 0);
+	conns_free(&a, &b);
+}
+
+/* ---- responder connection choice, connections at run time ---- */
+
+static void id_set(struct ike_id *id, const char *fqdn)
+{
+	id->type = IKE_ID_FQDN;
+	id->len = (uint8_t)strlen(fqdn);
+	memcpy(id->data, fqdn, id->len);
+}
+
+/* B: "other" (peer x.example, another key) first, then "to-A". */
+static void two_conns_at_b(struct ike_conn *a, struct ike_conn *b, struct ike_conn *other)
+{
+	conn_base(a, 0);
+	conn_base(b, 1);
+	*other = *b;
+	snprintf(other->name, sizeof(other->name), "other");
+	id_set(&other->remote_id, "x.example");
+	other->psk_local = secret_from("another key", 11);
+	peers_up(a, other, NULL);
+	assert_int_equal(ikev2_conn_add(net.p[1].e, b), 0);
+}
+
+static void test_conn_by_id(void **state)
+{
+	struct ike_conn a, b, other;
+
+	(void)state;
+	two_conns_at_b(&a, &b, &other);
+	/* IKE_SA_INIT picks "other" by address; IKE_AUTH { IDi a.example } moves
+	 * the SA to "to-A", whose key verifies */
+	establish();
+	assert_int_equal(live(&net.p[0]), 2);
+	assert_string_equal(view(1).conn, "to-A");
+	assert_mirrored();
+	ike_conn_clear(&other);
+	conns_free(&a, &b);
+}
+
+static void test_conn_by_id_none(void **state)
+{
+	struct ike_conn a, b, other;
+
+	(void)state;
+	conn_base(&a, 0);
+	id_set(&a.local_id, "z.example");
+	conn_base(&b, 1);
+	other = b;
+	snprintf(other.name, sizeof(other.name), "other");
+	id_set(&other.remote_id, "x.example");
+	other.psk_local = secret_from("another key", 11);
+	peers_up(&a, &other, NULL);
+	assert_int_equal(ikev2_conn_add(net.p[1].e, &b), 0);
+	/* IKE_AUTH { IDi z.example } --> <-- { N(AUTHENTICATION_FAILED) } */
+	establish();
+	advance(1);
+	assert_int_equal(ikev2_sa_count(net.p[0].e), 0);
+	assert_int_equal(ikev2_sa_count(net.p[1].e), 0);
+	assert_int_equal(live(&net.p[1]), 0);
+	ike_conn_clear(&other);
+	conns_free(&a, &b);
+}
+
+static void test_conn_add_del_live(void **state)
+{
+	struct ike_conn a, b, extra;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	peers_up(&a, &b, NULL);
+	establish();
+	/* connections come and go while SAs are up (daemon reload) */
+	conn_base(&extra, 1);
+	snprintf(extra.name, sizeof(extra.name), "extra");
+	assert_int_equal(ikev2_conn_add(net.p[1].e, &extra), 0);
+	assert_int_equal(ikev2_conn_add(net.p[1].e, &extra), -1); /* name taken */
+	assert_int_equal(ikev2_conn_del(net.p[1].e, "extra"), 0);
+	run();
+	assert_int_equal(live(&net.p[1]), 2);
+	assert_int_equal(ikev2_sa_count(net.p[1].e), 1);
+	/* removing "to-B" at A deletes its SAs: INFORMATIONAL { D(IKE) } --> <-- { } */
+	assert_int_equal(ikev2_conn_del(net.p[0].e, "to-B"), 0);
+	assert_int_equal(live(&net.p[0]), 0);
+	run();
+	advance(1);
+	assert_int_equal(live(&net.p[1]), 0);
+	assert_int_equal(ikev2_sa_count(net.p[0].e), 0);
+	assert_int_equal(ikev2_sa_count(net.p[1].e), 0);
+	assert_int_equal(net.p[1].downs, 1);
+	assert_int_equal(net.p[0].downs, 0); /* the operator removed it */
+	/* added back, it works again */
+	assert_int_equal(ikev2_conn_add(net.p[0].e, &a), 0);
+	establish();
+	assert_int_equal(live(&net.p[0]), 2);
+	assert_mirrored();
+	ike_conn_clear(&extra);
+	conns_free(&a, &b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -776,6 +1254,21 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dpd_death, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nat, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transport_esn_ipcomp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ike_rekey, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ike_rekey_by_responder, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ike_rekey_lifetime, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ike_rekey_collision, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_child_lifetime, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_child_hard_lifetime, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_frag, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_frag_sizes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_frag_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_frag_off, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nat_keepalive, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_keepalive_without_nat, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_conn_by_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_conn_by_id_none, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_conn_add_del_live, setup, teardown),
 	};
 
 	log_setup("test", true, false, getenv("V") ? LOG_LVL_DEBUG : LOG_LVL_WARN);
