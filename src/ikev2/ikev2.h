@@ -22,9 +22,12 @@ struct ikev2 *ikev2_new(const struct ike_env *env, const struct ike_global *g);
 /* Deletes every Child SA it installed (env.sa_delete), sends nothing. */
 void ikev2_free(struct ikev2 *e);
 
-/* Add (copy) a connection; its name must be new. 0 or -1. */
+/* Add (copy) a connection; its name must be new. Allowed at any time,
+ * also while SAs are up. 0 or -1. */
 int ikev2_conn_add(struct ikev2 *e, const struct ike_conn *c);
-/* Delete its SAs (sending DELETE) and forget the connection. */
+/* Delete only its SAs (an established IKE SA gets an INFORMATIONAL
+ * DELETE, its Child SAs are removed at once; no conn_event is raised)
+ * and forget the connection; the name can be added again at once. */
 int ikev2_conn_del(struct ikev2 *e, const char *name);
 
 /* Start IKE_SA_INIT for a connection (no-op if an IKE SA for it is being
@@ -53,6 +56,8 @@ void ikev2_traffic(struct ikev2 *e, uint32_t reqid, bool inbound);
 int ikev2_ike_delete(struct ikev2 *e, const char *conn);
 int ikev2_child_rekey(struct ikev2 *e, uint32_t spi_in);
 int ikev2_child_delete(struct ikev2 *e, uint32_t spi_in);
+/* Rekey the connection's IKE SA (RFC 7296 2.18; also run by the engine
+ * at ike_lifetime_s minus 10-20% jitter). -1 if it has no IKE SA up. */
 int ikev2_ike_rekey(struct ikev2 *e, const char *conn);
 
 /* Read-only view of SAs for show commands and tests. */

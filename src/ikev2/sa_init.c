@@ -413,6 +413,28 @@ static int responder_setup(struct v2_sa *sa, const struct ikev2_msg *m, const ui
 	return sa->msg1 ? 0 : -1;
 }
 
+/* 2.7: several connections may share the peer's address (IKE_AUTH then
+ * tells them apart by identity): the first whose proposals fit, starting
+ * at `first`. A connection that does not fit logs why. */
+static struct ike_conn *conn_for_init(struct ikev2 *e, struct ike_conn *first,
+				      const struct ip_addr *local, const struct ip_addr *remote,
+				      const struct ikev2_sa *peer, uint16_t ke_group,
+				      struct ikev2_proposal *chosen, struct ikev2_transform *xf)
+{
+	bool from = false;
+
+	for (struct v2_conn *vc = e->conns; vc; vc = vc->next) {
+		struct ike_conn *c = &vc->c;
+
+		from |= c == first;
+		if (!from || vc->removed || !v2_conn_addr_ok(c, local, remote))
+			continue;
+		if (v2_ike_prop_select(c, peer, ke_group, chosen, xf))
+			return c;
+	}
+	return NULL;
+}
+
 void v2_init_request(struct ikev2 *e, const struct ikev2_msg *m, const uint8_t *buf,
 		     size_t len, const struct ip_addr *src, uint16_t sport,
 		     const struct ip_addr *dst, uint16_t dport)
@@ -436,7 +458,8 @@ void v2_init_request(struct ikev2 *e, const struct ikev2_msg *m, const uint8_t *
 	}
 	if (!cookie_ok(e, m, ni, src, sport, dst, dport))
 		return;
-	if (!v2_ike_prop_select(c, &pa->u.sa, ke->u.ke.group, &chosen, xf)) {
+	c = conn_for_init(e, c, dst, src, &pa->u.sa, ke->u.ke.group, &chosen, xf);
+	if (!c) {
 		reply_notify(e, m, IKEV2_N_NO_PROPOSAL_CHOSEN, NULL, 0, src, sport, dst, dport);
 		return;
 	}

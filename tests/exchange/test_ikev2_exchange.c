@@ -1197,6 +1197,31 @@ static void test_conn_by_id_none(void **state)
 	conns_free(&a, &b);
 }
 
+static void test_conn_by_proposal(void **state)
+{
+	struct ike_conn a, b, other;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	other = b;
+	snprintf(other.name, sizeof(other.name), "other");
+	other.remote_id.type = IKE_ID_ANY;
+	other.ike_props[0].encr[0] = ENCR_CHACHA20_POLY1305;
+	other.ike_props[0].encr_bits[0] = 0;
+	other.psk_local = secret_from("another key", 11);
+	peers_up(&a, &other, NULL);
+	assert_int_equal(ikev2_conn_add(net.p[1].e, &b), 0);
+	/* "other" fits A's address but not its proposals; "to-A" does, and it
+	 * stays chosen in IKE_AUTH ("other" would take any ID but not AES-GCM) */
+	establish();
+	assert_int_equal(live(&net.p[0]), 2);
+	assert_string_equal(view(1).conn, "to-A");
+	assert_mirrored();
+	ike_conn_clear(&other);
+	conns_free(&a, &b);
+}
+
 static void test_conn_add_del_live(void **state)
 {
 	struct ike_conn a, b, extra;
@@ -1268,6 +1293,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_keepalive_without_nat, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conn_by_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conn_by_id_none, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_conn_by_proposal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conn_add_del_live, setup, teardown),
 	};
 
