@@ -84,6 +84,13 @@ static int env_send(void *ctx, const uint8_t *msg, size_t len, const struct ip_a
 	return 0;
 }
 
+static int env_send_keepalive(void *ctx, const struct ip_addr *src, const struct ip_addr *dst,
+			      uint16_t dport)
+{
+	struct ike_glue *g = ctx;
+	return g->dd->dp ? dp_natt_send_keepalive(g->dd->dp, src, dst, dport) : -1;
+}
+
 static uint64_t env_now_ms(void *ctx)
 {
 	(void)ctx;
@@ -327,7 +334,8 @@ struct ike_glue *ike_glue_new(struct daemon *dd)
 	struct ike_glue *g = calloc(1, sizeof(*g));
 	struct ike_env env = {.send = env_send, .now_ms = env_now_ms, .random = env_random,
 			      .sa_install = env_sa_install, .sa_delete = env_sa_delete,
-			      .conn_event = env_conn_event};
+			      .conn_event = env_conn_event,
+			      .send_keepalive = env_send_keepalive};
 	struct ike_global ig;
 
 	if (!g)

@@ -238,6 +238,15 @@ int dp_natt_send_ike(struct dp *dp, const struct ip_addr *src, const struct ip_a
 	return sock_udp_send(&dp->socks, src, dst, dport, iov, 2);
 }
 
+int dp_natt_send_keepalive(struct dp *dp, const struct ip_addr *src, const struct ip_addr *dst,
+			   uint16_t dport)
+{
+	static const uint8_t ka = 0xff; /* RFC 3948 2.3: one octet, no marker */
+	struct iovec iov[1] = {{(void *)&ka, 1}};
+
+	return sock_udp_send(&dp->socks, src, dst, dport, iov, 1);
+}
+
 /* ---- routes ------------------------------------------------------------ */
 
 int dp_route_add(struct dp *dp, const struct ip_prefix *dst)

@@ -97,6 +97,9 @@ void dp_set_ike_handler(struct dp *dp, dp_ike_fn fn, void *arg);
  * picks). Returns 0 or -1 with errno. Thread safe. */
 int dp_natt_send_ike(struct dp *dp, const struct ip_addr *src, const struct ip_addr *dst,
 		     uint16_t dport, const uint8_t *msg, size_t len);
+/* A NAT-keepalive (RFC 3948 2.3: one 0xff octet) from the NAT-T socket. */
+int dp_natt_send_keepalive(struct dp *dp, const struct ip_addr *src, const struct ip_addr *dst,
+			   uint16_t dport);
 
 /* Routes and policy routing (route.c, libnl): route each protected
  * destination prefix into the TUN device through the dedicated table;
