@@ -21,6 +21,10 @@
 # IKE messages as fuzz corpus files into DIR).
 
 IOP_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+if [ ! -f "$IOP_DIR/../netns/lib.sh" ]; then
+	echo "1..0 # SKIP $(basename "$0" .sh): no tests/netns/lib.sh"
+	exit 77
+fi
 # shellcheck source=../netns/lib.sh
 . "$IOP_DIR/../netns/lib.sh"
 
@@ -272,7 +276,9 @@ EOF
 swan_start() {
 	local s=$1 ns=$2 d=$RUNDIR/$1 i
 	SWAN_NS[$s]=$ns
-	STRONGSWAN_CONF=$d/strongswan.conf nsx "$ns" timeout -s TERM 900 "$CHARON" \
+	# Not through a shell function: $! must be the process itself (ip
+	# netns exec execs timeout, which forwards SIGTERM to charon).
+	STRONGSWAN_CONF=$d/strongswan.conf ip netns exec "$ns" timeout -s TERM 900 "$CHARON" \
 		>"$d/charon.out" 2>&1 </dev/null &
 	SWAN_PID[$s]=$!
 	for i in $(seq 100); do
@@ -507,8 +513,8 @@ check_both_see_sa() {
 # in clear: tunnel-mode traffic must only cross as ESP-in-UDP.
 clear_cap_start() {
 	CLEAR_PCAP=$TMP/clear-$T_N.pcap
-	nsx "$GB" timeout 300 dumpcap -q -P -i wan0 -s 96 -f "net 198.19.0.0/16" \
-		-w "$CLEAR_PCAP" 2>"$CLEAR_PCAP.err" &
+	ip netns exec "$GB" timeout 300 dumpcap -q -P -i wan0 -s 96 -f "net 198.19.0.0/16" \
+		-w "$CLEAR_PCAP" 2>"$CLEAR_PCAP.err" </dev/null &
 	CLEAR_PID=$!
 	BG_PIDS+=("$CLEAR_PID")
 	wait_for 5 grep -q "Capturing on" "$CLEAR_PCAP.err"
@@ -516,7 +522,8 @@ clear_cap_start() {
 
 clear_cap_stop() { # prints the packet count
 	sleep 0.3
-	kill -INT "$CLEAR_PID" 2>/dev/null
+	kill -TERM "$CLEAR_PID" 2>/dev/null
+	timeout 10 tail --pid="$CLEAR_PID" -f /dev/null 2>/dev/null || kill -KILL "$CLEAR_PID" 2>/dev/null
 	wait "$CLEAR_PID" 2>/dev/null
 	timeout 60 tshark -n -r "$CLEAR_PCAP" 2>/dev/null | wc -l
 }
@@ -552,8 +559,19 @@ check_traffic_run() {
 # Capture the IKE messages on gwB's WAN (UDP 500 and 4500).
 # Only IKE: port 500, and port 4500 with the non-ESP marker (RFC 3948 2.2).
 iop_capture_start() {
-	capture_start "$GB" wan0 "$TMP/ike.pcap" 65535 \
-		"udp port 500 or (udp port 4500 and udp[8:4] = 0)"
+	ip netns exec "$GB" timeout 600 dumpcap -q -P -i wan0 -s 65535 \
+		-f "udp port 500 or (udp port 4500 and udp[8:4] = 0)" \
+		-w "$TMP/ike.pcap" 2>"$TMP/ike.pcap.err" </dev/null &
+	IKE_CAP_PID=$!
+	BG_PIDS+=("$IKE_CAP_PID")
+	wait_for 5 grep -q "Capturing on" "$TMP/ike.pcap.err"
+}
+
+iop_capture_stop() {
+	sleep 0.5
+	kill -TERM "$IKE_CAP_PID" 2>/dev/null
+	timeout 10 tail --pid="$IKE_CAP_PID" -f /dev/null 2>/dev/null || kill -KILL "$IKE_CAP_PID" 2>/dev/null
+	wait "$IKE_CAP_PID" 2>/dev/null
 }
 
 # iop_corpus_save PREFIX: every IKE message of the capture (non-ESP
@@ -643,7 +661,7 @@ iop_setup() {
 iop_teardown() {
 	local n
 	[ -n "${INTEROP_CORPUS:-}" ] || return 0
-	capture_stop
+	iop_capture_stop
 	n=$(iop_corpus_save "${INTEROP_CORPUS_PREFIX:-${GWA_IMPL}_$T_NAME}")
 	info "$n IKE messages saved to $INTEROP_CORPUS"
 }
