@@ -483,7 +483,10 @@ check_transfer() {
 capture_start() {
 	local ns=$1 ifc=$2 f=$3 snap=${4:-262144} filter=${5:-}
 	local i
-	nsx "$ns" timeout 300 dumpcap -q -P -i "$ifc" -s "$snap" ${filter:+-f "$filter"} \
+	# Not through nsx: a backgrounded shell function is a subshell, and
+	# capture_stop's SIGINT would stop at it instead of reaching dumpcap.
+	# ip netns exec execs timeout, which forwards the signal to dumpcap.
+	ip netns exec "$ns" timeout 300 dumpcap -q -P -i "$ifc" -s "$snap" ${filter:+-f "$filter"} \
 		-w "$f" 2>"$f.err" &
 	CAP_PID=$!
 	for i in $(seq 50); do
