@@ -329,7 +329,7 @@ out_config:
 	config_free(dd.running);
 out_rcu:
 	rcu_unregister_thread();
-	if (ret == 0)
+	if (ret == 0 && !test_only)
 		log_notice("espritd stopped");
 	return ret;
 }
