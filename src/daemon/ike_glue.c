@@ -108,7 +108,11 @@ static int env_sa_install(void *ctx, const struct sa_params *p)
 	struct ike_glue *g = ctx;
 	struct sa_params q = *p;
 	q.origin = SA_ORIGIN_KEYMGR;
-	return sad_install(g->dd->sad, &q);
+	if (sad_install(g->dd->sad, &q) < 0)
+		return -1;
+	if (q.dir == SA_DIR_OUT && g->dd->dp)
+		dp_sa_installed(g->dd->dp, q.reqid); /* send what the acquire queue holds */
+	return 0;
 }
 
 static int env_sa_delete(void *ctx, uint32_t spi, uint8_t proto, const struct ip_addr *dst)

@@ -46,10 +46,17 @@ static int workers_create(struct dp *dp)
 	dp->workers = calloc(dp->nworkers, sizeof(*dp->workers));
 	if (!dp->workers)
 		return -1;
+	for (unsigned i = 0; i < dp->nworkers; i++)
+		dp->workers[i].kick_fd = -1;
 	for (unsigned i = 0; i < dp->nworkers; i++) {
 		struct dp_worker *w = &dp->workers[i];
 		w->dp = dp;
 		w->idx = i;
+		w->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (w->kick_fd < 0) {
+			log_err("dp: eventfd: %s", strerror(errno));
+			return -1;
+		}
 		if (pkt_pool_init(&w->pool, DP_POOL_SIZE) < 0)
 			return -1;
 		w->scratch = xform_scratch_new();
@@ -83,15 +90,20 @@ static void workers_stop(struct dp *dp)
 	__atomic_store_n(&dp->stopping, true, __ATOMIC_RELEASE);
 	if (write(dp->wake_fd, &one, sizeof(one)) != sizeof(one))
 		log_err("dp: eventfd write: %s", strerror(errno));
+	/* All joined before any fd closes: a running worker may kick another. */
+	for (unsigned i = 0; i < dp->nworkers; i++)
+		if (dp->workers[i].started)
+			pthread_join(dp->workers[i].thread, NULL);
 	for (unsigned i = 0; i < dp->nworkers; i++) {
 		struct dp_worker *w = &dp->workers[i];
-		if (w->started)
-			pthread_join(w->thread, NULL);
+		w->started = false;
 		xform_scratch_free(w->scratch);
 		pkt_pool_destroy(&w->pool);
 		for (int k = 0; k < RX__COUNT; k++)
 			if (w->rx_own[k] && w->rx[k] >= 0)
 				close(w->rx[k]);
+		if (w->kick_fd >= 0)
+			close(w->kick_fd);
 	}
 	free(dp->workers);
 	dp->workers = NULL;
@@ -103,6 +115,7 @@ void dp_stop(struct dp *dp)
 	if (!dp)
 		return;
 	workers_stop(dp);
+	dp_vti_del_all(dp); /* the devices take their addresses and routes along */
 	if (dp->routes_ready)
 		route_set_destroy(&dp->routes);
 	dp_socks_close(&dp->socks);
@@ -110,6 +123,8 @@ void dp_stop(struct dp *dp)
 	if (dp->wake_fd >= 0)
 		close(dp->wake_fd);
 	acq_limit_destroy(&dp->acq);
+	acqq_destroy(&dp->acqq);
+	pthread_mutex_destroy(&dp->vti_lock);
 	log_info("dp: stopped");
 	free(dp);
 }
@@ -132,8 +147,13 @@ struct dp *dp_start(const struct dp_config *cfg, struct sad *sad, struct spd *sp
 	dp->rl_drop = rl;
 	dp->rl_io = rl;
 	acq_limit_init(&dp->acq, 1000000000ull);
-	for (unsigned i = 0; i < TUN_MAX_QUEUES; i++)
+	acqq_init(&dp->acqq);
+	pthread_mutex_init(&dp->vti_lock, NULL);
+	for (unsigned i = 0; i < TUN_MAX_QUEUES; i++) {
 		dp->tun.fd[i] = -1;
+		for (unsigned v = 0; v < DP_VTI_MAX; v++)
+			dp->vti[v].tun.fd[i] = -1;
+	}
 	for (int k = 0; k < RX__COUNT; k++)
 		dp->socks.rx[k] = -1;
 	dp->socks.raw4_tx = dp->socks.raw6_tx = -1;
@@ -191,6 +211,10 @@ void dp_stats(const struct dp *dp, struct dp_global_stats *out)
 		for (unsigned d = 0; d < DROP__COUNT; d++)
 			out->drops[d] += LOAD(s->drops[d]);
 	}
+	out->acq_queued = LOAD(dp->acqq.queued);
+	out->acq_flushed = LOAD(dp->acqq.flushed);
+	out->acq_expired = LOAD(dp->acqq.expired);
+	out->acq_overflow = LOAD(dp->acqq.overflow);
 }
 
 /* Races with workers only in losing increments made during the clear. */
@@ -209,6 +233,19 @@ void dp_clear_stats(struct dp *dp)
 		for (unsigned d = 0; d < DROP__COUNT; d++)
 			ZERO(s->drops[d]);
 	}
+	ZERO(dp->acqq.queued);
+	ZERO(dp->acqq.flushed);
+	ZERO(dp->acqq.expired);
+	ZERO(dp->acqq.overflow);
+}
+
+/* ---- the acquire queue ----------------------------------------------------- */
+
+void dp_sa_installed(struct dp *dp, uint32_t reqid)
+{
+	(void)reqid; /* worker 0 checks every waiting reqid against the SAD */
+	if (dp && dp->workers && acqq_pending(&dp->acqq))
+		dp_worker_kick(dp, 0);
 }
 
 int dp_tun_ifindex(const struct dp *dp)

@@ -58,6 +58,10 @@ struct dp_global_stats {
 	uint64_t natt_keepalive_rx; /* RFC 3948 2.3 one-octet 0xff */
 	uint64_t ike_rx;            /* non-ESP marker on the UDP port (RFC 3948 2.2) */
 	uint64_t acquires;          /* acquire callbacks fired (after rate limiting) */
+	/* The acquire queue (packets waiting for their SA): queued, sent once
+	 * the SA was up, dropped after the timeout, refused (queue full; those
+	 * are also counted as no-outbound-sa drops, as are the expired). */
+	uint64_t acq_queued, acq_flushed, acq_expired, acq_overflow;
 	uint64_t drops[DROP__COUNT]; /* drops not attributable to an SA (no SA, no policy) */
 };
 
@@ -114,5 +118,28 @@ int dp_route_add(struct dp *dp, const struct ip_prefix *dst);
 int dp_route_add_src(struct dp *dp, const struct ip_prefix *dst, const struct ip_addr *src);
 int dp_route_del(struct dp *dp, const struct ip_prefix *dst);
 void dp_routes_flush(struct dp *dp); /* every route this dp added */
+
+/* An outbound SA for reqid was installed (the key manager calls it after
+ * sad_install): packets queued for it are sent now rather than at the
+ * next periodic look (100 ms). Thread safe, cheap, never blocks. */
+void dp_sa_installed(struct dp *dp, uint32_t reqid);
+
+/* Route-based VTIs (ARCHITECTURE "Outbound, route-based"): a TUN device
+ * `name` (IFNAMSIZ) whose packets are protected with the outbound SA of
+ * reqid, without an SPD lookup (policy any/any, tunnel mode); inbound SAs
+ * with that reqid write the decrypted packets to it. No SA yet: queued and
+ * acquired with a policy named after the device. Multi-queue like the main
+ * TUN. Main thread; 0 or -1 (logged; duplicate name or reqid, no slot). */
+int dp_vti_add(struct dp *dp, const char *name, uint32_t reqid, uint32_t mtu);
+/* Removes the device (and with it its addresses and routes). Waits until
+ * no worker uses it (normally one poll wake-up). 0, or -1 if unknown. */
+int dp_vti_del(struct dp *dp, const char *name);
+/* `ip address A M` on the device (host bits kept). 0 or -1. */
+int dp_vti_addr_add(struct dp *dp, const char *name, const struct ip_prefix *a);
+int dp_vti_addr_del(struct dp *dp, const char *name, const struct ip_prefix *a);
+/* `ip route PREFIX MASK name`: main table, dev name. 0 or -1. */
+int dp_vti_route_add(struct dp *dp, const char *name, const struct ip_prefix *dst);
+int dp_vti_route_del(struct dp *dp, const char *name, const struct ip_prefix *dst);
+int dp_vti_ifindex(struct dp *dp, const char *name); /* 0 if unknown */
 
 #endif

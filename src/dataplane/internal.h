@@ -66,6 +66,57 @@ void acq_limit_destroy(struct acq_limit *al);
 /* True if an acquire for reqid may be sent at time now (and records it). */
 bool acq_limit_allow(struct acq_limit *al, uint32_t reqid, uint64_t now);
 
+/* ---- acquire queue (acquire.c) ----------------------------------------
+ * ARCHITECTURE "no SA: queue the packet (bounded) and send an ACQUIRE":
+ * packets that found a PROTECT policy (or a VTI) without an outbound SA
+ * wait here, copied, until an outbound SA for their reqid exists (then a
+ * worker sends them through xform_output) or ACQQ_TIMEOUT_NS passes.
+ * Bounded per reqid and overall; shared by every worker (slow path: one
+ * mutex, a malloc per queued packet). Order is kept (one FIFO). */
+#define ACQQ_REQID_PKTS 16
+#define ACQQ_REQID_BYTES 65536
+#define ACQQ_TOTAL_PKTS 256
+#define ACQQ_TOTAL_BYTES (1024 * 1024)
+#define ACQQ_TIMEOUT_NS 5000000000ull
+
+struct acqq_pkt {
+	struct acqq_pkt *next;
+	uint32_t reqid;
+	unsigned origin; /* 0: the main TUN (SPD lookup again); i + 1: VTI slot i */
+	uint64_t t_ns;   /* when queued */
+	size_t len;
+	uint8_t data[];
+};
+
+struct acq_queue {
+	pthread_mutex_t lock;
+	struct acqq_pkt *head, *tail;
+	unsigned n;      /* atomic store under lock: read lock-free by acqq_pending */
+	size_t bytes;
+	/* Counters (relaxed atomic stores under lock, read by dp_stats). */
+	uint64_t queued, flushed, expired, overflow;
+};
+
+void acqq_init(struct acq_queue *q);
+void acqq_destroy(struct acq_queue *q); /* frees what is still queued */
+/* Copy len bytes of d. False if a bound would be exceeded (the caller
+ * drops the packet; counted as overflow). *was_empty says whether the queue
+ * was empty before (the caller then wakes the worker that drains it). */
+bool acqq_push(struct acq_queue *q, uint32_t reqid, unsigned origin, const uint8_t *d,
+	       size_t len, uint64_t now, bool *was_empty);
+/* Unlink and return (in FIFO order) every packet whose reqid ready() says
+ * has an SA now (counted as flushed); packets older than ACQQ_TIMEOUT_NS
+ * are freed (counted as expired, *expired += n). ready may be NULL (only
+ * expiry). The caller sends and then frees the list (acqq_list_free). */
+typedef bool (*acqq_ready_fn)(uint32_t reqid, void *arg);
+struct acqq_pkt *acqq_take(struct acq_queue *q, uint64_t now, acqq_ready_fn ready, void *arg,
+			   unsigned *expired);
+void acqq_list_free(struct acqq_pkt *l);
+static inline bool acqq_pending(const struct acq_queue *q)
+{
+	return __atomic_load_n(&q->n, __ATOMIC_RELAXED) != 0;
+}
+
 /* ---- TUN (tun.c) ------------------------------------------------------ */
 /* One fd per queue: with IFF_MULTI_QUEUE each worker owns queue[i] (the
  * kernel picks a queue per flow, so a flow's packets stay in order on one
@@ -90,6 +141,9 @@ int tun_open(struct tun *t, const char *name, uint32_t mtu, unsigned nqueues, bo
 	     bool tso);
 /* Closes every queue: a non-persistent TUN device disappears with them. */
 void tun_close(struct tun *t);
+/* Add or delete an interface address (prefix with the host bits kept, as
+ * in `ip address A M`) on ifindex (libnl). 0 or -1 (logged). */
+int tun_addr_change(int ifindex, const struct ip_prefix *a, bool add);
 /* Which queue a worker reads and writes. */
 static inline int tun_fd_for(const struct tun *t, unsigned worker)
 {
@@ -236,10 +290,35 @@ void route_set_destroy(struct dp_route_set *rs); /* flushes routes, removes rule
 int route_set_add(struct dp_route_set *rs, const struct ip_prefix *dst, const struct ip_addr *src);
 int route_set_del(struct dp_route_set *rs, const struct ip_prefix *dst);
 void route_set_flush(struct dp_route_set *rs);
+/* A route PREFIX dev IFINDEX in the main table (VTI routes, `ip route P M
+ * TunnelN`), on the set's netlink socket. Not remembered: the device's
+ * removal takes its routes with it. 0 or -1 (logged). */
+int route_set_dev(struct dp_route_set *rs, int ifindex, const struct ip_prefix *dst, bool add);
 /* /proc/sys writes: rp_filter off on the TUN, forwarding on. */
 void route_sysctl_setup(const char *tun_name);
 /* Open a NETLINK_ROUTE socket (tun.c uses it too). */
 struct nl_sock *route_nl_open(void);
+
+/* ---- route-based VTIs (vti.c) ------------------------------------------
+ * `interface TunnelN` with tunnel protection: a TUN device of that name.
+ * What the kernel routes into it is protected with the outbound SA of its
+ * reqid (policy any/any, tunnel mode, no SPD lookup); what arrives on an
+ * inbound SA of that reqid is written to it. Slots are filled by the main
+ * thread (dp_vti_add/del, under vti_lock); workers read a slot only when
+ * `used` (acquire load). A deleted slot's fds are closed only once every
+ * worker has passed the top of its loop (vti_gen handshake), so no worker
+ * still polls or writes them. */
+#define DP_VTI_MAX 16
+struct dp_vti {
+	bool used;          /* atomic */
+	struct tun tun;
+	struct policy pol;  /* reqid, PROTECT, tunnel mode, selectors any */
+};
+
+/* The VTI whose reqid this is, or NULL. Under rcu_read_lock in a worker. */
+const struct dp_vti *dp_vti_of_reqid(const struct dp *dp, uint32_t reqid);
+/* dp_stop, after the workers are joined: remove every VTI device. */
+void dp_vti_del_all(struct dp *dp);
 
 /* ---- workers and the dp (worker.c, dp.c) ------------------------------ */
 /* Counters of one worker: written by that worker only (relaxed atomic
@@ -261,6 +340,9 @@ struct dp_worker {
 	bool rx_own[RX__COUNT]; /* opened for this worker: closed with it */
 	bool gso;               /* UDP GSO on send (cleared if the kernel refuses it) */
 	struct tx_batch tx;     /* sealed packets waiting for sock_send_batch */
+	int kick_fd;            /* eventfd: VTI set changed / acquire queue work (worker 0) */
+	unsigned vti_gen_seen;  /* atomic: the dp->vti_gen this worker polls */
+	uint64_t acqq_next_ns;  /* worker 0: next look at the acquire queue */
 	struct dp_worker_stats stats;
 };
 
@@ -273,7 +355,12 @@ struct dp {
 	dp_ike_fn ike_fn; /* atomic pointer; see dp_set_ike_handler */
 	void *ike_arg;
 	struct acq_limit acq;
+	struct acq_queue acqq;
 	struct tun tun;
+	pthread_mutex_t vti_lock; /* main-thread side of the VTI slots */
+	unsigned vti_gen;         /* atomic: bumped on every VTI add/del */
+	unsigned nvti;            /* atomic: slots in use (fast path when 0) */
+	struct dp_vti vti[DP_VTI_MAX];
 	struct dp_socks socks;
 	struct dp_route_set routes;
 	bool routes_ready;
@@ -287,6 +374,8 @@ struct dp {
 };
 
 void *dp_worker_main(void *arg);
+/* Wake worker i (its kick eventfd). Thread safe. */
+void dp_worker_kick(struct dp *dp, unsigned i);
 
 static inline void stat_add(uint64_t *c, uint64_t n)
 {

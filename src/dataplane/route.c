@@ -118,7 +118,7 @@ static void rule_remove(struct dp_route_set *rs, int af)
 
 /* ---- routes in table T ------------------------------------------------- */
 
-static struct rtnl_route *route_build(const struct dp_route_set *rs, const struct ip_prefix *dst,
+static struct rtnl_route *route_build(uint32_t table, int ifindex, const struct ip_prefix *dst,
 				      const struct ip_addr *src)
 {
 	struct rtnl_route *r = rtnl_route_alloc();
@@ -129,7 +129,7 @@ static struct rtnl_route *route_build(const struct dp_route_set *rs, const struc
 		goto fail;
 	nl_addr_set_prefixlen(a, dst->len);
 	rtnl_route_set_family(r, dst->addr.af);
-	rtnl_route_set_table(r, rs->table);
+	rtnl_route_set_table(r, table);
 	if (rtnl_route_set_dst(r, a) < 0)
 		goto fail;
 	nl_addr_put(a);
@@ -145,7 +145,7 @@ static struct rtnl_route *route_build(const struct dp_route_set *rs, const struc
 		rtnl_route_set_pref_src(r, s);
 		nl_addr_put(s);
 	}
-	rtnl_route_nh_set_ifindex(nh, rs->ifindex);
+	rtnl_route_nh_set_ifindex(nh, ifindex);
 	rtnl_route_add_nexthop(r, nh);
 	return r;
 fail:
@@ -158,7 +158,7 @@ fail:
 static int route_send(struct dp_route_set *rs, const struct ip_prefix *dst,
 		      const struct ip_addr *src, bool add)
 {
-	struct rtnl_route *r = route_build(rs, dst, add ? src : NULL);
+	struct rtnl_route *r = route_build(rs->table, rs->ifindex, dst, add ? src : NULL);
 	char buf[IP_ADDR_STRLEN + 4];
 	int err;
 
@@ -244,6 +244,35 @@ void route_set_flush(struct dp_route_set *rs)
 		route_send(rs, &rs->routes[i], NULL, false);
 	rs->n = 0;
 	pthread_mutex_unlock(&rs->lock);
+}
+
+int route_set_dev(struct dp_route_set *rs, int ifindex, const struct ip_prefix *dst, bool add)
+{
+	struct rtnl_route *r;
+	char buf[IP_ADDR_STRLEN + 4];
+	int err;
+
+	if (!prefix_ok(dst))
+		return -1;
+	r = route_build(RT_TABLE_MAIN, ifindex, dst, NULL);
+	if (!r)
+		return -1;
+	pthread_mutex_lock(&rs->lock);
+	if (add)
+		err = rtnl_route_add(rs->nl, r, NLM_F_CREATE | NLM_F_REPLACE);
+	else
+		err = rtnl_route_delete(rs->nl, r, 0);
+	pthread_mutex_unlock(&rs->lock);
+	rtnl_route_put(r);
+	if (!add && err == -NLE_OBJ_NOTFOUND)
+		err = 0; /* gone with its device */
+	if (err < 0)
+		log_err("route: %s %s dev ifindex %d: %s", add ? "add" : "del",
+			ip_prefix_str(dst, buf), ifindex, nl_geterror(err));
+	else
+		log_info("route: %s %s dev ifindex %d (main table)", add ? "added" : "deleted",
+			 ip_prefix_str(dst, buf), ifindex);
+	return err < 0 ? -1 : 0;
 }
 
 int route_set_init(struct dp_route_set *rs, int ifindex, uint32_t table, uint32_t pref,

@@ -21,6 +21,7 @@
 
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
+#include <netlink/route/addr.h>
 #include <netlink/route/link/inet6.h>
 
 #include "dataplane/internal.h"
@@ -191,4 +192,38 @@ void tun_close(struct tun *t)
 		t->fd[i] = -1;
 	}
 	t->nqueues = 0;
+}
+
+int tun_addr_change(int ifindex, const struct ip_prefix *a, bool add)
+{
+	struct nl_sock *nl = route_nl_open();
+	struct rtnl_addr *ra = rtnl_addr_alloc();
+	struct nl_addr *local = nl_addr_build(a->addr.af, a->addr.b, ip_addr_len(&a->addr));
+	char buf[IP_ADDR_STRLEN + 4];
+	int err = -NLE_NOMEM;
+
+	if (!nl || !ra || !local)
+		goto out;
+	nl_addr_set_prefixlen(local, a->len);
+	rtnl_addr_set_ifindex(ra, ifindex);
+	rtnl_addr_set_family(ra, a->addr.af);
+	err = rtnl_addr_set_local(ra, local);
+	if (err < 0)
+		goto out;
+	rtnl_addr_set_prefixlen(ra, a->len);
+	err = add ? rtnl_addr_add(nl, ra, NLM_F_CREATE | NLM_F_REPLACE) : rtnl_addr_delete(nl, ra, 0);
+	if (!add && err == -NLE_NOADDR)
+		err = 0;
+out:
+	if (err < 0)
+		log_err("tun: %s address %s on ifindex %d: %s", add ? "add" : "delete",
+			ip_prefix_str(a, buf), ifindex, nl_geterror(err));
+	else
+		log_info("tun: %s address %s on ifindex %d", add ? "added" : "deleted",
+			 ip_prefix_str(a, buf), ifindex);
+	nl_addr_put(local);
+	rtnl_addr_put(ra);
+	if (nl)
+		nl_socket_free(nl);
+	return err < 0 ? -1 : 0;
 }

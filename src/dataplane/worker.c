@@ -97,24 +97,76 @@ static void tx_flush(struct dp_worker *w)
 	b->n = 0;
 }
 
-/* Under rcu_read_lock. Returns true if p was queued for sending (the
- * batch owns it until tx_flush), false if it was dropped. */
-static bool outbound(struct dp_worker *w, struct pkt *p)
+/* No outbound SA yet for pol: keep a copy of the packet until the SA is
+ * up (acquire queue), and tell IKE. origin says where the packet came
+ * from (0: the main TUN, i + 1: VTI slot i), so that the flush takes the
+ * same path. A full queue drops it, as before the queue existed. */
+static void no_out_sa(struct dp_worker *w, const struct policy *pol, const struct flow *f,
+		      const struct pkt *p, unsigned origin)
 {
 	struct dp *dp = w->dp;
-	const struct policy *pol;
-	struct tx_ent *e;
-	struct flow f;
+	bool was_empty;
+
+	maybe_acquire(w, pol, f);
+	if (!acqq_push(&dp->acqq, pol->reqid, origin, pkt_data(p), p->len, now_ns(),
+		       &was_empty)) {
+		count_drop(w, NULL, DROP_NO_OUT_SA, "out", false);
+		return;
+	}
+	if (was_empty)
+		dp_worker_kick(dp, 0); /* worker 0 watches the queue */
+}
+
+/* Seal p with pol's SAs into the send batch. may_queue: a packet with no
+ * SA goes to the acquire queue (false when it comes from there). Under
+ * rcu_read_lock. Returns true if p is in the batch (the batch owns it
+ * until tx_flush), false if it is still the caller's (dropped or copied). */
+static bool protect(struct dp_worker *w, const struct policy *pol, const struct flow *f,
+		    struct pkt *p, unsigned origin, bool may_queue)
+{
+	struct dp *dp = w->dp;
+	struct tx_ent *e = &w->tx.e[w->tx.n];
 	enum dp_drop r;
 
-	if (!flow_from_packet(pkt_data(p), p->len, &f)) {
+	r = xform_output(dp->sad, pol, w->idx, w->scratch, p, &e->o);
+	if (r == DROP_NO_OUT_SA && may_queue) {
+		no_out_sa(w, pol, f, p, origin);
+		return false;
+	}
+	if (r != DROP_NONE) {
+		count_drop(w, e->o.sa, r, "out", true);
+		return false;
+	}
+	e->p = p;
+	w->tx.n++;
+	return true;
+}
+
+/* The flow of a clear packet; false (dropped or ignored) if it has none
+ * worth protecting. */
+static bool outbound_flow(struct dp_worker *w, const struct pkt *p, struct flow *f)
+{
+	if (!flow_from_packet(pkt_data(p), p->len, f)) {
 		drop(w, DROP_MALFORMED, "out");
 		return false;
 	}
-	if (link_scope_multicast(&f)) {
+	if (link_scope_multicast(f)) {
 		stat_add(&w->stats.s.tun_ignored, 1);
 		return false;
 	}
+	return true;
+}
+
+/* A packet from the main TUN: SPD lookup, then protect. Under
+ * rcu_read_lock. Returns as protect(). */
+static bool outbound(struct dp_worker *w, struct pkt *p, bool may_queue)
+{
+	struct dp *dp = w->dp;
+	const struct policy *pol;
+	struct flow f;
+
+	if (!outbound_flow(w, p, &f))
+		return false;
 	pol = spd_lookup(dp->spd, &f);
 	if (!pol) {
 		drop_flow(w, DROP_NO_POLICY, &f);
@@ -129,24 +181,37 @@ static bool outbound(struct dp_worker *w, struct pkt *p)
 		drop_flow(w, pol->action == POLICY_DISCARD ? DROP_DISCARD : DROP_NO_POLICY, &f);
 		return false;
 	}
-	e = &w->tx.e[w->tx.n];
-	r = xform_output(dp->sad, pol, w->idx, w->scratch, p, &e->o);
-	if (r == DROP_NO_OUT_SA)
-		maybe_acquire(w, pol, &f);
-	if (r != DROP_NONE) {
-		count_drop(w, e->o.sa, r, "out", true);
+	return protect(w, pol, &f, p, 0, may_queue);
+}
+
+/* A packet routed into a VTI: its SA pair, no SPD lookup. */
+static bool vti_outbound(struct dp_worker *w, const struct dp_vti *v, unsigned slot,
+			 struct pkt *p, bool may_queue)
+{
+	struct flow f;
+
+	if (!outbound_flow(w, p, &f))
 		return false;
-	}
-	e->p = p;
-	w->tx.n++;
-	return true;
+	return protect(w, &v->pol, &f, p, slot + 1, may_queue);
 }
 
 /* One clear packet: to the batch (flushed when full), or back to the pool.
  * Under rcu_read_lock. */
 static void outbound_one(struct dp_worker *w, struct pkt *p)
 {
-	bool queued = outbound(w, p);
+	bool queued = outbound(w, p, true);
+
+	if (!queued)
+		pkt_pool_put(&w->pool, p);
+	else if (w->tx.n == DP_TX_MAX)
+		tx_flush(w);
+}
+
+/* The same for a packet of VTI slot. */
+static void vti_outbound_one(struct dp_worker *w, const struct dp_vti *v, unsigned slot,
+			     struct pkt *p)
+{
+	bool queued = vti_outbound(w, v, slot, p, true);
 
 	if (!queued)
 		pkt_pool_put(&w->pool, p);
@@ -247,10 +312,10 @@ static void tun_rx(struct dp_worker *w, int fd)
 
 /* With IFF_VNET_HDR every write starts with a header: all zero says a
  * plain packet with a complete checksum (GSO_NONE, no flags). */
-static void tun_write(struct dp_worker *w, struct pkt *p)
+static void tun_write(struct dp_worker *w, const struct tun *t, struct pkt *p)
 {
-	int fd = tun_fd_for(&w->dp->tun, w->idx);
-	size_t vlen = w->dp->tun.vnet ? TUN_VNET_LEN : 0;
+	int fd = tun_fd_for(t, w->idx);
+	size_t vlen = t->vnet ? TUN_VNET_LEN : 0;
 
 	if (p->off < vlen) {
 		stat_add(&w->stats.s.drops[DROP_INTERNAL], 1);
@@ -298,10 +363,13 @@ static void inbound_one(struct dp_worker *w, struct pkt *p, const struct xform_i
 	}
 	rcu_read_lock();
 	r = xform_input(w->dp->sad, w->idx, w->scratch, p, in, &sa);
-	if (r != DROP_NONE)
+	if (r != DROP_NONE) {
 		count_drop(w, sa, r, "in", true);
-	else
-		tun_write(w, p);
+	} else {
+		/* An SA of a tunnel interface delivers on that interface. */
+		const struct dp_vti *v = sa ? dp_vti_of_reqid(w->dp, sa->p.reqid) : NULL;
+		tun_write(w, v ? &v->tun : &w->dp->tun, p);
+	}
 	rcu_read_unlock();
 }
 
@@ -373,18 +441,134 @@ static void net_rx(struct dp_worker *w, enum dp_rxsock k, int fd)
 		pkt_pool_put(&w->pool, pk[i]);
 }
 
-enum { PFD_WAKE, PFD_TUN, PFD_RX0, PFD__COUNT = PFD_RX0 + RX__COUNT };
+/* Up to DP_BATCH packets from VTI slot (no vnet header: the kernel did
+ * segmentation and checksums). */
+static void vti_rx(struct dp_worker *w, unsigned slot, int fd)
+{
+	const struct dp_vti *v = &w->dp->vti[slot];
 
-static void poll_setup(const struct dp_worker *w, struct pollfd *pfd)
+	rcu_read_lock();
+	for (unsigned i = 0; i < DP_BATCH; i++) {
+		struct pkt *p = pkt_get(w);
+		ssize_t n;
+
+		if (!p)
+			break;
+		n = read(fd, pkt_data(p), PKT_MAX_DATA);
+		if (n <= 0) {
+			if (n < 0 && errno != EAGAIN && errno != EINTR)
+				log_rl(&w->dp->rl_io, LOG_LVL_WARN, "dp: %s read: %s", v->tun.name,
+				       strerror(errno));
+			pkt_pool_put(&w->pool, p);
+			break;
+		}
+		p->len = (size_t)n;
+		stat_add(&w->stats.s.tun_rx, 1);
+		vti_outbound_one(w, v, slot, p);
+	}
+	tx_flush(w);
+	rcu_read_unlock();
+}
+
+/* ---- the acquire queue (worker 0) ---------------------------------------- */
+
+#define ACQQ_LOOK_NS 100000000ull /* a look every 100 ms while packets wait */
+
+static bool acqq_sa_ready(uint32_t reqid, void *arg)
+{
+	struct sad *sad = arg;
+
+	return sad_lookup_out(sad, reqid, IPSEC_PROTO_ESP) ||
+	       sad_lookup_out(sad, reqid, IPSEC_PROTO_AH);
+}
+
+/* One queued packet, now that its SA exists, through the path it came
+ * from (the SPD is consulted again: the policy may have changed). */
+static void acqq_send_one(struct dp_worker *w, const struct acqq_pkt *e)
+{
+	struct pkt *p = pkt_get(w);
+	bool queued;
+
+	if (!p) {
+		drop(w, DROP_INTERNAL, "out");
+		return;
+	}
+	memcpy(pkt_data(p), e->data, e->len);
+	p->len = e->len;
+	if (!e->origin) {
+		queued = outbound(w, p, false);
+	} else {
+		unsigned slot = e->origin - 1;
+		const struct dp_vti *v = &w->dp->vti[slot];
+		queued = slot < DP_VTI_MAX && __atomic_load_n(&v->used, __ATOMIC_ACQUIRE) &&
+			 v->pol.reqid == e->reqid && vti_outbound(w, v, slot, p, false);
+	}
+	if (!queued)
+		pkt_pool_put(&w->pool, p);
+	else if (w->tx.n == DP_TX_MAX)
+		tx_flush(w);
+}
+
+/* Send what waited for an SA that is now installed; drop what waited too
+ * long. */
+static void acqq_service(struct dp_worker *w)
+{
+	struct dp *dp = w->dp;
+	unsigned expired = 0;
+	struct acqq_pkt *l;
+
+	rcu_read_lock();
+	l = acqq_take(&dp->acqq, now_ns(), acqq_sa_ready, dp->sad, &expired);
+	for (const struct acqq_pkt *e = l; e; e = e->next)
+		acqq_send_one(w, e);
+	tx_flush(w);
+	rcu_read_unlock();
+	acqq_list_free(l);
+	if (expired) {
+		stat_add(&w->stats.s.drops[DROP_NO_OUT_SA], expired);
+		log_rl(&dp->rl_drop, LOG_LVL_INFO,
+		       "dp: out drop: %u packet(s) waited %llu s for an SA", expired,
+		       ACQQ_TIMEOUT_NS / 1000000000ull);
+	}
+}
+
+/* ---- the loop -------------------------------------------------------------- */
+
+enum {
+	PFD_WAKE, PFD_KICK, PFD_TUN, PFD_RX0,
+	PFD_VTI0 = PFD_RX0 + RX__COUNT,
+	PFD__COUNT = PFD_VTI0 + DP_VTI_MAX
+};
+
+void dp_worker_kick(struct dp *dp, unsigned i)
+{
+	uint64_t one = 1;
+
+	if (i < dp->nworkers && dp->workers[i].kick_fd >= 0 &&
+	    write(dp->workers[i].kick_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_rl(&dp->rl_io, LOG_LVL_WARN, "dp: kick worker %u: %s", i, strerror(errno));
+}
+
+/* The fds this worker polls; the VTI slots as of generation vti_gen (read
+ * first, so a change after this is seen at the next loop). */
+static void poll_setup(struct dp_worker *w, struct pollfd *pfd)
 {
 	const struct dp *dp = w->dp;
+	unsigned gen = __atomic_load_n(&dp->vti_gen, __ATOMIC_ACQUIRE);
 
 	pfd[PFD_WAKE].fd = dp->wake_fd;
+	pfd[PFD_KICK].fd = w->kick_fd;
 	pfd[PFD_TUN].fd = tun_fd_for(&dp->tun, w->idx);
 	for (int k = 0; k < RX__COUNT; k++)
 		pfd[PFD_RX0 + k].fd = w->rx[k]; /* -1: poll ignores it */
+	for (unsigned i = 0; i < DP_VTI_MAX; i++) {
+		const struct dp_vti *v = &dp->vti[i];
+		bool used = __atomic_load_n(&v->used, __ATOMIC_ACQUIRE);
+		pfd[PFD_VTI0 + i].fd = used && v->tun.nqueues ? tun_fd_for(&v->tun, w->idx) : -1;
+	}
 	for (int i = 0; i < PFD__COUNT; i++)
 		pfd[i].events = POLLIN;
+	__atomic_store_n(&w->vti_gen_seen, gen, __ATOMIC_RELEASE);
 }
 
 /* An fd in error without data (the TUN device deleted under us): log it
@@ -401,6 +585,33 @@ static void poll_check_errors(const struct dp_worker *w, struct pollfd *pfd)
 	}
 }
 
+/* Worker 0 looks at the acquire queue when kicked (a first packet queued,
+ * an SA installed) and every ACQQ_LOOK_NS while packets wait. */
+static int poll_timeout(const struct dp_worker *w)
+{
+	return w->idx == 0 && acqq_pending(&w->dp->acqq) ? (int)(ACQQ_LOOK_NS / 1000000ull) : -1;
+}
+
+static void worker_housekeeping(struct dp_worker *w, struct pollfd *pfd, bool kicked)
+{
+	uint64_t now;
+
+	if (kicked) {
+		uint64_t v;
+		if (read(w->kick_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+			log_rl(&w->dp->rl_io, LOG_LVL_WARN, "dp: kick read: %s", strerror(errno));
+	}
+	if (__atomic_load_n(&w->dp->vti_gen, __ATOMIC_ACQUIRE) != w->vti_gen_seen)
+		poll_setup(w, pfd);
+	if (w->idx != 0 || !acqq_pending(&w->dp->acqq))
+		return;
+	now = now_ns();
+	if (kicked || now >= w->acqq_next_ns) {
+		w->acqq_next_ns = now + ACQQ_LOOK_NS;
+		acqq_service(w);
+	}
+}
+
 void *dp_worker_main(void *arg)
 {
 	struct dp_worker *w = arg;
@@ -409,7 +620,7 @@ void *dp_worker_main(void *arg)
 	rcu_register_thread();
 	poll_setup(w, pfd);
 	while (!__atomic_load_n(&w->dp->stopping, __ATOMIC_ACQUIRE)) {
-		int n = poll(pfd, PFD__COUNT, -1);
+		int n = poll(pfd, PFD__COUNT, poll_timeout(w));
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -426,6 +637,11 @@ void *dp_worker_main(void *arg)
 		for (int k = 0; k < RX__COUNT; k++)
 			if (pfd[PFD_RX0 + k].revents & POLLIN)
 				net_rx(w, (enum dp_rxsock)k, pfd[PFD_RX0 + k].fd);
+		for (unsigned i = 0; i < DP_VTI_MAX; i++)
+			if (pfd[PFD_VTI0 + i].fd >= 0 && (pfd[PFD_VTI0 + i].revents & POLLIN))
+				vti_rx(w, i, pfd[PFD_VTI0 + i].fd);
+		/* Last: a VTI removed meanwhile is released only once we are here. */
+		worker_housekeeping(w, pfd, pfd[PFD_KICK].revents & POLLIN);
 	}
 	rcu_unregister_thread();
 	return NULL;
