@@ -1,4 +1,5 @@
-/* Configuration -> IKE connections (see ikeconn.h). */
+/* Configuration -> IKE connections (see ikeconn.h): crypto map entries
+ * and protected tunnel interfaces. */
 #include "config/ikeconn.h"
 
 #include <stdio.h>
@@ -242,11 +243,57 @@ static int build_conn(const struct config *c, const struct cfg_map_entry *e,
 	return conn_keys(c, prof, conn, err, errlen);
 }
 
+/* A protected tunnel interface (route-based VTI): local = tunnel source,
+ * remote = tunnel destination, the ipsec profile's ikev2-profile and
+ * transform-set, and one child with selectors any <-> any of the tunnel's
+ * inner address family (everything routed into the interface). Returns 1
+ * when the interface is not complete yet (no connection, no error). */
+static int build_vti_conn(const struct config *c, const struct cfg_interface *ifc,
+			  struct ike_conn *conn, char *err, size_t errlen)
+{
+	const struct cfg_ipsec_profile *ip = config_ipsec_profile(c, ifc->tun_protection);
+	const struct cfg_ikev2_profile *prof = ip ? config_ikev2_profile(c, ip->ikev2_profile) : NULL;
+	const struct cfg_transform_set *ts = ip ? config_transform_set(c, ip->transform_set) : NULL;
+	struct ike_child_cfg *ch = &conn->child;
+
+	memset(conn, 0, sizeof(*conn));
+	snprintf(conn->name, sizeof(conn->name), "%.48s", ifc->name);
+	conn->version = 2;
+	if (!ip || !prof || !ts) {
+		snprintf(err, errlen, "interface %s: ipsec profile %s needs set ikev2-profile and "
+			 "set transform-set", ifc->name, ifc->tun_protection);
+		return -1;
+	}
+	if (!ifc->tun_src.af || !ifc->tun_dst.af)
+		return 1;
+	conn->local = ifc->tun_src;
+	conn->remote = ifc->tun_dst;
+	id_from_cfg(&conn->local_id, &prof->local_id);
+	remote_id_from_profile(&conn->remote_id, prof);
+	conn->ike_lifetime_s = prof->lifetime_s ? prof->lifetime_s : CFG_IKEV2_DEF_LIFETIME;
+	conn_dpd(c, prof, conn);
+	if (ike_proposals(c, &conn->local, conn, err, errlen) < 0)
+		return -1;
+	ts_any(&ch->sel.ts[0], ifc->tun_mode_af == AF_INET6 ? AF_INET6 : AF_INET);
+	ch->sel.n = 1;
+	child_from_set(ch, ts);
+	ch->mode = IPSEC_MODE_TUNNEL; /* a VTI carries whole packets */
+	ch->pfs_group = ip->pfs_group;
+	ch->hard_seconds = (uint32_t)(ip->lifetime_s ? ip->lifetime_s : c->sa_lifetime_s);
+	ch->soft_seconds = ch->hard_seconds / 10 * 9;
+	ch->hard_kbytes = ip->lifetime_kb ? ip->lifetime_kb : c->sa_lifetime_kb;
+	ch->soft_kbytes = ch->hard_kbytes / 10 * 9;
+	ch->reqid = reconcile_vti_reqid(ifc->name);
+	ch->replay_window = c->replay_disabled ? 0 : c->replay_window;
+	ch->esn = true;
+	return conn_keys(c, prof, conn, err, errlen);
+}
+
 int config_ike_conns(const struct config *c, struct ike_conn_list *out, char *err,
 		     size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
-	out->conns = calloc(c->nmaps ? c->nmaps : 1, sizeof(*out->conns));
+	out->conns = calloc(c->nmaps + c->nifs ? c->nmaps + c->nifs : 1, sizeof(*out->conns));
 	if (!out->conns)
 		return -1;
 	for (unsigned i = 0; i < c->nmaps; i++) {
@@ -255,6 +302,19 @@ int config_ike_conns(const struct config *c, struct ike_conn_list *out, char *er
 		if (e->manual)
 			continue;
 		r = build_conn(c, e, &out->conns[out->n], err, errlen);
+		if (r < 0) {
+			ike_conn_clear(&out->conns[out->n]);
+			ike_conn_list_free(out);
+			return -1;
+		}
+		if (r == 0)
+			out->n++;
+	}
+	for (unsigned i = 0; i < c->nifs; i++) {
+		int r;
+		if (!reconcile_is_vti(&c->ifs[i]))
+			continue;
+		r = build_vti_conn(c, &c->ifs[i], &out->conns[out->n], err, errlen);
 		if (r < 0) {
 			ike_conn_clear(&out->conns[out->n]);
 			ike_conn_list_free(out);

@@ -1,7 +1,10 @@
 /* Configuration -> IKE connections: one struct ike_conn per applied
  * `crypto map NAME SEQ ipsec-isakmp` entry, built from the entry, its
  * IKEv2 profile and keyring, the IKEv2 policy for the local address and
- * the transform set. The IKE engine copies what it is given. */
+ * the transform set; and one per protected tunnel interface (`interface
+ * TunnelN` with `tunnel protection ipsec profile P`), named after it, with
+ * selectors any <-> any and the reqid of its VTI (reconcile_vti_reqid).
+ * The IKE engine copies what it is given. */
 #ifndef ESPRIT_CONFIG_IKECONN_H
 #define ESPRIT_CONFIG_IKECONN_H
 

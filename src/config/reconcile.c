@@ -29,6 +29,16 @@ uint32_t reconcile_reqid(const char *map, uint32_t seq)
 	return h ? h : 1;
 }
 
+uint32_t reconcile_vti_reqid(const char *ifname)
+{
+	return reconcile_reqid(ifname, 0);
+}
+
+bool reconcile_is_vti(const struct cfg_interface *ifc)
+{
+	return ifc->tun_protection[0] && !ifc->shutdown;
+}
+
 uint16_t reconcile_manual_cpi(uint32_t esp_spi)
 {
 	return (uint16_t)(256 + esp_spi % (61440 - 256));
@@ -315,6 +325,77 @@ static int build_entry(const struct config *cfg, const struct cfg_map_entry *e,
 	return build_manual_sas(cfg, e, ts, &base, d, err, errlen);
 }
 
+/* ---- tunnel interfaces (route-based VTIs) ------------------------------ */
+
+static const struct vti_want *vti_in(const char *name, const struct vti_want *v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (strcmp(v[i].name, name) == 0)
+			return &v[i];
+	return NULL;
+}
+
+static int build_vti(const struct config *cfg, const struct cfg_interface *ifc,
+		     struct desired *d, char *err, size_t errlen)
+{
+	struct vti_want *v;
+
+	if (strlen(ifc->name) >= VTI_NAME_MAX) {
+		snprintf(err, errlen, "interface %s: name too long for a tunnel device (at most "
+			 "%d characters)", ifc->name, VTI_NAME_MAX - 1);
+		return -1;
+	}
+	if (!config_ipsec_profile(cfg, ifc->tun_protection)) {
+		snprintf(err, errlen, "interface %s: tunnel protection ipsec profile %s is not "
+			 "defined", ifc->name, ifc->tun_protection);
+		return -1;
+	}
+	if (!ifc->tun_src.af || !ifc->tun_dst.af) {
+		log_info("interface %s: no tunnel source or destination yet; not active",
+			 ifc->name);
+		return 0;
+	}
+	if (d->nvtis == RECONCILE_VTI_MAX) {
+		snprintf(err, errlen, "interface %s: more than %d protected tunnel interfaces",
+			 ifc->name, RECONCILE_VTI_MAX);
+		return -1;
+	}
+	v = &d->vtis[d->nvtis++];
+	memset(v, 0, sizeof(*v));
+	snprintf(v->name, sizeof(v->name), "%.15s", ifc->name);
+	v->reqid = reconcile_vti_reqid(ifc->name);
+	v->mtu = VTI_MTU_DEFAULT;
+	v->addr = ifc->addr;
+	v->addr6 = ifc->addr6;
+	return 0;
+}
+
+/* Every protected tunnel interface, and the `ip route ... TunnelN` routes
+ * through them (other static routes are not the data plane's). */
+static int build_vtis(const struct config *cfg, struct desired *d, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < cfg->nifs; i++)
+		if (reconcile_is_vti(&cfg->ifs[i]) && build_vti(cfg, &cfg->ifs[i], d, err, errlen))
+			return -1;
+	for (unsigned i = 0; i < cfg->nroutes; i++) {
+		const struct cfg_route *r = &cfg->routes[i];
+		struct vti_route_want *w;
+
+		if (!r->ifname[0] || !vti_in(r->ifname, d->vtis, d->nvtis))
+			continue;
+		if (d->nvroutes == RECONCILE_VROUTE_MAX) {
+			snprintf(err, errlen, "more than %d routes through tunnel interfaces",
+				 RECONCILE_VROUTE_MAX);
+			return -1;
+		}
+		w = &d->vroutes[d->nvroutes++];
+		memset(w, 0, sizeof(*w));
+		snprintf(w->ifname, sizeof(w->ifname), "%.15s", r->ifname);
+		w->dst = r->dst;
+	}
+	return 0;
+}
+
 int reconcile_build(const struct config *cfg, struct desired *d, char *err, size_t errlen)
 {
 	memset(d, 0, sizeof(*d));
@@ -331,6 +412,10 @@ int reconcile_build(const struct config *cfg, struct desired *d, char *err, size
 			reconcile_desired_free(d);
 			return -1;
 		}
+	}
+	if (build_vtis(cfg, d, err, errlen)) {
+		reconcile_desired_free(d);
+		return -1;
 	}
 	return 0;
 }
@@ -452,6 +537,84 @@ static int apply_routes(struct reconcile_target *dd, const struct desired *d)
 	return ret;
 }
 
+static bool vti_same(const struct vti_want *a, const struct vti_want *b)
+{
+	return strcmp(a->name, b->name) == 0 && a->reqid == b->reqid && a->mtu == b->mtu &&
+	       a->addr.len == b->addr.len && ip_addr_eq(&a->addr.addr, &b->addr.addr) &&
+	       a->addr6.len == b->addr6.len && ip_addr_eq(&a->addr6.addr, &b->addr6.addr);
+}
+
+/* A VTI of the old set that stays as it is. */
+static bool vti_kept(const struct reconcile_target *t, const struct desired *d,
+		     const char *name)
+{
+	const struct vti_want *o = vti_in(name, t->vtis, t->nvtis);
+	const struct vti_want *n = vti_in(name, d->vtis, d->nvtis);
+
+	return o && n && vti_same(o, n);
+}
+
+static bool vroute_in(const struct vti_route_want *r, const struct vti_route_want *set,
+		      unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (strcmp(r->ifname, set[i].ifname) == 0 && prefix_eq(&r->dst, &set[i].dst))
+			return true;
+	return false;
+}
+
+static int vti_create(struct dp *dp, const struct vti_want *v)
+{
+	if (dp_vti_add(dp, v->name, v->reqid, v->mtu) < 0)
+		return -1;
+	if (v->addr.addr.af && dp_vti_addr_add(dp, v->name, &v->addr) < 0)
+		return -1;
+	if (v->addr6.addr.af && dp_vti_addr_add(dp, v->name, &v->addr6) < 0)
+		return -1;
+	return 0;
+}
+
+/* Make the tunnel devices and their routes match d: what went away or
+ * changed is removed first (a changed interface is recreated, and its
+ * routes with it), then what is new is added. */
+static int apply_vtis(struct reconcile_target *t, const struct desired *d)
+{
+	struct dp *dp = t->dp;
+	int ret = 0;
+
+	for (unsigned i = 0; i < t->nvroutes; i++) {
+		const struct vti_route_want *r = &t->vroutes[i];
+		if (dp && (!vroute_in(r, d->vroutes, d->nvroutes) || !vti_kept(t, d, r->ifname)))
+			dp_vti_route_del(dp, r->ifname, &r->dst);
+	}
+	for (unsigned i = 0; i < t->nvtis; i++)
+		if (dp && !vti_kept(t, d, t->vtis[i].name))
+			dp_vti_del(dp, t->vtis[i].name);
+	for (unsigned i = 0; i < d->nvtis; i++) {
+		if (!dp || vti_kept(t, d, d->vtis[i].name))
+			continue;
+		if (vti_create(dp, &d->vtis[i]) < 0) {
+			log_err("interface %s: cannot create the tunnel device", d->vtis[i].name);
+			ret = -1;
+		}
+	}
+	for (unsigned i = 0; i < d->nvroutes; i++) {
+		const struct vti_route_want *r = &d->vroutes[i];
+		char buf[IP_ADDR_STRLEN + 8];
+		if (!dp || (vroute_in(r, t->vroutes, t->nvroutes) && vti_kept(t, d, r->ifname)))
+			continue;
+		if (dp_vti_route_add(dp, r->ifname, &r->dst) < 0) {
+			log_err("cannot route %s into %s", ip_prefix_str(&r->dst, buf), r->ifname);
+			ret = -1;
+		}
+	}
+	memcpy(t->vtis, d->vtis, sizeof(t->vtis));
+	t->nvtis = d->nvtis;
+	memcpy(t->vroutes, d->vroutes, sizeof(t->vroutes));
+	t->nvroutes = d->nvroutes;
+	return ret;
+}
+
 int reconcile_apply(struct reconcile_target *dd, const struct desired *d, char *err,
 		    size_t errlen)
 {
@@ -493,8 +656,14 @@ int reconcile_apply(struct reconcile_target *dd, const struct desired *d, char *
 		snprintf(err, errlen, "some routes could not be installed (see log)");
 		goto out;
 	}
+	if (apply_vtis(dd, d) < 0) {
+		snprintf(err, errlen, "some tunnel interfaces or their routes could not be set up "
+			 "(see log)");
+		goto out;
+	}
 	log_notice("configuration applied: %u policies, %u SAs kept, %u removed, %u installed, "
-		   "%u routes", d->npols, kept, removed, added, d->nroutes);
+		   "%u routes, %u tunnel interface(s)", d->npols, kept, removed, added, d->nroutes,
+		   d->nvtis);
 	ret = 0;
 out:
 	free(c.keys);

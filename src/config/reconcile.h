@@ -4,6 +4,7 @@
 #ifndef ESPRIT_CONFIG_RECONCILE_H
 #define ESPRIT_CONFIG_RECONCILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,23 @@ struct route_want {
 	struct ip_addr src; /* af 0: none */
 };
 
+/* A protected tunnel interface (`interface TunnelN` with `tunnel
+ * protection ipsec profile P`): a VTI device in the data plane. */
+#define RECONCILE_VTI_MAX 16
+#define RECONCILE_VROUTE_MAX 64
+#define VTI_NAME_MAX 16 /* IFNAMSIZ */
+struct vti_want {
+	char name[VTI_NAME_MAX];
+	uint32_t reqid; /* reconcile_vti_reqid(name) */
+	uint32_t mtu;
+	struct ip_prefix addr, addr6; /* ip address / ipv6 address; af 0 if none */
+};
+/* ip route PREFIX MASK TunnelN: main table, dev TunnelN. */
+struct vti_route_want {
+	char ifname[VTI_NAME_MAX];
+	struct ip_prefix dst;
+};
+
 /* What is being reconciled: borrowed databases and the data plane (dp may
  * be NULL: no routes then, as in unit tests), and the routes installed so
  * far (owned by the target, updated by reconcile_apply). */
@@ -28,6 +46,12 @@ struct reconcile_target {
 	struct dp *dp;
 	struct route_want *routes;
 	unsigned nroutes;
+	/* Tunnel interfaces and their routes installed so far (fixed arrays:
+	 * nothing to free). Kept up to date even without a dp. */
+	struct vti_want vtis[RECONCILE_VTI_MAX];
+	unsigned nvtis;
+	struct vti_route_want vroutes[RECONCILE_VROUTE_MAX];
+	unsigned nvroutes;
 };
 
 /* What a configuration asks for: policies and SAs (built, not applied). */
@@ -38,6 +62,10 @@ struct desired {
 	unsigned nsas;
 	struct route_want *routes;
 	unsigned nroutes;
+	struct vti_want vtis[RECONCILE_VTI_MAX];
+	unsigned nvtis;
+	struct vti_route_want vroutes[RECONCILE_VROUTE_MAX];
+	unsigned nvroutes;
 };
 
 /* Build the desired state from cfg. Returns 0, or -1 with a message. */
@@ -49,6 +77,13 @@ void reconcile_desired_free(struct desired *d);
 int reconcile_apply(struct reconcile_target *t, const struct desired *d, char *err,
 		    size_t errlen);
 uint32_t reconcile_reqid(const char *map, uint32_t seq);
+/* The reqid of a protected tunnel interface: reconcile_reqid(name, 0).
+ * The IKE connection of the tunnel (ikeconn.c) uses the same value. */
+uint32_t reconcile_vti_reqid(const char *ifname);
+/* Whether cfg interface ifc is a protected tunnel interface (has `tunnel
+ * protection ipsec profile` and is not shut down). */
+bool reconcile_is_vti(const struct cfg_interface *ifc);
+#define VTI_MTU_DEFAULT 1400
 /* IPComp CPI for a manual bundle, derived from the ESP SPI so both peers
  * agree without extra configuration (RFC 3173 3.3: 256..61439). */
 uint16_t reconcile_manual_cpi(uint32_t esp_spi);
