@@ -246,7 +246,10 @@ start_esprit() {
 	DAEMON_SOCK[$ns]=$sock
 	rm -f "$sock"
 	echo "# espritd -f $cfg in $ns" >>"$log"
-	ip netns exec "$ns" timeout -s TERM 600 "$BIN/espritd" -f "$cfg" -d -s "$sock" "$@" \
+	# --foreground: timeout then forwards our SIGTERM to espritd only,
+	# not a second time to its process group (a second SIGTERM arriving
+	# while espritd shuts down kills it before it has cleaned up).
+	ip netns exec "$ns" timeout --foreground -s TERM 600 "$BIN/espritd" -f "$cfg" -d -s "$sock" "$@" \
 		>>"$log" 2>&1 </dev/null &
 	DAEMON_PID[$ns]=$!
 	for i in $(seq 100); do
