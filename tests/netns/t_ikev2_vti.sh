@@ -17,6 +17,7 @@ start_esprit "$GA" "$EX/ikev2-vti-gwA.cfg" || bail "gwA did not start"
 start_esprit "$GB" "$EX/ikev2-vti-gwB.cfg" || bail "gwB did not start"
 
 ike_json() { cli "$1" --json show crypto ikev2 sa; }
+ping1() { nsx "$HA" ping -q -c 1 -W 5 "$HB4" >/dev/null 2>&1; }
 ike_ready() {
 	ike_json "$1" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if any(s["status"]=="READY" for s in d["ike_sas"]) else 1)'
 }
@@ -39,13 +40,13 @@ check "gwB routes 198.19.1.0/24 into Tunnel101" has_route "$GB" 198.19.1.0/24
 
 # The very first ping starts IKE and is answered (acquire queue).
 check "first ping hostA -> hostB through the tunnel is answered" \
-	nsx "$HA" ping -q -c 1 -W 5 "$HB4"
+	ping1
 check "gwA's IKE SA is READY" wait_for 10 ike_ready "$GA"
 check "gwB's IKE SA is READY" wait_for 10 ike_ready "$GB"
 check_ping "$HA" "$HB4"
 check_ping "$HB" "$HA4"
-check "gwA pings gwB's tunnel address 198.19.255.2" nsx "$GA" ping -q -c 2 -W 2 198.19.255.2
-check "gwB pings gwA's tunnel address 198.19.255.1" nsx "$GB" ping -q -c 2 -W 2 198.19.255.1
+check "gwA pings gwB's tunnel address 198.19.255.2" eval 'nsx "$GA" ping -q -c 2 -W 2 198.19.255.2 >/dev/null'
+check "gwB pings gwA's tunnel address 198.19.255.1" eval 'nsx "$GB" ping -q -c 2 -W 2 198.19.255.1 >/dev/null'
 check_transfer "$HA" "$HB" "$HB4" 5000000
 ea=$(sa_get "$GA" 'sum_g("pkts_encaps")'); db=$(sa_get "$GB" 'sum_g("pkts_decaps")')
 check "gwA encaps $ea > 0 and gwB decaps $db ~ it" eval 'num_gt "$ea" 0 && num_close "$ea" "$db"'
