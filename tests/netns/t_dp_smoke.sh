@@ -131,12 +131,14 @@ run_mode() {
 	[ -n "${DP_SMOKE_VERBOSE:-}" ] && grep -h drop "$TMP/a.log" "$TMP/b.log"
 }
 
-# No outbound SA in A: pings are dropped (no-out-sa) and A fires one
-# acquire for the policy, not one per packet (rate limit: 1/s/policy).
+# No outbound SA in A: pings wait in the acquire queue and are dropped
+# (no-out-sa) after its 5 s timeout; A fires one acquire for the policy,
+# not one per packet (rate limit: 1/s/policy).
 run_acquire() {
 	start_pair "-n"
 	ip netns exec "$A" timeout 5 ping -c 3 -i 0.2 -W 1 -I 198.18.1.1 198.18.2.1 \
 		>"$TMP/ping.log" 2>&1 && fail "acquire: ping passed without an SA"
+	sleep 5
 	stop_pair
 	grep -q "acquires 1$" "$TMP/a.out" || fail "acquire: expected exactly one acquire"
 	grep -q "drop no-outbound-sa 3" "$TMP/a.out" || fail "acquire: expected 3 no-out-sa drops"
