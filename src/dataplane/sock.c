@@ -468,6 +468,12 @@ int dp_socks_worker_open(const struct dp_socks *s, unsigned idx, unsigned n, uin
 		if (rx[RX_RAW4_ESP] < 0)
 			return -1;
 		own[RX_RAW4_ESP] = true;
+		/* The sockets that are not steered by SPI (AH, and IPv6 raw ESP,
+		 * whose header the kernel strips before a filter could see the
+		 * SPI at a fixed offset) are read by worker 0 alone: two workers
+		 * reading one socket reorder an SA's packets beyond its replay
+		 * window (seen as replay drops under load). */
+		rx[RX_RAW4_AH] = rx[RX_RAW6_ESP] = rx[RX_RAW6_AH] = -1;
 	}
 	if (n > 1 && rx[RX_RAW4_ESP] >= 0 && raw4_esp_filter(rx[RX_RAW4_ESP], idx, n) < 0)
 		return -1;
