@@ -299,6 +299,12 @@ int main(int argc, char **argv)
 	log_notice("espritd %s running: config %s, control socket %s", "0.1.0",
 		   dd.config_path, dd.socket_path);
 	event_base_dispatch(dd.base);
+	/* Freeing the signal events below restores the default handlers: a
+	 * second SIGTERM (a service manager signalling the process group)
+	 * would then kill us before routes and rules are removed. */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 	ret = 0;
 
 out_events:

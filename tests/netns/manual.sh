@@ -41,4 +41,11 @@ manual_scenario() {
 	fi
 	check "no clear-text site traffic on the WAN ($clear packets)" num_eq "$clear" 0
 	check_sa_counters
+	if [ "$name" = ipcomp ]; then
+		local c
+		c=$(sa_get "$GA" 'sum_g("pkts_compressed")')
+		check "IPComp compressed packets on gwA ($c)" num_gt "$c" 1000
+		c=$(sa_get "$GB" 'sum_g("pkts_decompressed")')
+		check "and gwB decompressed them ($c)" num_gt "$c" 1000
+	fi
 }
