@@ -166,4 +166,8 @@ void cfg_acl_clear(struct cfg_acl *a);
 void cfg_opaque_remove_block(struct config *c, unsigned idx);
 int cfg_opaque_add(struct config *c, const char *line, int at);
 
+/* Append one zeroed element to a model array (*arr of *n elements of
+ * size bytes); returns it, or NULL on allocation failure. */
+void *config_array_grow(void **arr, unsigned *n, size_t size);
+
 #endif

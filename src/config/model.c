@@ -92,8 +92,7 @@ const struct cfg_map_binding *config_map_binding(const struct config *c, const c
 	return NULL;
 }
 
-/* Append one zeroed element to an array; NULL on allocation failure. */
-static void *grow(void **arr, unsigned *n, size_t size)
+void *config_array_grow(void **arr, unsigned *n, size_t size)
 {
 	char *p = realloc(*arr, (*n + 1) * size);
 
@@ -110,7 +109,7 @@ struct cfg_transform_set *cfg_set_get(struct config *c, const char *name, bool c
 
 	if (s || !create)
 		return s;
-	s = grow((void **)&c->sets, &c->nsets, sizeof(*s));
+	s = config_array_grow((void **)&c->sets, &c->nsets, sizeof(*s));
 	if (s) {
 		strncpy(s->name, name, sizeof(s->name) - 1);
 		s->mode = IPSEC_MODE_TUNNEL;
@@ -124,7 +123,7 @@ struct cfg_acl *cfg_acl_get(struct config *c, const char *name, bool create)
 
 	if (a || !create)
 		return a;
-	a = grow((void **)&c->acls, &c->nacls, sizeof(*a));
+	a = config_array_grow((void **)&c->acls, &c->nacls, sizeof(*a));
 	if (a)
 		strncpy(a->name, name, sizeof(a->name) - 1);
 	return a;
@@ -139,7 +138,7 @@ struct cfg_interface *cfg_if_get(struct config *c, const char *name, bool create
 			return &c->ifs[i];
 	if (!create)
 		return NULL;
-	f = grow((void **)&c->ifs, &c->nifs, sizeof(*f));
+	f = config_array_grow((void **)&c->ifs, &c->nifs, sizeof(*f));
 	if (f)
 		strncpy(f->name, name, sizeof(f->name) - 1);
 	return f;
@@ -167,7 +166,7 @@ struct cfg_map_entry *cfg_map_get(struct config *c, const char *name, uint32_t s
 		if (r > 0 && at == c->nmaps)
 			at = i;
 	}
-	if (!create || !grow((void **)&c->maps, &c->nmaps, sizeof(*e)))
+	if (!create || !config_array_grow((void **)&c->maps, &c->nmaps, sizeof(*e)))
 		return NULL;
 	e = &c->maps[at];
 	memmove(e + 1, e, (c->nmaps - 1 - at) * sizeof(*e));

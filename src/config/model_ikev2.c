@@ -83,16 +83,6 @@ static bool builtin_policy(uint8_t defaults, struct cfg_ikev2_policy *p)
 	return true;
 }
 
-static void *grow(void **arr, unsigned *n, size_t size)
-{
-	char *p = realloc(*arr, (*n + 1) * size);
-
-	if (!p)
-		return NULL;
-	*arr = p;
-	memset(p + *n * size, 0, size);
-	return p + (*n)++ * size;
-}
 
 static void proposal_remove(struct config *c, const char *name)
 {
@@ -123,7 +113,7 @@ void cfg_ikev2_defaults_set(struct config *c)
 			proposal_remove(c, names[i]);
 		else if (p && p->builtin)
 			*p = bp;
-		else if (!p && want && grow((void **)&c->ikev2_proposals, &c->nikev2_proposals,
+		else if (!p && want && config_array_grow((void **)&c->ikev2_proposals, &c->nikev2_proposals,
 					    sizeof(bp))) {
 			unsigned pos = (unsigned)i < c->nikev2_proposals - 1 ? (unsigned)i
 									    : c->nikev2_proposals - 1;
@@ -139,7 +129,7 @@ void cfg_ikev2_defaults_set(struct config *c)
 	if (pol && pol->builtin)
 		*pol = bpol;
 	else if (!pol && !c->ikev2.no_default_policy &&
-		 grow((void **)&c->ikev2_policies, &c->nikev2_policies, sizeof(bpol))) {
+		 config_array_grow((void **)&c->ikev2_policies, &c->nikev2_policies, sizeof(bpol))) {
 		memmove(&c->ikev2_policies[1], &c->ikev2_policies[0],
 			(c->nikev2_policies - 1) * sizeof(bpol));
 		c->ikev2_policies[0] = bpol;
@@ -255,7 +245,7 @@ const struct cfg_ipsec_profile *config_ipsec_profile(const struct config *c, con
 		type *x_ = (type *)lookup(c, name);                                                \
 		if (x_ || !create)                                                                 \
 			return x_;                                                                 \
-		x_ = grow((void **)&c->arr, &c->n, sizeof(*x_));                                   \
+		x_ = config_array_grow((void **)&c->arr, &c->n, sizeof(*x_));                                   \
 		if (x_)                                                                            \
 			snprintf(x_->name, sizeof(x_->name), "%.63s", name);                       \
 		return x_;                                                                         \
@@ -282,7 +272,7 @@ struct cfg_ikev2_profile *cfg_ikev2_profile_get(struct config *c, const char *na
 
 	if (p || !create)
 		return p;
-	p = grow((void **)&c->ikev2_profiles, &c->nikev2_profiles, sizeof(*p));
+	p = config_array_grow((void **)&c->ikev2_profiles, &c->nikev2_profiles, sizeof(*p));
 	if (p) {
 		snprintf(p->name, sizeof(p->name), "%.63s", name);
 		p->lifetime_s = CFG_IKEV2_DEF_LIFETIME;
@@ -305,7 +295,7 @@ struct cfg_ikev2_peer *cfg_ikev2_peer_get(struct cfg_ikev2_keyring *k, const cha
 			return &k->peers[i];
 	if (!create)
 		return NULL;
-	p = grow((void **)&k->peers, &k->npeers, sizeof(*p));
+	p = config_array_grow((void **)&k->peers, &k->npeers, sizeof(*p));
 	if (p)
 		snprintf(p->name, sizeof(p->name), "%.63s", name);
 	return p;
