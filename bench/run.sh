@@ -133,6 +133,7 @@ crypto map VPN 10 ipsec-manual
  set session-key inbound esp $spin cipher $kin$ain
  set session-key outbound esp $spout cipher $kout$aout
 crypto map VPN local-address $me
+${ESPRIT_UDP:+crypto ipsec nat-transparency udp-encapsulation}
 CFG
 }
 
@@ -274,6 +275,7 @@ echo "esprit benchmark: $(nproc) cores, $(awk -F: '/model name/{print $2; exit}'
 echo "runs: $RUNS x ${SECS}s"
 want plain && { echo "== plain routed veth"; bench_plain; }
 want esprit && { echo "== esprit AES-128-GCM (manual SA)"; bench_esprit esprit-aes128gcm "esp-gcm 128" "" 20; }
+want esprit-udp && { echo "== esprit AES-128-GCM (manual SA), ESP-in-UDP 4500"; ESPRIT_UDP=1 bench_esprit esprit-aes128gcm-udp "esp-gcm 128" "" 20; }
 want esprit-cbc && { echo "== esprit AES-128-CBC + HMAC-SHA256"; bench_esprit esprit-aes128cbc-sha256 "esp-aes 128" "esp-sha256-hmac" 16; }
 want esprit-dp && { echo "== esprit data plane (dp_pair) AES-128-GCM, native ESP"; bench_esprit_dp esprit-dp-aes128gcm ""; }
 want esprit-dp-udp && { echo "== esprit data plane (dp_pair) AES-128-GCM, ESP-in-UDP 4500"; bench_esprit_dp esprit-dp-aes128gcm-udp "-u"; }
