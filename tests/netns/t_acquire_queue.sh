@@ -39,6 +39,9 @@ check "the first ping hostA -> hostB (ping -c 1 -W 5) is answered" \
 check "gwA's IKE SA is READY" ike_ready "$GA"
 a=$(acquires "$GA")
 check "gwA fired an acquire ($a)" num_ge "$a" 1
+q=$(sa_get "$GA" 'int(d["dataplane"]["acq_queued"])'); f=$(sa_get "$GA" 'int(d["dataplane"]["acq_flushed"])')
+check "show crypto ipsec sa detail: queued $q, sent $f once the SA was up" \
+	eval 'num_ge "$q" 1 && num_eq "$f" "$q"'
 n=$(nosa "$GA"); m=$(nosa "$GB")
 check "no packet dropped for want of an SA (gwA $n, gwB $m)" eval 'num_eq "$n" 0 && num_eq "$m" 0'
 ea=$(sa_get "$GA" 'sum_g("pkts_encaps")'); db=$(sa_get "$GB" 'sum_g("pkts_decaps")')
