@@ -91,6 +91,13 @@ static int env_send_keepalive(void *ctx, const struct ip_addr *src, const struct
 	return g->dd->dp ? dp_natt_send_keepalive(g->dd->dp, src, dst, dport) : -1;
 }
 
+static int env_sa_update_encap(void *ctx, uint32_t spi, uint8_t proto, uint16_t sport,
+			       uint16_t dport)
+{
+	struct ike_glue *g = ctx;
+	return sad_set_encap_ports(g->dd->sad, spi, proto, sport, dport);
+}
+
 static uint64_t env_now_ms(void *ctx)
 {
 	(void)ctx;
@@ -339,7 +346,8 @@ struct ike_glue *ike_glue_new(struct daemon *dd)
 	struct ike_env env = {.send = env_send, .now_ms = env_now_ms, .random = env_random,
 			      .sa_install = env_sa_install, .sa_delete = env_sa_delete,
 			      .conn_event = env_conn_event,
-			      .send_keepalive = env_send_keepalive};
+			      .send_keepalive = env_send_keepalive,
+			      .sa_update_encap = env_sa_update_encap};
 	struct ike_global ig;
 
 	if (!g)

@@ -45,6 +45,11 @@ struct ike_env {
 	 * non-ESP marker) from src, our port 4500, to dst:dport. 0 or -1. */
 	int (*send_keepalive)(void *ctx, const struct ip_addr *src, const struct ip_addr *dst,
 			      uint16_t dport);
+	/* Optional: the peer's NAT mapping moved; change the UDP encapsulation
+	 * ports of an installed Child SA in place (sport/dport as in
+	 * sa_params for that SA's direction). 0 or -1. */
+	int (*sa_update_encap)(void *ctx, uint32_t spi, uint8_t proto, uint16_t sport,
+			       uint16_t dport);
 };
 
 /* Identities (RFC 7296 3.5). type 0 in a remote identity means "any". */

@@ -23,6 +23,8 @@ static const char *const state_names[] = {
 	[V2_DEAD] = "DEAD",
 };
 
+static void move_children_encap(struct v2_sa *sa);
+
 uint64_t v2_now(const struct ikev2 *e)
 {
 	return e->env.now_ms(e->env.ctx);
@@ -739,11 +741,14 @@ static void input_sa(struct v2_sa *sa, struct ikev2_msg *m, const uint8_t *buf, 
 	 * message is authenticated. */
 	if ((sa->nat_remote || sa->nat_local) &&
 	    (!ip_addr_eq(src, &sa->remote) || sport != sa->rport || dport != sa->lport)) {
+		bool port_moved = sport != sa->rport || dport != sa->lport;
 		log_debug("ikev2 %s: peer moved to port %u (our port %u)", sa->conn->name, sport,
 			  dport);
 		sa->remote = *src;
 		sa->rport = sport;
 		sa->lport = dport;
+		if (port_moved)
+			move_children_encap(sa);
 	}
 	if (!(m->hdr.flags & IKEV2_FLAG_RESPONSE)) {
 		sa->msgid_peer = m->hdr.msgid + 1;
@@ -753,6 +758,25 @@ static void input_sa(struct v2_sa *sa, struct ikev2_msg *m, const uint8_t *buf, 
 	}
 out:
 	free(plain);
+}
+
+/* RFC 3948 / RFC 7296 2.23: the installed Child SAs follow the peer's new
+ * NAT mapping (ports only; an address change needs MOBIKE). Outbound SAs
+ * send from lport to rport, inbound ones are the mirror image. */
+static void move_children_encap(struct v2_sa *sa)
+{
+	const struct ike_env *env = &sa->eng->env;
+
+	if (!env->sa_update_encap)
+		return;
+	for (struct v2_child *ch = sa->children; ch; ch = ch->next) {
+		if (!ch->installed)
+			continue;
+		env->sa_update_encap(env->ctx, ch->spi_out, ch->proto, sa->lport, sa->rport);
+		env->sa_update_encap(env->ctx, ch->spi_in, ch->proto, sa->rport, sa->lport);
+		log_info("ikev2 %s: Child SA %08x/%08x now encapsulated to port %u", sa->conn->name,
+			 ch->spi_in, ch->spi_out, sa->rport);
+	}
 }
 
 void ikev2_input(struct ikev2 *e, const uint8_t *buf, size_t len, const struct ip_addr *src,

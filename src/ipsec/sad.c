@@ -370,6 +370,34 @@ int sad_delete(struct sad *sad, uint32_t spi, uint8_t proto, const struct ip_add
 	return n ? 0 : -1;
 }
 
+static unsigned set_ports_in_list(struct sa *sa, uint32_t spi, uint8_t proto, uint16_t sport,
+				  uint16_t dport)
+{
+	unsigned n = 0;
+
+	for (; sa; sa = sa->next_hash) {
+		if (sa->p.spi != spi || sa->p.proto != proto || !sa->p.encap_dport)
+			continue;
+		__atomic_store_n(&sa->p.encap_sport, sport, __ATOMIC_RELAXED);
+		__atomic_store_n(&sa->p.encap_dport, dport, __ATOMIC_RELAXED);
+		n++;
+	}
+	return n;
+}
+
+int sad_set_encap_ports(struct sad *sad, uint32_t spi, uint8_t proto, uint16_t sport,
+			uint16_t dport)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&sad->lock);
+	n = set_ports_in_list(sad->in[bucket(spi, proto)], spi, proto, sport, dport);
+	for (unsigned b = 0; b < SAD_BUCKETS; b++) /* outbound hash by reqid */
+		n += set_ports_in_list(sad->out[b], spi, proto, sport, dport);
+	pthread_mutex_unlock(&sad->lock);
+	return n ? 0 : -1;
+}
+
 void sad_flush(struct sad *sad)
 {
 	pthread_mutex_lock(&sad->lock);

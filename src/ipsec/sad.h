@@ -20,6 +20,12 @@ int sad_install(struct sad *sad, const struct sa_params *p);
  * period (call_rcu). Returns 0 if one was found, -1 if none. */
 int sad_delete(struct sad *sad, uint32_t spi, uint8_t proto, const struct ip_addr *dst);
 void sad_flush(struct sad *sad);
+/* The peer's NAT mapping moved (RFC 7296 2.23, RFC 3948): change the UDP
+ * encapsulation ports of an SA in place, keeping its sequence numbers,
+ * replay window and counters. Readers see the old or the new port.
+ * Returns 0, or -1 if no SA has that SPI. */
+int sad_set_encap_ports(struct sad *sad, uint32_t spi, uint8_t proto, uint16_t sport,
+			uint16_t dport);
 void sad_flush_origin(struct sad *sad, uint8_t origin); /* enum sa_origin */
 
 /* Hot path, under rcu_read_lock: O(1) hash lookups. */

@@ -38,6 +38,9 @@ struct peer {
 	unsigned ups, downs, last_action, sent;
 	unsigned keepalives;
 	uint16_t ka_dport;
+	unsigned encap_updates;
+	uint32_t encap_spi[8];
+	uint16_t encap_dport[8];
 	size_t max_len; /* longest datagram sent */
 };
 
@@ -57,6 +60,7 @@ static struct {
 	unsigned drop_mask; /* bit k: drop the k-th datagram sent (from 0) */
 	unsigned sent_total;
 	bool nat_a;         /* rewrite A's source as a NAT would */
+	uint16_t nat_port;  /* the NAT's port for A's 4500 (0: 44500) */
 	bool blackhole_b;   /* B vanished */
 } net;
 
@@ -84,7 +88,7 @@ static int t_send(void *ctx, const uint8_t *msg, size_t len, const struct ip_add
 	q->dport = dport;
 	if (net.nat_a && to == 1) { /* A sits behind a NAT: 203.0.113.7:40000+ */
 		ip_addr_parse("203.0.113.7", &q->src);
-		q->sport = (uint16_t)(sport == 500 ? 40500 : 44500);
+		q->sport = (uint16_t)(sport == 500 ? 40500 : net.nat_port ? net.nat_port : 44500);
 	}
 	if (net.nat_a && to == 0) {
 		q->dst = net.p[0].addr;
@@ -170,6 +174,21 @@ static int t_keepalive(void *ctx, const struct ip_addr *src, const struct ip_add
 	(void)dst;
 	p->keepalives++;
 	p->ka_dport = dport;
+	return 0;
+}
+
+static int t_update_encap(void *ctx, uint32_t spi, uint8_t proto, uint16_t sport,
+			  uint16_t dport)
+{
+	struct peer *p = ctx;
+
+	(void)proto;
+	(void)sport;
+	if (p->encap_updates < 8) {
+		p->encap_spi[p->encap_updates] = spi;
+		p->encap_dport[p->encap_updates] = dport;
+	}
+	p->encap_updates++;
 	return 0;
 }
 
@@ -262,7 +281,8 @@ static void peers_up(const struct ike_conn *ca, const struct ike_conn *cb,
 		struct ike_env env = {.ctx = &net.p[i], .send = t_send, .now_ms = t_now,
 				      .random = t_random, .sa_install = t_install,
 				      .sa_delete = t_delete, .conn_event = t_event,
-				      .send_keepalive = t_keepalive};
+				      .send_keepalive = t_keepalive,
+				      .sa_update_encap = t_update_encap};
 		struct ike_global g = {.cookies_off = true};
 
 		net.p[i].e = ikev2_new(&env, i && gb ? gb : &g);
@@ -740,6 +760,46 @@ static void test_nat(void **state)
 	assert_int_equal(net.p[1].sa[0].p.dir, SA_DIR_IN);
 	assert_int_equal(net.p[1].sa[0].p.encap_sport, 44500); /* the NAT's port */
 	assert_mirrored();
+	conns_free(&a, &b);
+}
+
+/* The NAT in front of A changes its mapping (RFC 7296 2.23): B follows A
+ * to the new port for IKE and moves its installed Child SAs there in
+ * place (no re-install: sequence numbers and replay windows stay). */
+static void test_nat_port_change(void **state)
+{
+	struct ike_conn a, b;
+	uint32_t b_out = 0;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	b.remote.af = 0;
+	net.nat_a = true;
+	peers_up(&a, &b, NULL);
+	establish();
+	for (unsigned i = 0; i < net.p[1].n_sa; i++)
+		if (!net.p[1].sa[i].deleted && net.p[1].sa[i].p.dir == SA_DIR_OUT)
+			b_out = net.p[1].sa[i].p.spi;
+	assert_int_equal(net.p[1].encap_updates, 0);
+	net.nat_port = 45123; /* the mapping moves */
+	/* CREATE_CHILD_SA { N(REKEY_SA), SA, Ni, TSi, TSr } --> from the new port */
+	assert_int_equal(ikev2_child_rekey(net.p[0].e, first_in(&net.p[0])), 0);
+	run();
+	assert_true(net.p[1].encap_updates >= 2);
+	bool moved = false;
+	for (unsigned i = 0; i < net.p[1].encap_updates && i < 8; i++)
+		if (net.p[1].encap_spi[i] == b_out && net.p[1].encap_dport[i] == 45123)
+			moved = true;
+	assert_true(moved);
+	/* and the rekeyed child is installed with the new port */
+	bool fresh = false;
+	for (unsigned i = 0; i < net.p[1].n_sa; i++)
+		if (!net.p[1].sa[i].deleted && net.p[1].sa[i].p.dir == SA_DIR_OUT &&
+		    net.p[1].sa[i].p.spi != b_out)
+			fresh = net.p[1].sa[i].p.encap_dport == 45123;
+	assert_true(fresh);
+	net.nat_port = 0;
 	conns_free(&a, &b);
 }
 
@@ -1278,6 +1338,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_delete_ike_with_children, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dpd_death, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nat, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nat_port_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transport_esn_ipcomp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ike_rekey, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ike_rekey_by_responder, setup, teardown),
