@@ -295,6 +295,45 @@ static void on_expire(const struct sa *sa, enum expire_kind kind, void *arg)
 		__atomic_add_fetch(&e->hard, 1, __ATOMIC_RELAXED);
 }
 
+/* NAT mapping change: encapsulation ports change in place, for SAs that
+ * are UDP-encapsulated only; sequence numbers stay. */
+static void test_set_encap_ports(void **state)
+{
+	(void)state;
+	struct sad *sad = sad_new(2);
+	struct secret *k = key(20, 0x22);
+	struct sa_params p = gcm(0x700, SA_DIR_OUT, k), q = gcm(0x701, SA_DIR_IN, k);
+	struct sa *sa;
+
+	p.encap_sport = p.encap_dport = 4500;
+	q.encap_sport = 44500;
+	q.encap_dport = 4500;
+	assert_int_equal(sad_install(sad, &p), 0);
+	assert_int_equal(sad_install(sad, &q), 0);
+	rcu_read_lock();
+	sa = sad_lookup_out(sad, 10, IPSEC_PROTO_ESP);
+	sa->seq_out = 77;
+	rcu_read_unlock();
+
+	assert_int_equal(sad_set_encap_ports(sad, 0x700, IPSEC_PROTO_ESP, 4500, 45123), 0);
+	assert_int_equal(sad_set_encap_ports(sad, 0x701, IPSEC_PROTO_ESP, 45123, 4500), 0);
+	assert_int_equal(sad_set_encap_ports(sad, 0x999, IPSEC_PROTO_ESP, 1, 2), -1);
+	assert_int_equal(sad_set_encap_ports(sad, 0x700, IPSEC_PROTO_AH, 1, 2), -1);
+	rcu_read_lock();
+	sa = sad_lookup_out(sad, 10, IPSEC_PROTO_ESP);
+	assert_int_equal(sa->p.encap_dport, 45123);
+	assert_int_equal(sa->seq_out, 77); /* same SA, not a re-install */
+	assert_int_equal(sad_lookup_in(sad, 0x701, IPSEC_PROTO_ESP)->p.encap_sport, 45123);
+	rcu_read_unlock();
+
+	/* A native (not encapsulated) SA is never switched to UDP. */
+	struct sa_params n = gcm(0x702, SA_DIR_IN, k);
+	assert_int_equal(sad_install(sad, &n), 0);
+	assert_int_equal(sad_set_encap_ports(sad, 0x702, IPSEC_PROTO_ESP, 1, 2), -1);
+	sad_free(sad);
+	secret_free(k);
+}
+
 static void test_lifetime_packets_bytes(void **state)
 {
 	(void)state;
@@ -600,6 +639,7 @@ int main(void)
 		cmocka_unit_test(test_install_lookup),
 		cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_delete_flush_rekey),
+		cmocka_unit_test(test_set_encap_ports),
 		cmocka_unit_test(test_lifetime_packets_bytes),
 		cmocka_unit_test(test_lifetime_seconds),
 		cmocka_unit_test(test_lifetime_race),
