@@ -169,5 +169,7 @@ int cfg_opaque_add(struct config *c, const char *line, int at);
 /* Append one zeroed element to a model array (*arr of *n elements of
  * size bytes); returns it, or NULL on allocation failure. */
 void *config_array_grow(void **arr, unsigned *n, size_t size);
+/* malloc'd copy of n bytes; NULL for NULL or n == 0 (and on failure). */
+void *config_mem_dup(const void *p, size_t n);
 
 #endif

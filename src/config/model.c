@@ -220,7 +220,7 @@ static bool key_dup(struct cfg_session_key *k)
 	return (!ci || k->cipher) && (!au || k->auth);
 }
 
-static void *mem_dup(const void *p, size_t n)
+void *config_mem_dup(const void *p, size_t n)
 {
 	void *d;
 
@@ -234,12 +234,12 @@ static void *mem_dup(const void *p, size_t n)
 
 static bool dup_arrays(struct config *d, const struct config *c)
 {
-	d->acls = mem_dup(c->acls, c->nacls * sizeof(*c->acls));
-	d->sets = mem_dup(c->sets, c->nsets * sizeof(*c->sets));
-	d->maps = mem_dup(c->maps, c->nmaps * sizeof(*c->maps));
-	d->bindings = mem_dup(c->bindings, c->nbindings * sizeof(*c->bindings));
-	d->ifs = mem_dup(c->ifs, c->nifs * sizeof(*c->ifs));
-	d->routes = mem_dup(c->routes, c->nroutes * sizeof(*c->routes));
+	d->acls = config_mem_dup(c->acls, c->nacls * sizeof(*c->acls));
+	d->sets = config_mem_dup(c->sets, c->nsets * sizeof(*c->sets));
+	d->maps = config_mem_dup(c->maps, c->nmaps * sizeof(*c->maps));
+	d->bindings = config_mem_dup(c->bindings, c->nbindings * sizeof(*c->bindings));
+	d->ifs = config_mem_dup(c->ifs, c->nifs * sizeof(*c->ifs));
+	d->routes = config_mem_dup(c->routes, c->nroutes * sizeof(*c->routes));
 	d->opaque = c->nopaque ? calloc(c->nopaque, sizeof(char *)) : NULL;
 	return (!c->nacls || d->acls) && (!c->nsets || d->sets) && (!c->nmaps || d->maps) &&
 	       (!c->nbindings || d->bindings) && (!c->nifs || d->ifs) &&
@@ -263,7 +263,7 @@ struct config *config_dup(const struct config *c)
 		d->nopaque = d->opaque ? d->nopaque : 0;
 	}
 	for (unsigned i = 0; i < d->nacls; i++) {
-		d->acls[i].aces = mem_dup(c->acls[i].aces, c->acls[i].n * sizeof(struct cfg_ace));
+		d->acls[i].aces = config_mem_dup(c->acls[i].aces, c->acls[i].n * sizeof(struct cfg_ace));
 		ok = ok && (!c->acls[i].n || d->acls[i].aces);
 	}
 	for (unsigned i = 0; i < d->nmaps; i++) {

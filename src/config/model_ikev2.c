@@ -404,18 +404,6 @@ void cfg_ikev2_free(struct config *c)
 	c->master_key = NULL;
 }
 
-static void *mem_dup(const void *p, size_t n)
-{
-	void *d;
-
-	if (!p || n == 0)
-		return NULL;
-	d = malloc(n);
-	if (d)
-		memcpy(d, p, n);
-	return d;
-}
-
 static bool sec_dup(struct secret **s)
 {
 	struct secret *o = *s;
@@ -430,15 +418,15 @@ bool cfg_ikev2_dup(struct config *d, const struct config *c)
 {
 	bool ok = true;
 
-	d->ikev2_proposals = mem_dup(c->ikev2_proposals,
+	d->ikev2_proposals = config_mem_dup(c->ikev2_proposals,
 				     c->nikev2_proposals * sizeof(*c->ikev2_proposals));
-	d->ikev2_policies = mem_dup(c->ikev2_policies,
+	d->ikev2_policies = config_mem_dup(c->ikev2_policies,
 				    c->nikev2_policies * sizeof(*c->ikev2_policies));
-	d->ikev2_keyrings = mem_dup(c->ikev2_keyrings,
+	d->ikev2_keyrings = config_mem_dup(c->ikev2_keyrings,
 				    c->nikev2_keyrings * sizeof(*c->ikev2_keyrings));
-	d->ikev2_profiles = mem_dup(c->ikev2_profiles,
+	d->ikev2_profiles = config_mem_dup(c->ikev2_profiles,
 				    c->nikev2_profiles * sizeof(*c->ikev2_profiles));
-	d->ipsec_profiles = mem_dup(c->ipsec_profiles,
+	d->ipsec_profiles = config_mem_dup(c->ipsec_profiles,
 				    c->nipsec_profiles * sizeof(*c->ipsec_profiles));
 	d->nikev2_proposals = d->ikev2_proposals ? d->nikev2_proposals : 0;
 	d->nikev2_policies = d->ikev2_policies ? d->nikev2_policies : 0;
@@ -452,7 +440,7 @@ bool cfg_ikev2_dup(struct config *d, const struct config *c)
 	for (unsigned i = 0; i < d->nikev2_keyrings; i++) {
 		struct cfg_ikev2_keyring *k = &d->ikev2_keyrings[i];
 
-		k->peers = mem_dup(k->peers, k->npeers * sizeof(*k->peers));
+		k->peers = config_mem_dup(k->peers, k->npeers * sizeof(*k->peers));
 		if (!k->peers) {
 			ok = ok && k->npeers == 0;
 			k->npeers = 0;
