@@ -187,6 +187,32 @@ static const struct cnode n_clear[] = {
 	{"crypto", CN_KW, "Encryption module", NULL, n_clear_crypto},
 	END,
 };
+static const struct cnode n_rekey_peer_addr[] = {
+	{"A.B.C.D", CN_ADDR, "IP (v4 or v6) address of the peer", ctl_rekey_crypto_sa, NULL},
+	END,
+};
+static const struct cnode n_rekey_sa_opts[] = {
+	{"peer", CN_KW, "Rekey SAs with this peer", NULL, n_rekey_peer_addr},
+	END,
+};
+static const struct cnode n_rekey_ikev2[] = {
+	{"sa", CN_KW, "Rekey IKEv2 SAs now (CREATE_CHILD_SA)", ctl_rekey_crypto_sa, n_rekey_sa_opts},
+	END,
+};
+static const struct cnode n_rekey_ipsec[] = {
+	{"sa", CN_KW, "Rekey the IKEv2-negotiated IPSEC SAs now", ctl_rekey_crypto_sa,
+	 n_rekey_sa_opts},
+	END,
+};
+static const struct cnode n_rekey_crypto[] = {
+	{"ikev2", CN_KW, "IKEv2 SAs", NULL, n_rekey_ikev2},
+	{"ipsec", CN_KW, "IPSEC SAs", NULL, n_rekey_ipsec},
+	END,
+};
+static const struct cnode n_rekey[] = {
+	{"crypto", CN_KW, "Encryption module", NULL, n_rekey_crypto},
+	END,
+};
 static const struct cnode n_file[] = {
 	{"FILE", CN_WORD, "Configuration file to load (replaces the running config)",
 	 ctl_configure_replace, NULL},
@@ -234,6 +260,7 @@ static const struct cnode n_root[] = {
 	{"debug", CN_KW, "Debugging functions", NULL, n_debug},
 	{"exit", CN_KW, "Exit from the EXEC", do_nothing, NULL},
 	{"no", CN_KW, "Disable debugging functions", NULL, n_no},
+	{"rekey", CN_KW, "Rekey security associations now", NULL, n_rekey},
 	{"reload", CN_KW, "Reload the configuration", NULL, n_reload},
 	{"show", CN_KW, "Show running system information", NULL, n_show},
 	{"terminal", CN_KW, "Set terminal line parameters", do_nothing, n_line},

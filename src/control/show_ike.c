@@ -273,6 +273,69 @@ int ctl_clear_crypto_ikev2_sa(struct ctl_ctx *x, const struct ctl_args *a)
 	return 0;
 }
 
+/* ---- rekey (esprit: strongSwan's swanctl --rekey, which IOS lacks) ------- */
+
+struct rekey_walk {
+	struct clear_walk *conns; /* the IKE SAs chosen (by peer) */
+	uint32_t spis[CLEAR_MAX];
+	unsigned n;
+};
+
+static void collect_child(const struct ikev2_child_info *i, void *arg)
+{
+	struct rekey_walk *w = arg;
+	if (!i->conn || w->n == CLEAR_MAX)
+		return;
+	for (unsigned k = 0; k < w->conns->n; k++)
+		if (strcmp(w->conns->conns[k], i->conn) == 0) {
+			w->spis[w->n++] = i->spi_in;
+			return;
+		}
+}
+
+/* rekey crypto ikev2 sa [peer ADDR] | rekey crypto ipsec sa [peer ADDR]:
+ * starts a CREATE_CHILD_SA rekey (make-before-break, RFC 7296 2.8) of
+ * the matching IKE SAs or of their child SAs now, as a soft lifetime
+ * expiry would. */
+int ctl_rekey_crypto_sa(struct ctl_ctx *x, const struct ctl_args *a)
+{
+	struct ikev2 *e = engine(x);
+	static struct clear_walk w;
+	static struct rekey_walk rw;
+	const char *peer = ctl_args_after(a, "peer");
+	bool ike = ctl_args_has(a, "ikev2");
+	unsigned n = 0;
+
+	if (!e) {
+		strbuf_printf(x->out, "%% IKEv2 is not running\n");
+		return 1;
+	}
+	memset(&w, 0, sizeof(w));
+	if (peer) {
+		if (!ip_addr_parse(peer, &w.peer)) {
+			strbuf_printf(x->out, "%% Invalid peer address %s\n", peer);
+			return 1;
+		}
+		w.have_peer = true;
+	}
+	ikev2_foreach_sa(e, collect_conn, &w);
+	if (ike) {
+		for (unsigned k = 0; k < w.n; k++)
+			n += ikev2_ike_rekey(e, w.conns[k]) == 0;
+	} else {
+		memset(&rw, 0, sizeof(rw));
+		rw.conns = &w;
+		ikev2_foreach_child(e, collect_child, &rw);
+		for (unsigned k = 0; k < rw.n; k++)
+			n += ikev2_child_rekey(e, rw.spis[k]) == 0;
+	}
+	log_notice("operator rekey of %u %s SA(s)%s%s", n, ike ? "IKEv2" : "IPsec",
+		   peer ? " with peer " : "", peer ? peer : "");
+	if (!x->json)
+		strbuf_printf(x->out, "Rekeying %u %s SA(s)\n", n, ike ? "IKEv2" : "IPsec");
+	return n || (ike ? w.n : rw.n) == 0 ? 0 : 1;
+}
+
 int ctl_clear_crypto_session(struct ctl_ctx *x, const struct ctl_args *a)
 {
 	int r = engine(x) ? ctl_clear_crypto_ikev2_sa(x, a) : 0;
