@@ -91,6 +91,7 @@ static int do_undebug(struct ctl_ctx *x, const struct ctl_args *a)
 {
 	(void)a;
 	log_set_level(LOG_LVL_INFO);
+	ctl_undebug_ikev2(x);
 	if (!x->json)
 		strbuf_printf(x->out, "All possible debugging has been turned off\n");
 	return 0;
@@ -233,8 +234,17 @@ static const struct cnode n_reload[] = {
 	{"config", CN_KW, "Reload the configuration file (as SIGHUP)", do_reload_config, NULL},
 	END,
 };
+static const struct cnode n_debug_ikev2_peer[] = {
+	{"A.B.C.D", CN_ADDR, "IP (v4 or v6) address of the peer", ctl_debug_ikev2, NULL},
+	END,
+};
+static const struct cnode n_debug_ikev2[] = {
+	{"peer", CN_KW, "Trace only the messages of this peer", NULL, n_debug_ikev2_peer},
+	END,
+};
 static const struct cnode n_debug_crypto[] = {
-	{"ikev2", CN_KW, "IKEv2 processing (message trace, never keys)", ctl_debug_ikev2, NULL},
+	{"ikev2", CN_KW, "IKEv2 processing (message trace, never keys)", ctl_debug_ikev2,
+	 n_debug_ikev2},
 	{"ipsec", CN_KW, "IPSEC processing", do_debug, NULL},
 	END,
 };

@@ -345,11 +345,35 @@ int ctl_clear_crypto_session(struct ctl_ctx *x, const struct ctl_args *a)
 	return r;
 }
 
+/* debug crypto ikev2: the message trace for every peer, and the engine's
+ * debug lines (state changes, retransmissions). debug crypto ikev2 peer
+ * ADDR: the trace of that peer only, at info level, so other peers'
+ * negotiations stay quiet (IOS: debug crypto condition peer). */
 int ctl_debug_ikev2(struct ctl_ctx *x, const struct ctl_args *a)
 {
-	(void)a;
-	log_set_level(LOG_LVL_DEBUG);
+	struct ikev2 *e = engine(x);
+	const char *peer = ctl_args_after(a, "peer");
+	struct ip_addr pa;
+
+	if (peer && !ip_addr_parse(peer, &pa)) {
+		strbuf_printf(x->out, "%% Invalid peer address %s\n", peer);
+		return 1;
+	}
+	if (e)
+		ikev2_set_trace(e, true, peer ? &pa : NULL);
+	if (!peer)
+		log_set_level(LOG_LVL_DEBUG);
+	log_notice("debug crypto ikev2%s%s: message trace on", peer ? " peer " : "",
+		   peer ? peer : "");
 	if (!x->json)
-		strbuf_printf(x->out, "IKEv2 default debugging is on\n");
+		strbuf_printf(x->out, "IKEv2 %s debugging is on%s%s\n", peer ? "peer" : "default",
+			      peer ? " for " : "", peer ? peer : "");
 	return 0;
+}
+
+void ctl_undebug_ikev2(struct ctl_ctx *x)
+{
+	struct ikev2 *e = engine(x);
+	if (e)
+		ikev2_set_trace(e, false, NULL);
 }

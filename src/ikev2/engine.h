@@ -154,7 +154,10 @@ struct ikev2 {
 	struct v2_sa *all;
 	struct ike_cookie_secret cookie;
 	uint64_t drops[V2_DROP__COUNT];
+	uint8_t trace;           /* V2_TRACE_* */
+	struct ip_addr trace_peer; /* V2_TRACE_PEER */
 };
+enum { V2_TRACE_OFF, V2_TRACE_ALL, V2_TRACE_PEER };
 
 /* ---- ikev2.c: SAs, I/O ---- */
 uint64_t v2_now(const struct ikev2 *e);
@@ -231,6 +234,18 @@ bool v2_child_prop_accept(const struct ike_conn *c, const struct ikev2_sa *resp,
 /* Transform of a type in one proposal, or NULL. */
 const struct ikev2_transform *v2_xf_get(const struct ikev2_proposal *p, uint8_t type);
 void v2_prop_log(const char *who, const struct ikev2_proposal *p);
+/* "aes-gcm-16-256", "modp2048", "esn": one transform for logs. */
+const char *v2_xf_name(const struct ikev2_transform *x, char *buf, size_t len);
+
+/* ---- trace.c: `debug crypto ikev2 [peer ADDR]` ---- */
+/* One line per message sent or received: exchange, request/response,
+ * message ID, and each payload decoded (proposals, groups, IDs, notify
+ * names, selectors). Key material (KE data, nonces, AUTH, SK contents
+ * other than payloads, PSKs) is never printed: only lengths. */
+bool v2_trace_on(const struct ikev2 *e, const struct ip_addr *peer);
+void v2_trace(const struct ikev2 *e, const char *conn, const struct ip_addr *peer, uint16_t port,
+	      bool sent, const struct ikev2_hdr *h, const struct ikev2_pl *pl, size_t n,
+	      size_t bytes);
 
 /* ---- traffic selectors (ts.c) ---- */
 /* Our selectors as TSi (local side) and TSr (remote side) payloads. */

@@ -530,6 +530,7 @@ static uint8_t *seal(struct v2_sa *sa, uint8_t exch, uint32_t msgid, bool respon
 	}
 	log_debug("ikev2 %s: send %s exch %u msgid %u, %zu payloads, %zu bytes",
 		  sa->conn->name, response ? "response" : "request", exch, msgid, o->n, w.off);
+	v2_trace(sa->eng, sa->conn->name, &sa->remote, sa->rport, true, &h, o->pl, o->n, w.off);
 	*out_len = w.off;
 	return buf;
 }
@@ -737,6 +738,7 @@ static void input_sa(struct v2_sa *sa, struct ikev2_msg *m, const uint8_t *buf, 
 		goto out;
 	}
 	sa->last_rx_ms = v2_now(sa->eng);
+	v2_trace(sa->eng, sa->conn->name, src, sport, false, &m->hdr, m->pl, m->n_pl, len);
 	/* 2.23: a peer behind a NAT may change its port; follow it once the
 	 * message is authenticated. */
 	if ((sa->nat_remote || sa->nat_local) &&
@@ -795,6 +797,8 @@ void ikev2_input(struct ikev2 *e, const uint8_t *buf, size_t len, const struct i
 	}
 	log_debug("ikev2: recv exch %u msgid %u flags 0x%02x, %zu payloads, %zu bytes",
 		  m->hdr.exchange, m->hdr.msgid, m->hdr.flags, m->n_pl, len);
+	if (m->hdr.exchange == IKEV2_EXCH_IKE_SA_INIT) /* the others once decrypted */
+		v2_trace(e, NULL, src, sport, false, &m->hdr, m->pl, m->n_pl, len);
 	if (m->hdr.exchange == IKEV2_EXCH_IKE_SA_INIT &&
 	    !(m->hdr.flags & IKEV2_FLAG_RESPONSE) && m->hdr.msgid == 0) {
 		/* a new SA, or a retransmission of a request we answered */

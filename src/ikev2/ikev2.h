@@ -60,6 +60,11 @@ int ikev2_child_delete(struct ikev2 *e, uint32_t spi_in);
  * at ike_lifetime_s minus 10-20% jitter). -1 if it has no IKE SA up. */
 int ikev2_ike_rekey(struct ikev2 *e, const char *conn);
 
+/* Message trace (debug crypto ikev2): off, every peer (peer NULL), or one
+ * peer. Lines are logged at info level, so a peer filter works without
+ * turning on the daemon's debug logging. */
+void ikev2_set_trace(struct ikev2 *e, bool on, const struct ip_addr *peer);
+
 /* Read-only view of SAs for show commands and tests. */
 struct ikev2_sa_info {
 	const char *conn;

@@ -175,7 +175,7 @@ static bool match(const struct want *w, const struct ikev2_proposal *p, uint16_t
 	return true;
 }
 
-static const char *xf_name(const struct ikev2_transform *x, char *buf, size_t len)
+const char *v2_xf_name(const struct ikev2_transform *x, char *buf, size_t len)
 {
 	const char *n = NULL;
 
@@ -218,7 +218,7 @@ void v2_prop_log(const char *who, const struct ikev2_proposal *p)
 
 	for (uint8_t i = 0; i < p->n_xf && o < sizeof(line); i++)
 		o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%s", i ? "/" : "",
-				      xf_name(&p->xf[i], nb, sizeof(nb)));
+				      v2_xf_name(&p->xf[i], nb, sizeof(nb)));
 	if (!p->n_xf)
 		line[0] = '\0';
 	log_notice("ikev2:   %s proposal %u (proto %u): %s", who, p->num, p->proto, line);

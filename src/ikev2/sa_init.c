@@ -75,7 +75,11 @@ static bool natd_match(const struct ikev2_msg *m, uint16_t type, const uint8_t *
 	return !seen;
 }
 
-static uint8_t *build_plain(const struct ikev2_hdr *h, const struct v2_out *o, size_t *len)
+/* Build an unencrypted IKE_SA_INIT message, traced for `debug crypto
+ * ikev2` as sent to peer:port. */
+static uint8_t *build_plain(const struct ikev2 *e, const char *conn, const struct ip_addr *peer,
+			    uint16_t port, const struct ikev2_hdr *h, const struct v2_out *o,
+			    size_t *len)
 {
 	struct ikev2_msg *m = calloc(1, sizeof(*m));
 	uint8_t *buf = malloc(IKEV2_MAX_MSG_LEN);
@@ -94,6 +98,7 @@ static uint8_t *build_plain(const struct ikev2_hdr *h, const struct v2_out *o, s
 		return NULL;
 	}
 	*len = w.off;
+	v2_trace(e, conn, peer, port, true, h, o->pl, o->n, w.off);
 	return buf;
 }
 
@@ -149,7 +154,7 @@ int v2_init_start(struct v2_sa *sa)
 	/* RFC 7383 2.3: announce it only if we fragment and reassemble */
 	if (sa->conn->frag_mtu)
 		v2_out_notify(o, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, 0, NULL, 0, NULL, 0);
-	buf = build_plain(&h, o, &len);
+	buf = build_plain(e, sa->conn->name, &sa->remote, sa->rport, &h, o, &len);
 	if (!buf)
 		goto out;
 	free(sa->msg1);
@@ -322,7 +327,7 @@ static void reply_notify(struct ikev2 *e, const struct ikev2_msg *req, uint16_t 
 		return;
 	memcpy(h.spi_i, req->hdr.spi_i, 8);
 	v2_out_notify(o, type, 0, NULL, 0, data, dlen);
-	buf = build_plain(&h, o, &len);
+	buf = build_plain(e, NULL, src, sport, &h, o, &len);
 	if (buf)
 		e->env.send(e->env.ctx, buf, len, dst, dport, src, sport);
 	free(buf);
@@ -383,7 +388,7 @@ static int respond_init(struct v2_sa *sa, const struct ikev2_proposal *chosen, b
 	natd_out(o, sa->spi_i, sa->spi_r, &sa->local, sa->lport, &sa->remote, sa->rport);
 	if (frag)
 		v2_out_notify(o, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, 0, NULL, 0, NULL, 0);
-	sa->msg2 = build_plain(&h, o, &len);
+	sa->msg2 = build_plain(sa->eng, sa->conn->name, &sa->remote, sa->rport, &h, o, &len);
 	if (!sa->msg2)
 		goto out;
 	sa->msg2_len = len;

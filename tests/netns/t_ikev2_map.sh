@@ -29,6 +29,9 @@ wait_for() { # SECONDS CMD...
 }
 
 check "no IKE SA before any traffic" eval '[ "$(ike_count "$GA")" = 0 ]'
+# The message trace for gwB only on gwA; a filter on another peer on gwB.
+check "debug crypto ikev2 peer on gwA" eval 'cli "$GA" debug crypto ikev2 peer "$GB4" | grep -q "debugging is on"'
+cli "$GB" debug crypto ikev2 peer 198.18.0.99 >/dev/null
 # The first packets trigger the acquire; allow for the negotiation.
 nsx "$HA" ping -c 3 -i 0.5 -W 2 "$HB4" >/dev/null 2>&1
 check "ping hostA -> hostB starts IKE: gwA's IKE SA is READY" wait_for 10 ike_ready "$GA"
@@ -45,6 +48,15 @@ check "gwB encaps $eb > 0 and gwA decaps $da ~ it" eval 'num_gt "$eb" 0 && num_c
 # the acquire queue holds them); no other drop is acceptable.
 xa=$(sa_get "$GA" 'drops_total() - drop("no-outbound-sa")'); xb=$(sa_get "$GB" 'drops_total() - drop("no-outbound-sa")')
 check "no drops other than the acquire's (gwA $xa, gwB $xb)" eval 'num_eq "$xa" 0 && num_eq "$xb" 0'
+# The trace decodes each payload (IDs, proposals, selectors), never keys.
+trace_has() { grep -F "ikev2 trace VPN 10: $1" "${DAEMON_LOG[$GA]}" | grep -qF "$2"; }
+check "gwA traces IKE_SA_INIT to gwB with the proposal and group" \
+	trace_has "-> $GB4[500] IKE_SA_INIT request 0 [ SA(IKE#1 aes-gcm-16-256/prf-hmac-sha384/ecp256)" "KE(ecp256, 64 bytes) No(32 bytes)"
+check "gwA traces IKE_AUTH with IDi, AUTH method and selectors" \
+	trace_has "-> $GB4[500] IKE_AUTH request 1 [ IDi(IPV4 $GA4)" "TSi(198.19.1.0-198.19.1.255) TSr(198.19.2.0-198.19.2.255)"
+check "gwA traces gwB's IKE_AUTH response with IDr" trace_has "<- $GB4[500] IKE_AUTH response 1" "IDr(IPV4 $GB4) AUTH(PSK)"
+check "gwB traces nothing (its filter names another peer)" not_grep "ikev2 trace" "${DAEMON_LOG[$GB]}"
+check "no log holds the pre-shared key" eval '! grep -q esprit-example-psk "${DAEMON_LOG[$GA]}" "${DAEMON_LOG[$GB]}"'
 role=$(ike_json "$GA" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["ike_sas"][0]["role"])')
 check "gwA initiated (role $role)" eval '[ "$role" = Initiator ]'
 check "show crypto session lists the flow" eval 'cli "$GA" show crypto session | grep -q "IPSEC FLOW: permit"'
