@@ -142,6 +142,7 @@ struct v2_sa {
 	bool quiet;    /* do not tell the daemon when it dies (conn removed) */
 	struct v2_frags frags;
 	uint64_t created_ms, last_rx_ms, dpd_at, rekey_at, keepalive_at;
+	uint64_t expire_at; /* hard IKE lifetime, 0 = none */
 	bool out_traffic, in_traffic;
 	bool initial_contact_sent;
 };
@@ -293,7 +294,8 @@ void v2_create_child_response(struct v2_sa *sa, const struct ikev2_msg *m);
 int v2_ike_rekey_start(struct v2_sa *sa);
 void v2_ike_rekey_request(struct v2_sa *sa, const struct ikev2_msg *m);
 void v2_ike_rekey_response(struct v2_sa *sa, const struct ikev2_msg *m);
-/* Arm sa->rekey_at from the connection's IKE lifetime, with jitter. */
+/* Arm sa->rekey_at from the connection's IKE lifetime, with jitter, and
+ * sa->expire_at (the hard lifetime) at the full lifetime. */
 void v2_ike_rekey_arm(struct v2_sa *sa);
 /* frag.c: RFC 7383 */
 /* The fragment size limit for sa, 0 if its messages are not fragmented. */

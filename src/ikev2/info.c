@@ -230,6 +230,17 @@ static void keepalive_timer(struct v2_sa *sa, uint64_t now)
 
 static void ike_rekey_timer(struct v2_sa *sa, uint64_t now)
 {
+	if (sa->state == V2_ESTABLISHED && !sa->replaced && sa->expire_at && now >= sa->expire_at) {
+		sa->expire_at = 0;
+		sa->rekey_at = 0;
+		log_notice("ikev2 %s: IKE SA lifetime (%u s) expired before a rekey completed: "
+			   "deleting it with its child SAs", sa->conn->name, sa->conn->ike_lifetime_s);
+		if (sa->task != T_NONE) /* the peer is not answering: no DELETE either */
+			v2_sa_dead(sa, "IKE SA lifetime expired", true);
+		else
+			v2_queue(sa, T_DELETE_IKE, 0);
+		return;
+	}
 	if (sa->state != V2_ESTABLISHED || sa->replaced || !sa->rekey_at || now < sa->rekey_at)
 		return;
 	sa->rekey_at = 0;
@@ -273,6 +284,8 @@ uint64_t v2_sa_next_timer(const struct v2_sa *sa)
 		t = min64(t, sa->created_ms + sa->eng->g.half_open_timeout_ms);
 	if (sa->state == V2_ESTABLISHED && !sa->replaced && sa->rekey_at)
 		t = min64(t, sa->rekey_at);
+	if (sa->state == V2_ESTABLISHED && !sa->replaced && sa->expire_at)
+		t = min64(t, sa->expire_at);
 	if (keepalive_on(sa) && sa->keepalive_at)
 		t = min64(t, sa->keepalive_at);
 	if (sa->frags.active)

@@ -32,8 +32,12 @@ void v2_ike_rekey_arm(struct v2_sa *sa)
 	uint8_t r = 0;
 
 	sa->rekey_at = 0;
+	sa->expire_at = 0;
 	if (!life || sa->replaced)
 		return;
+	/* Lifetimes are local in IKEv2 (2.8): ours ends the SA even when
+	 * the rekey at the soft lifetime did not succeed. */
+	sa->expire_at = v2_now(sa->eng) + life;
 	/* soft lifetime: 90%, minus up to another 10% at random so that the
 	 * two ends seldom rekey at the same moment (2.8.2 collisions) */
 	v2_random(sa->eng, &r, 1);

@@ -970,6 +970,33 @@ static void test_ike_rekey_lifetime(void **state)
 	conns_free(&a, &b);
 }
 
+/* The hard IKE lifetime ends the SA even when the rekey at the soft
+ * lifetime gets no answer: lifetime 120 s, soft rekey at 96..108 s into a
+ * black hole; retransmissions alone would give up only ~31 s later. */
+static void test_ike_hard_lifetime(void **state)
+{
+	struct ike_conn a, b;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	a.ike_lifetime_s = 120;
+	peers_up(&a, &b, NULL);
+	establish();
+	advance(90 * 1000);
+	net.blackhole_b = true;
+	advance(29 * 1000);
+	/* the old SA and the rekey's new one, still retransmitting */
+	assert_int_equal(ikev2_sa_count(net.p[0].e), 2);
+	assert_int_equal(live(&net.p[0]), 2);
+	assert_int_equal(net.p[0].downs, 0);
+	advance(2 * 1000); /* 121 s */
+	assert_int_equal(ikev2_sa_count(net.p[0].e), 0);
+	assert_int_equal(live(&net.p[0]), 0);
+	assert_int_equal(net.p[0].downs, 1);
+	conns_free(&a, &b);
+}
+
 static void test_ike_rekey_collision(void **state)
 {
 	struct ike_conn a, b;
@@ -1344,6 +1371,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ike_rekey_by_responder, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ike_rekey_lifetime, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ike_rekey_collision, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ike_hard_lifetime, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_child_lifetime, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_child_hard_lifetime, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_frag, setup, teardown),
