@@ -535,6 +535,11 @@ void v2_create_child_request(struct v2_sa *sa, const struct ikev2_msg *m)
 			/* 2.8.1: we are rekeying the same SA ourselves */
 			if (sa->task == T_CHILD_REKEY && sa->creq.rekey_spi == old->spi_in)
 				old->collided = true;
+			/* 2.8: the peer replaced it and deletes it; a rekey of our
+			 * own (its soft lifetime ran out here too, or is queued)
+			 * would only make a redundant pair that nobody deletes */
+			old->rekeyed = true;
+			old->soft_at = 0;
 			ch->sel = old->sel;
 		}
 	}

@@ -585,10 +585,14 @@ void v2_queue_run(struct v2_sa *sa)
 		case T_CHILD_NEW:
 			v2_create_child_start(sa, 0);
 			break;
-		case T_CHILD_REKEY:
-			if (v2_child_by_in(sa, w.spi))
+		case T_CHILD_REKEY: {
+			struct v2_child *ch = v2_child_by_in(sa, w.spi);
+
+			/* not if it was rekeyed (by the peer) while queued */
+			if (ch && !ch->rekeyed)
 				v2_create_child_start(sa, w.spi);
 			break;
+		}
 		case T_IKE_REKEY:
 			if (!sa->replaced && v2_ike_rekey_start(sa))
 				log_err("ikev2 %s: cannot start the IKE SA rekey", sa->conn->name);
@@ -952,7 +956,10 @@ void ikev2_traffic(struct ikev2 *e, uint32_t reqid, bool inbound)
 	for (struct v2_sa *sa = e->all; sa; sa = sa->all_next)
 		if (sa->conn->child.reqid == reqid) {
 			if (inbound) {
+				/* 2.4: authenticated traffic from the peer proves
+				 * it alive: what we sent before needs no DPD */
 				sa->in_traffic = true;
+				sa->out_traffic = false;
 				sa->last_rx_ms = v2_now(e);
 			} else {
 				sa->out_traffic = true;

@@ -660,6 +660,49 @@ static void test_rekey_collision(void **state)
 	conns_free(&a, &b);
 }
 
+/* Deliver only the first queued datagram. */
+static void run_one(void)
+{
+	struct pkt *pk = malloc(sizeof(*pk));
+
+	assert_true(net.nq > 0);
+	*pk = net.q[0];
+	memmove(net.q, net.q + 1, --net.nq * sizeof(net.q[0]));
+	ikev2_input(net.p[pk->to].e, pk->buf, pk->len, &pk->src, pk->sport, &pk->dst, pk->dport);
+	free(pk);
+}
+
+/* Volume lifetimes run out on both ends at about the same time (A's
+ * outbound and B's inbound SA carry the same bytes). B answered A's
+ * rekey, then its own soft expiry of the replaced SA arrives: B must not
+ * rekey it again (2.8: A deletes it); a second CREATE_CHILD_SA would make
+ * a redundant pair that neither end deletes. */
+static void test_rekey_after_peer_rekeyed(void **state)
+{
+	struct ike_conn a, b;
+	uint32_t old_b;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	peers_up(&a, &b, NULL);
+	establish();
+	old_b = first_in(&net.p[1]);
+	/* CREATE_CHILD_SA { SA, Ni, TSi, TSr, N(REKEY_SA) } --> B answers */
+	assert_int_equal(ikev2_child_rekey(net.p[0].e, first_in(&net.p[0])), 0);
+	run_one();
+	/* B's data plane: soft byte lifetime of the old inbound SA */
+	ikev2_expire(net.p[1].e, old_b, IPSEC_PROTO_ESP, false);
+	run();
+	advance(10);
+	assert_int_equal(net.p[1].n_sa, 4); /* the old pair and one new */
+	assert_int_equal(live(&net.p[0]), 2);
+	assert_int_equal(live(&net.p[1]), 2);
+	assert_null(find(&net.p[1], old_b, SA_DIR_IN));
+	assert_mirrored();
+	conns_free(&a, &b);
+}
+
 static void test_delete(void **state)
 {
 	struct ike_conn a, b;
@@ -1361,6 +1404,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cookie, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_child_rekey, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rekey_collision, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rekey_after_peer_rekeyed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_ike_with_children, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dpd_death, setup, teardown),
