@@ -547,6 +547,8 @@ static void dp_text(struct strbuf *b, const struct dp_global_stats *st)
 		      (unsigned long long)st->tun_ignored,
 		      (unsigned long long)st->natt_keepalive_rx, (unsigned long long)st->ike_rx,
 		      (unsigned long long)st->acquires);
+	strbuf_printf(b, "    coalesced into tunnel superpackets: %llu packets in %llu writes\n",
+		      (unsigned long long)st->tun_gro_pkts, (unsigned long long)st->tun_gro_writes);
 	strbuf_printf(b, "    waiting for an SA: queued %llu, sent %llu, expired %llu, "
 			 "queue full %llu\n",
 		      (unsigned long long)st->acq_queued, (unsigned long long)st->acq_flushed,
@@ -566,6 +568,8 @@ static struct json_object *dp_json(const struct dp_global_stats *st)
 	json_object_object_add(o, "natt_keepalive_rx", u64(st->natt_keepalive_rx));
 	json_object_object_add(o, "ike_rx", u64(st->ike_rx));
 	json_object_object_add(o, "acquires", u64(st->acquires));
+	json_object_object_add(o, "tun_gro_writes", u64(st->tun_gro_writes));
+	json_object_object_add(o, "tun_gro_pkts", u64(st->tun_gro_pkts));
 	json_object_object_add(o, "acq_queued", u64(st->acq_queued));
 	json_object_object_add(o, "acq_flushed", u64(st->acq_flushed));
 	json_object_object_add(o, "acq_expired", u64(st->acq_expired));

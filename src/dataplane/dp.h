@@ -45,11 +45,13 @@ struct dp_config {
 	bool no_sysctl;        /* tests: leave ip_forward / rp_filter alone */
 	/* Offloads, all on by default; each can be turned off for debugging
 	 * (the environment variable ESPRIT_DP_OFFLOADS=0 turns all off).
-	 *   no_multiqueue: one TUN queue and shared sockets for all workers;
+	 *   no_multiqueue: one TUN queue and one set of sockets, so one worker;
 	 *   no_tso: no TCP superpackets from the TUN (IFF_VNET_HDR stays);
 	 *   no_gso: one sendmsg per ESP-in-UDP packet (sendmmsg batches stay);
-	 *   no_gro: no UDP_GRO on the NAT-T sockets. */
-	bool no_multiqueue, no_tso, no_gso, no_gro;
+	 *   no_gro: no UDP_GRO on the NAT-T sockets;
+	 *   no_tun_gro: decrypted TCP segments written to the TUN one by one
+	 *   (not coalesced into superpackets, gro.c). */
+	bool no_multiqueue, no_tso, no_gso, no_gro, no_tun_gro;
 };
 
 struct dp_global_stats {
@@ -58,6 +60,9 @@ struct dp_global_stats {
 	uint64_t natt_keepalive_rx; /* RFC 3948 2.3 one-octet 0xff */
 	uint64_t ike_rx;            /* non-ESP marker on the UDP port (RFC 3948 2.2) */
 	uint64_t acquires;          /* acquire callbacks fired (after rate limiting) */
+	/* Receive coalescing (gro.c): superpackets written to the TUN and
+	 * the decrypted segments they carried (also counted in tun_tx). */
+	uint64_t tun_gro_writes, tun_gro_pkts;
 	/* The acquire queue (packets waiting for their SA): queued, sent once
 	 * the SA was up, dropped after the timeout, refused (queue full; those
 	 * are also counted as no-outbound-sa drops, as are the expired). */

@@ -22,7 +22,7 @@
 /* A TUN superpacket is cut into up to 64 KB / MSS segments (about 48 at
  * MTU 1400), each held in its own buffer until the batch is sent. */
 #define DP_TX_MAX 64
-#define DP_POOL_SIZE (DP_BATCH + DP_TX_MAX + 2)
+#define DP_POOL_SIZE (DP_BATCH + DP_TX_MAX + 64 + 2) /* + GRO_HOLD */
 
 /* ---- packet pool (pool.c) ---------------------------------------------
  * A fixed set of PKT_BUF_SIZE buffers owned by one worker: no malloc per
@@ -169,6 +169,31 @@ bool gso_parse(const uint8_t *d, size_t len, uint8_t gso_type, uint16_t gso_size
 	       struct gso_info *g);
 size_t gso_segment_build(const uint8_t *d, size_t len, const struct gso_info *g, unsigned i,
 			 uint8_t *out);
+
+/* ---- receive coalescing (gro.c) ---------------------------------------- */
+/* A decrypted TCP segment that may join a superpacket. */
+struct gro_seg {
+	bool v6;
+	uint8_t flags;   /* TCP flags */
+	size_t l3_len;   /* IP header */
+	size_t hdr_len;  /* IP + TCP headers */
+	size_t payload;  /* TCP payload bytes */
+	uint32_t seq;
+};
+bool gro_parse(const uint8_t *d, size_t len, struct gro_seg *s);
+/* May b follow the run that starts with a and holds `have` payload bytes? */
+bool gro_can_append(const uint8_t *a, const struct gro_seg *sa, size_t have,
+		    const uint8_t *b, const struct gro_seg *sb);
+/* Rewrite a's headers for the whole run and fill the virtio_net_hdr. */
+void gro_finish(uint8_t *d, const struct gro_seg *s, size_t total_payload, uint8_t flags,
+		struct virtio_net_hdr *vh);
+/* Decrypted packets held for the TUN until the end of a receive batch. */
+#define GRO_HOLD 64
+struct gro_held {
+	struct pkt *p;
+	const struct tun *t;
+	bool owned; /* returned to the pool by the flush */
+};
 
 /* ---- sockets (sock.c) ------------------------------------------------- */
 enum dp_rxsock {
@@ -340,6 +365,9 @@ struct dp_worker {
 	bool rx_own[RX__COUNT]; /* opened for this worker: closed with it */
 	bool gso;               /* UDP GSO on send (cleared if the kernel refuses it) */
 	struct tx_batch tx;     /* sealed packets waiting for sock_send_batch */
+	bool gro;               /* coalesce decrypted TCP into TUN superpackets */
+	unsigned nheld;
+	struct gro_held held[GRO_HOLD]; /* decrypted, waiting for gro_flush */
 	int kick_fd;            /* eventfd: VTI set changed / acquire queue work (worker 0) */
 	unsigned vti_gen_seen;  /* atomic: the dp->vti_gen this worker polls */
 	uint64_t acqq_next_ns;  /* worker 0: next look at the acquire queue */

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <urcu.h>
 
@@ -221,12 +222,15 @@ static void vti_outbound_one(struct dp_worker *w, const struct dp_vti *v, unsign
 
 /* A buffer for the next packet; when the pool is dry, sending the batch
  * returns its buffers. */
+static void gro_flush(struct dp_worker *w);
+
 static struct pkt *pkt_get(struct dp_worker *w)
 {
 	struct pkt *p = pkt_pool_get(&w->pool);
 
 	if (!p) {
 		tx_flush(w);
+		gro_flush(w);
 		p = pkt_pool_get(&w->pool);
 	}
 	return p;
@@ -330,6 +334,89 @@ static void tun_write(struct dp_worker *w, const struct tun *t, struct pkt *p)
 	stat_add(&w->stats.s.tun_tx, 1);
 }
 
+/* ---- receive coalescing (gro.c) ----------------------------------------- */
+
+/* Write held[i] and the segments after it that gro_can_append accepts as
+ * one superpacket (writev: header + first packet + later payloads, no
+ * copy). Returns how many held packets were written. */
+static unsigned gro_write_run(struct dp_worker *w, unsigned i)
+{
+	const struct gro_held *h = &w->held[i];
+	struct iovec iov[1 + GRO_HOLD];
+	struct virtio_net_hdr vh;
+	struct gro_seg s0, s;
+	size_t have, total;
+	uint8_t flags;
+	unsigned n = 1;
+	ssize_t r;
+
+	if (!gro_parse(pkt_data(h->p), h->p->len, &s0) || (s0.flags & 0x08 /* PSH */)) {
+		tun_write(w, h->t, h->p);
+		return 1;
+	}
+	have = s0.payload;
+	flags = s0.flags;
+	while (i + n < w->nheld) {
+		const struct gro_held *x = &w->held[i + n];
+
+		if (x->t != h->t || !gro_parse(pkt_data(x->p), x->p->len, &s) ||
+		    !gro_can_append(pkt_data(h->p), &s0, have, pkt_data(x->p), &s))
+			break;
+		iov[1 + n] = (struct iovec){pkt_data(x->p) + s.hdr_len, s.payload};
+		have += s.payload;
+		flags |= s.flags;
+		n++;
+		if (s.payload < s0.payload || (s.flags & 0x08))
+			break; /* a short segment or PSH ends the run */
+	}
+	if (n == 1) {
+		tun_write(w, h->t, h->p);
+		return 1;
+	}
+	gro_finish(pkt_data(h->p), &s0, have, flags, &vh);
+	iov[0] = (struct iovec){&vh, TUN_VNET_LEN};
+	iov[1] = (struct iovec){pkt_data(h->p), h->p->len};
+	total = TUN_VNET_LEN + s0.hdr_len + have;
+	r = writev(tun_fd_for(h->t, w->idx), iov, (int)n + 1);
+	if (r != (ssize_t)total) {
+		log_rl(&w->dp->rl_io, LOG_LVL_WARN, "dp: tun write (%u coalesced): %s", n,
+		       r < 0 ? strerror(errno) : "short");
+		stat_add(&w->stats.s.drops[DROP_INTERNAL], n);
+		return n;
+	}
+	stat_add(&w->stats.s.tun_tx, n);
+	stat_add(&w->stats.s.tun_gro_writes, 1);
+	stat_add(&w->stats.s.tun_gro_pkts, n);
+	return n;
+}
+
+/* Write everything held, in order, coalescing runs of one TCP flow. */
+static void gro_flush(struct dp_worker *w)
+{
+	for (unsigned i = 0; i < w->nheld;)
+		i += gro_write_run(w, i);
+	for (unsigned i = 0; i < w->nheld; i++)
+		if (w->held[i].owned)
+			pkt_pool_put(&w->pool, w->held[i].p);
+	w->nheld = 0;
+}
+
+/* A decrypted packet for TUN t. Held until the end of the receive batch
+ * when coalescing is on (owned: the flush returns it to the pool), else
+ * written now. */
+static void tun_deliver(struct dp_worker *w, const struct tun *t, struct pkt *p, bool owned)
+{
+	if (!w->gro || !t->vnet) {
+		tun_write(w, t, p);
+		if (owned)
+			pkt_pool_put(&w->pool, p);
+		return;
+	}
+	if (w->nheld == GRO_HOLD)
+		gro_flush(w);
+	w->held[w->nheld++] = (struct gro_held){p, t, owned};
+}
+
 static void ike_deliver(struct dp_worker *w, const struct pkt *p, const struct xform_in *in)
 {
 	dp_ike_fn fn = __atomic_load_n(&w->dp->ike_fn, __ATOMIC_ACQUIRE);
@@ -340,9 +427,13 @@ static void ike_deliver(struct dp_worker *w, const struct pkt *p, const struct x
 		fn(pkt_data(p) + 4, p->len - 4, &in->src, in->sport, &in->dst, in->dport, arg);
 }
 
-/* One ESP (or IKE, keepalive) datagram whose origin is in. */
-static void inbound_one(struct dp_worker *w, struct pkt *p, const struct xform_in *in)
+/* Decapsulate one ESP (or take an IKE, keepalive) datagram whose origin
+ * is in. Returns the TUN the clear packet goes to, or NULL if p was
+ * consumed here (IKE, keepalive, dropped). */
+static const struct tun *inbound_decap(struct dp_worker *w, struct pkt *p,
+				       const struct xform_in *in)
 {
+	const struct tun *t = NULL;
 	struct sa *sa = NULL;
 	enum dp_drop r;
 
@@ -350,13 +441,13 @@ static void inbound_one(struct dp_worker *w, struct pkt *p, const struct xform_i
 		switch (udp_classify(pkt_data(p), p->len)) {
 		case UDP_KEEPALIVE:
 			stat_add(&w->stats.s.natt_keepalive_rx, 1);
-			return;
+			return NULL;
 		case UDP_IKE:
 			ike_deliver(w, p, in);
-			return;
+			return NULL;
 		case UDP_BAD:
 			drop(w, DROP_MALFORMED, "in");
-			return;
+			return NULL;
 		case UDP_ESP:
 			break;
 		}
@@ -366,11 +457,27 @@ static void inbound_one(struct dp_worker *w, struct pkt *p, const struct xform_i
 	if (r != DROP_NONE) {
 		count_drop(w, sa, r, "in", true);
 	} else {
-		/* An SA of a tunnel interface delivers on that interface. */
+		/* An SA of a tunnel interface delivers on that interface (VTI
+		 * slots are freed only after every worker passed its loop top,
+		 * so t stays valid until this batch is flushed). */
 		const struct dp_vti *v = sa ? dp_vti_of_reqid(w->dp, sa->p.reqid) : NULL;
-		tun_write(w, v ? &v->tun : &w->dp->tun, p);
+		t = v ? &v->tun : &w->dp->tun;
 	}
 	rcu_read_unlock();
+	return t;
+}
+
+/* owned: p is ours to give away (back to the pool here or by gro_flush);
+ * otherwise the caller returns it to the pool after gro_flush. */
+static void inbound_one(struct dp_worker *w, struct pkt *p, const struct xform_in *in,
+			bool owned)
+{
+	const struct tun *t = inbound_decap(w, p, in);
+
+	if (t)
+		tun_deliver(w, t, p, owned);
+	else if (owned)
+		pkt_pool_put(&w->pool, p);
 }
 
 /* UDP_GRO handed us several datagrams of seg bytes (the last shorter) in
@@ -390,8 +497,7 @@ static void inbound_gro(struct dp_worker *w, const struct pkt *p, const struct x
 		stat_add(&w->stats.s.net_rx, 1);
 		memcpy(pkt_data(q), pkt_data(p) + at, len);
 		q->len = len;
-		inbound_one(w, q, in);
-		pkt_pool_put(&w->pool, q);
+		inbound_one(w, q, in, true);
 	}
 }
 
@@ -416,7 +522,7 @@ static void inbound(struct dp_worker *w, enum dp_rxsock k, const struct mmsghdr 
 		}
 	}
 	stat_add(&w->stats.s.net_rx, 1);
-	inbound_one(w, p, &in);
+	inbound_one(w, p, &in, false);
 }
 
 static void net_rx(struct dp_worker *w, enum dp_rxsock k, int fd)
@@ -437,6 +543,7 @@ static void net_rx(struct dp_worker *w, enum dp_rxsock k, int fd)
 		log_rl(&w->dp->rl_io, LOG_LVL_WARN, "dp: recvmmsg: %s", strerror(errno));
 	for (int i = 0; i < n; i++)
 		inbound(w, k, &m[i], pk[i]);
+	gro_flush(w); /* before pk[] go back to the pool */
 	for (unsigned i = 0; i < cnt; i++)
 		pkt_pool_put(&w->pool, pk[i]);
 }

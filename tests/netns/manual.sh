@@ -41,6 +41,15 @@ manual_scenario() {
 	fi
 	check "no clear-text site traffic on the WAN ($clear packets)" num_eq "$clear" 0
 	check_sa_counters
+	# The receiver of the 20 MB coalesced the decrypted TCP segments into
+	# TUN superpackets (gro.c), unless offloads are off for debugging.
+	if [ "${ESPRIT_DP_OFFLOADS:-1}" != 0 ]; then
+		local gp gw
+		gp=$(sa_get "$GB" 'd["dataplane"]["tun_gro_pkts"]')
+		gw=$(sa_get "$GB" 'd["dataplane"]["tun_gro_writes"]')
+		check "gwB wrote $gp decrypted segments as $gw superpackets" \
+			eval 'num_gt "$gw" 10 && num_gt "$gp" $((2 * gw))'
+	fi
 	if [ "$name" = ipcomp ]; then
 		local c
 		c=$(sa_get "$GA" 'sum_g("pkts_compressed")')
