@@ -61,7 +61,7 @@ static size_t inner_make(uint8_t *d, int af, size_t plen)
 static void file_write(const char *sub, const char *name, uint8_t prefix, bool use_prefix,
 		       const uint8_t *d, size_t len)
 {
-	char path[600];
+	char path[1024];
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%s/%s", corpus_dir(), sub, name);
@@ -129,7 +129,7 @@ static void corpus_generate(void)
 
 static unsigned corpus_check(const char *sub)
 {
-	char path[700];
+	char path[1024];
 	unsigned n = 0;
 	DIR *d;
 	struct dirent *e;
