@@ -66,6 +66,30 @@ WR_FN(wr_workers)
 		sbuf_printf(b, "crypto engine workers %u\n", c->workers);
 }
 
+const char *const cfg_offload_names[5] = {"multiqueue", "tso", "udp-gso", "udp-gro",
+					 "tun-gro"};
+
+/* [no] crypto engine offload {multiqueue|tso|udp-gso|udp-gro|tun-gro} */
+CMD_FN(cmd_offload)
+{
+	for (unsigned i = 0; i < 5; i++)
+		if (mtok_is(m, 3, cfg_offload_names[i])) {
+			if (neg)
+				p->cfg->offload_off |= 1u << i;
+			else
+				p->cfg->offload_off &= ~(1u << i);
+		}
+	return 0;
+}
+
+WR_FN(wr_offload)
+{
+	(void)obj;
+	for (unsigned i = 0; i < 5; i++)
+		if (c->offload_off & (1u << i))
+			sbuf_printf(b, "no crypto engine offload %s\n", cfg_offload_names[i]);
+}
+
 /* crypto ipsec security-association replay window-size N | replay disable
  * | lifetime seconds N | lifetime kilobytes N */
 CMD_FN(cmd_ipsec_sa)

@@ -59,6 +59,7 @@ CMD_FN(cmd_tun_mode);
 CMD_FN(cmd_tun_prot);
 CMD_FN(cmd_tun_src);
 CMD_FN(cmd_workers);
+CMD_FN(cmd_offload);
 
 WR_FN(wr_ace);
 WR_FN(wr_acl);
@@ -92,6 +93,7 @@ WR_FN(wr_tun_mode);
 WR_FN(wr_tun_prot);
 WR_FN(wr_tun_src);
 WR_FN(wr_workers);
+WR_FN(wr_offload);
 
 /* cmd_ikev2.c */
 CMD_FN(cmd_master_key);

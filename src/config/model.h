@@ -250,6 +250,17 @@ struct cfg_ikev2_global {
 };
 
 /* ---- the whole configuration ---------------------------------------- */
+/* Data-plane offloads, all on by default (`no crypto engine offload X`
+ * turns one off, for debugging; read at start-up). */
+enum {
+	CFG_OFFLOAD_MULTIQUEUE = 1u << 0, /* a TUN queue and sockets per worker */
+	CFG_OFFLOAD_TSO = 1u << 1,        /* TCP superpackets from the TUN */
+	CFG_OFFLOAD_UDP_GSO = 1u << 2,    /* UDP_SEGMENT on send */
+	CFG_OFFLOAD_UDP_GRO = 1u << 3,    /* UDP_GRO on receive */
+	CFG_OFFLOAD_TUN_GRO = 1u << 4,    /* decrypted TCP coalesced for the TUN */
+};
+extern const char *const cfg_offload_names[5];
+
 struct config {
 	char hostname[CFG_NAME_MAX];
 	char source_file[256];
@@ -263,6 +274,7 @@ struct config {
 	char tun_ifname[CFG_NAME_MAX]; /* data-plane TUN device for crypto maps: ipsec0 */
 	char control_socket[256];  /* esprit control-socket PATH, default /run/esprit/espritd.sock */
 	unsigned workers;          /* crypto engine workers N (0 = one per core) */
+	unsigned offload_off;      /* no crypto engine offload X: CFG_OFFLOAD_* bits */
 
 	unsigned nacls, nsets, nmaps, nbindings, nifs, nroutes;
 	struct cfg_acl *acls;

@@ -39,6 +39,16 @@ static void usage(FILE *f)
 /* ---- applying configurations -------------------------------------------- */
 
 /* Takes ownership of c. */
+/* What the data plane reads only when it starts: say so when it changes. */
+static void warn_restart_only(const struct config *old, const struct config *c)
+{
+	if (old->workers != c->workers || old->offload_off != c->offload_off ||
+	    strcmp(old->tun_ifname, c->tun_ifname) != 0)
+		log_warn("crypto engine workers/offload and esprit tunnel-interface changed: "
+			 "they take effect when espritd restarts (the data plane keeps "
+			 "running as it started)");
+}
+
 static int daemon_apply(struct daemon *dd, struct config *c, char *err, size_t errlen)
 {
 	struct desired d;
@@ -73,6 +83,8 @@ static int daemon_apply(struct daemon *dd, struct config *c, char *err, size_t e
 		config_free(c);
 		return -1;
 	}
+	if (dd->running)
+		warn_restart_only(dd->running, c);
 	config_free(dd->running);
 	dd->running = c;
 	return 0;
@@ -168,6 +180,11 @@ static void dp_config_from(const struct config *c, struct dp_config *dc)
 		 c->tun_ifname[0] ? c->tun_ifname : "ipsec0");
 	dc->tun_mtu = 1400;
 	dc->workers = c->workers;
+	dc->no_multiqueue = c->offload_off & CFG_OFFLOAD_MULTIQUEUE;
+	dc->no_tso = c->offload_off & CFG_OFFLOAD_TSO;
+	dc->no_gso = c->offload_off & CFG_OFFLOAD_UDP_GSO;
+	dc->no_gro = c->offload_off & CFG_OFFLOAD_UDP_GRO;
+	dc->no_tun_gro = c->offload_off & CFG_OFFLOAD_TUN_GRO;
 	dc->fwmark = DP_FWMARK_DEFAULT;
 	dc->natt_port = 4500;
 	dc->udp_encap_listen = true; /* cheap, and a peer may encapsulate anyway */

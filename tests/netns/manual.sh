@@ -43,7 +43,7 @@ manual_scenario() {
 	check_sa_counters
 	# The receiver of the 20 MB coalesced the decrypted TCP segments into
 	# TUN superpackets (gro.c), unless offloads are off for debugging.
-	if [ "${ESPRIT_DP_OFFLOADS:-1}" != 0 ]; then
+	if [ "${ESPRIT_DP_OFFLOADS:-1}" != 0 ] && [ "${MANUAL_OFFLOADS:-on}" = on ]; then
 		local gp gw
 		gp=$(sa_get "$GB" 'd["dataplane"]["tun_gro_pkts"]')
 		gw=$(sa_get "$GB" 'd["dataplane"]["tun_gro_writes"]')

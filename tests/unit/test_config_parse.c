@@ -331,6 +331,39 @@ static void test_acl_seq_roundtrip(void **state)
 	config_free(b);
 }
 
+/* no crypto engine offload X turns one off; the plain form turns it on
+ * again; written back as the no form. */
+static void test_engine_offload(void **state)
+{
+	struct cfg_error err;
+	struct config *a, *b;
+	char *t;
+
+	(void)state;
+	a = config_load_buffer("t", "crypto engine workers 2\n"
+				    "no crypto engine offload tso\n"
+				    "no crypto engine offload tun-gro\n"
+				    "no crypto engine offload udp-gso\n"
+				    "crypto engine offload udp-gso\n",
+			       &err);
+	assert_non_null(a);
+	assert_int_equal(a->offload_off, CFG_OFFLOAD_TSO | CFG_OFFLOAD_TUN_GRO);
+	t = config_write(a);
+	assert_non_null(strstr(t, "crypto engine workers 2\nno crypto engine offload tso\n"
+				  "no crypto engine offload tun-gro\n"));
+	assert_null(strstr(t, "udp-gso"));
+	b = config_load_buffer("w", t, &err);
+	assert_non_null(b);
+	assert_true(config_equal(a, b));
+	b->offload_off = 0;
+	assert_false(config_equal(a, b));
+	free(t);
+	config_free(a);
+	config_free(b);
+	expect_error("no crypto engine offload tos\n", 1, 26, "tos", "expected one of:",
+		     CFG_ERR_INVALID);
+}
+
 static void test_apply_lines_and_no(void **state)
 {
 	struct cfg_error err;
@@ -470,6 +503,7 @@ int main(void)
 		cmocka_unit_test(test_error_format),
 		cmocka_unit_test(test_abbreviations_and_modes),
 		cmocka_unit_test(test_acl_seq_roundtrip),
+		cmocka_unit_test(test_engine_offload),
 		cmocka_unit_test(test_apply_lines_and_no),
 		cmocka_unit_test(test_opaque_blocks),
 		cmocka_unit_test(test_help),
