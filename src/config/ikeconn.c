@@ -182,7 +182,9 @@ static void conn_dpd(const struct config *c, const struct cfg_ikev2_profile *pro
 							     : 0);
 }
 
-static int map_local(const struct config *c, const char *map, struct ip_addr *out)
+/* The map's outside address; on a dual-stack interface the one of the
+ * peer's family (an IPv6 peer is reached from the IPv6 address). */
+static int map_local(const struct config *c, const char *map, int peer_af, struct ip_addr *out)
 {
 	const struct cfg_map_binding *b = config_map_binding(c, map);
 	if (b && b->local.af) {
@@ -194,7 +196,9 @@ static int map_local(const struct config *c, const char *map, struct ip_addr *ou
 		bool match = b && b->ifname[0] ? strcmp(ifc->name, b->ifname) == 0
 					       : strcmp(ifc->crypto_map, map) == 0;
 		if (match && (ifc->addr.addr.af || ifc->addr6.addr.af)) {
-			*out = ifc->addr.addr.af ? ifc->addr.addr : ifc->addr6.addr;
+			bool v6 = ifc->addr6.addr.af && (peer_af == AF_INET6 || !ifc->addr.addr.af);
+
+			*out = v6 ? ifc->addr6.addr : ifc->addr.addr;
 			return 0;
 		}
 	}
@@ -216,7 +220,7 @@ static int build_conn(const struct config *c, const struct cfg_map_entry *e,
 			 "match address", conn->name);
 		return -1;
 	}
-	if (map_local(c, e->map, &conn->local) < 0)
+	if (map_local(c, e->map, e->peer.af, &conn->local) < 0)
 		return 1; /* not applied: not an error, not a connection */
 	conn->remote = e->peer;
 	id_from_cfg(&conn->local_id, &prof->local_id);

@@ -125,8 +125,10 @@ void reconcile_desired_free(struct desired *d)
 
 /* The outside address a crypto map is applied to: `crypto map NAME
  * local-address X` (an address or an interface name) or an interface
- * carrying `crypto map NAME`. */
-static bool map_local_address(const struct config *cfg, const char *map, struct ip_addr *out)
+ * carrying `crypto map NAME`; on a dual-stack interface the address of
+ * the peer's family (peer_af; 0: IPv4 first). */
+static bool map_local_address(const struct config *cfg, const char *map, int peer_af,
+			      struct ip_addr *out)
 {
 	const struct cfg_map_binding *b = config_map_binding(cfg, map);
 	const char *ifname = NULL;
@@ -143,6 +145,10 @@ static bool map_local_address(const struct config *cfg, const char *map, struct 
 				    : strcmp(ifc->crypto_map, map) == 0;
 		if (!match)
 			continue;
+		if (peer_af == AF_INET6 && ifc->addr6.addr.af) {
+			*out = ifc->addr6.addr;
+			return true;
+		}
 		if (ifc->addr.addr.af) {
 			*out = ifc->addr.addr;
 			return true;
@@ -403,7 +409,7 @@ int reconcile_build(const struct config *cfg, struct desired *d, char *err, size
 		const struct cfg_map_entry *e = &cfg->maps[i];
 		struct ip_addr local;
 
-		if (!map_local_address(cfg, e->map, &local)) {
+		if (!map_local_address(cfg, e->map, e->peer.af, &local)) {
 			log_info("crypto map %s %u: map not applied to an interface or local "
 				 "address; not active", e->map, e->seq);
 			continue;

@@ -95,6 +95,42 @@ static void test_missing_key(void **state)
 	config_free(c);
 }
 
+/* A dual-stack outside interface and an IPv6 peer: the connection's
+ * local address is the interface's IPv6 address, not its IPv4 one (and
+ * an IPv4 peer still gets the IPv4 address). */
+static void test_dual_stack_local(void **state)
+{
+	(void)state;
+	struct config *a = load("examples/ikev2-map-gwA.cfg");
+	struct cfg_error e;
+	struct config *c4 = config_apply_lines(a, "interface wan0\n ipv6 address 2001:db8:ff::1/64\n", &e);
+	struct config *c6 = c4 ? config_apply_lines(c4, "crypto ikev2 keyring KR\n peer gwB6\n"
+							"  address 2001:db8:ff::2/128\n"
+							"  pre-shared-key k6\n"
+							"crypto map VPN 10 ipsec-isakmp\n"
+							" set peer 2001:db8:ff::2\n", &e)
+				   : NULL;
+	struct ike_conn_list l;
+	struct ip_addr want4, want6;
+	char err[512];
+
+	assert_non_null(c4);
+	assert_non_null(c6);
+	assert_true(ip_addr_parse("198.18.0.1", &want4));
+	assert_true(ip_addr_parse("2001:db8:ff::1", &want6));
+	assert_int_equal(config_ike_conns(c4, &l, err, sizeof(err)), 0);
+	assert_int_equal(l.n, 1);
+	assert_true(ip_addr_eq(&l.conns[0].local, &want4));
+	ike_conn_list_free(&l);
+	assert_int_equal(config_ike_conns(c6, &l, err, sizeof(err)), 0);
+	assert_int_equal(l.n, 1);
+	assert_true(ip_addr_eq(&l.conns[0].local, &want6));
+	ike_conn_list_free(&l);
+	config_free(a);
+	config_free(c4);
+	config_free(c6);
+}
+
 /* Manual entries are not IKE connections. */
 static void test_manual_ignored(void **state)
 {
@@ -114,6 +150,7 @@ int main(void)
 		cmocka_unit_test(test_map_pair_mirrors),
 		cmocka_unit_test(test_missing_key),
 		cmocka_unit_test(test_manual_ignored),
+		cmocka_unit_test(test_dual_stack_local),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
