@@ -53,6 +53,16 @@ struct ike_glue {
 	unsigned qlen;
 	uint64_t qdropped;
 	struct ike_conn_list conns;
+	/* Child SA packet counters at the last poll (traffic_poll) */
+	struct event *ev_traffic;
+	struct seen_sa *seen;
+	size_t n_seen;
+};
+
+struct seen_sa {
+	uint32_t spi, reqid;
+	uint8_t proto, dir;
+	uint64_t packets;
 };
 
 /* ---- env callbacks -------------------------------------------------------- */
@@ -163,6 +173,84 @@ static void on_timer(evutil_socket_t fd, short ev, void *arg)
 	(void)ev;
 	ikev2_tick(g->v2);
 	rearm(g);
+}
+
+/* ---- traffic on the Child SAs (RFC 7296 2.4) ------------------------------ */
+
+/* Once a second: which connections sent and which received packets on
+ * their Child SAs since the last poll. Inbound packets are counted only
+ * once authenticated, so they prove the peer alive (2.4: "receipt of a
+ * fresh cryptographically protected message on [...] any of its Child
+ * SAs ensures liveness"); outbound ones with nothing coming back are what
+ * on-demand DPD is for. Without this the engine never heard of traffic:
+ * on-demand DPD never fired. */
+struct seen_list {
+	struct seen_sa *v;
+	size_t n, cap;
+};
+
+static void seen_collect(struct sa *sa, void *arg)
+{
+	struct seen_list *l = arg;
+
+	if (sa->p.origin != SA_ORIGIN_KEYMGR)
+		return;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct seen_sa *v = realloc(l->v, cap * sizeof(*v));
+		if (!v)
+			return;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = (struct seen_sa){.spi = sa->p.spi, .reqid = sa->p.reqid,
+					.proto = sa->p.proto, .dir = sa->p.dir,
+					.packets = __atomic_load_n(&sa->total_packets,
+								   __ATOMIC_RELAXED)};
+}
+
+static int seen_cmp(const void *a, const void *b)
+{
+	const struct seen_sa *x = a, *y = b;
+
+	if (x->spi != y->spi)
+		return x->spi < y->spi ? -1 : 1;
+	if (x->proto != y->proto)
+		return x->proto < y->proto ? -1 : 1;
+	return (int)x->dir - (int)y->dir;
+}
+
+static void traffic_poll(evutil_socket_t fd, short ev, void *arg)
+{
+	struct ike_glue *g = arg;
+	struct seen_list l = {0};
+	bool any = false;
+	(void)fd;
+	(void)ev;
+
+	sad_foreach(g->dd->sad, seen_collect, &l);
+	if (l.n)
+		qsort(l.v, l.n, sizeof(*l.v), seen_cmp);
+	/* outbound first: inbound in the same second answers it */
+	for (int in = 0; in < 2; in++)
+		for (size_t i = 0; i < l.n; i++) {
+			const struct seen_sa *was, *now = &l.v[i];
+
+			if ((now->dir == SA_DIR_IN) != in)
+				continue;
+			was = g->n_seen ? bsearch(now, g->seen, g->n_seen, sizeof(*g->seen),
+						  seen_cmp)
+					: NULL;
+			if (now->packets > (was ? was->packets : 0)) {
+				ikev2_traffic(g->v2, now->reqid, in);
+				any = true;
+			}
+		}
+	free(g->seen);
+	g->seen = l.v;
+	g->n_seen = l.n;
+	if (any)
+		rearm(g); /* a DPD may be due now */
 }
 
 /* ---- UDP 500 --------------------------------------------------------------- */
@@ -373,7 +461,9 @@ struct ike_glue *ike_glue_new(struct daemon *dd)
 	}
 	g->ev_timer = evtimer_new(dd->base, on_timer, g);
 	g->ev_queue = event_new(dd->base, g->qpipe[0], EV_READ | EV_PERSIST, on_queue, g);
-	if (!g->ev_timer || !g->ev_queue || event_add(g->ev_queue, NULL) < 0)
+	g->ev_traffic = event_new(dd->base, -1, EV_PERSIST, traffic_poll, g);
+	if (!g->ev_timer || !g->ev_queue || !g->ev_traffic || event_add(g->ev_queue, NULL) < 0 ||
+	    event_add(g->ev_traffic, &(struct timeval){.tv_sec = 1}) < 0)
 		goto fail;
 	sad_set_expire_cb(dd->sad, on_expire, g);
 	return g;
@@ -408,6 +498,9 @@ void ike_glue_free(struct ike_glue *g)
 		event_free(g->ev_timer);
 	if (g->ev_queue)
 		event_free(g->ev_queue);
+	if (g->ev_traffic)
+		event_free(g->ev_traffic);
+	free(g->seen);
 	ikev2_free(g->v2); /* deletes the Child SAs it installed */
 	ike_conn_list_free(&g->conns);
 	for (it = g->qhead; it;) {

@@ -776,6 +776,56 @@ static void test_dpd_death(void **state)
 	conns_free(&a, &b);
 }
 
+/* On-demand DPD (2.4): only when traffic went out and nothing came back
+ * for the interval; traffic from the peer (ikev2_traffic inbound: an
+ * authenticated packet on a Child SA) answers what went out before. */
+static void test_dpd_on_demand(void **state)
+{
+	struct ike_conn a, b;
+	unsigned sent;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	a.dpd_interval_s = 10;
+	a.dpd_mode = IKE_DPD_ON_DEMAND;
+	a.dpd_action = IKE_DPD_HOLD;
+	peers_up(&a, &b, NULL);
+	establish();
+	sent = net.p[0].sent;
+	advance(25000); /* idle: nothing */
+	assert_int_equal(net.p[0].sent, sent);
+	/* traffic both ways, then idle again: nothing */
+	ikev2_traffic(net.p[0].e, a.child.reqid, false);
+	ikev2_traffic(net.p[0].e, a.child.reqid, true);
+	advance(25000);
+	assert_int_equal(net.p[0].sent, sent);
+	/* out, nothing back for > 10 s: INFORMATIONAL { } --> <-- { } */
+	ikev2_traffic(net.p[0].e, a.child.reqid, false);
+	advance(100);
+	assert_int_equal(net.p[0].sent, sent + 1);
+	assert_int_equal(net.p[0].downs, 0);
+	assert_int_equal(live(&net.p[0]), 2);
+	/* answered: no further DPD while idle */
+	advance(25000);
+	assert_int_equal(net.p[0].sent, sent + 1);
+	/* B vanishes; traffic out: DPD at once (the answer is 25 s old),
+	 * 5 retransmissions, dead 31.5 s later, action hold */
+	net.blackhole_b = true;
+	ikev2_traffic(net.p[0].e, a.child.reqid, false);
+	advance(10);
+	assert_int_equal(net.p[0].sent, sent + 2);
+	advance(31000);
+	assert_int_equal(net.p[0].sent, sent + 2 + 5);
+	assert_int_equal(net.p[0].downs, 0);
+	advance(1000);
+	assert_int_equal(net.p[0].downs, 1);
+	assert_int_equal(net.p[0].last_action, IKE_DPD_HOLD);
+	assert_int_equal(live(&net.p[0]), 0);
+	assert_int_equal(ikev2_sa_count(net.p[0].e), 0); /* hold: no restart */
+	conns_free(&a, &b);
+}
+
 static void sa_nat(const struct ikev2_sa_info *i, void *arg)
 {
 	*(bool *)arg = i->nat && i->lport == 4500;
@@ -1408,6 +1458,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_ike_with_children, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dpd_death, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dpd_on_demand, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nat, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nat_port_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transport_esn_ipcomp, setup, teardown),
