@@ -140,7 +140,11 @@ static int conn_keys(const struct config *c, const struct cfg_ikev2_profile *pro
 		     struct ike_conn *conn, char *err, size_t errlen)
 {
 	const struct secret *l = prof->auth_local_psk, *r = prof->auth_remote_psk;
+	char *from = conn->psk_remote_from;
+	size_t flen = sizeof(conn->psk_remote_from);
 
+	if (r)
+		snprintf(from, flen, "ikev2 profile %s (authentication remote)", prof->name);
 	if (prof->keyring[0]) {
 		const struct cfg_ikev2_keyring *k = config_ikev2_keyring(c, prof->keyring);
 		const struct cfg_ikev2_peer *peer =
@@ -148,12 +152,14 @@ static int conn_keys(const struct config *c, const struct cfg_ikev2_profile *pro
 		if (peer) {
 			if (!l)
 				l = peer->psk_local;
-			if (!r)
-				r = peer->psk_remote ? peer->psk_remote : peer->psk_local;
+			if (!r && (r = peer->psk_remote ? peer->psk_remote : peer->psk_local))
+				snprintf(from, flen, "keyring %s peer %s", k->name, peer->name);
 		}
 	}
 	if (!l)
 		l = r;
+	if (!r && l)
+		snprintf(from, flen, "ikev2 profile %s (authentication local)", prof->name);
 	if (!l) {
 		snprintf(err, errlen,
 			 "%s: no pre-shared key for peer (ikev2 profile %s, keyring %s)",
@@ -173,7 +179,7 @@ static void conn_dpd(const struct config *c, const struct cfg_ikev2_profile *pro
 	static const uint8_t action[] = {IKE_DPD_CLEAR, IKE_DPD_HOLD, IKE_DPD_RESTART};
 
 	conn->dpd_interval_s = d->interval;
-	conn->dpd_retries = (uint8_t)(d->retry ? (d->retry > 255 ? 255 : d->retry) : 3);
+	conn->dpd_retry_s = (uint8_t)(d->retry > 60 ? 60 : d->retry);
 	conn->dpd_mode = d->interval && d->mode < 3 ? mode[d->mode] : IKE_DPD_OFF;
 	conn->dpd_action = d->action < 3 ? action[d->action] : IKE_DPD_CLEAR;
 	conn->nat_keepalive_s = prof->nat_keepalive ? prof->nat_keepalive : c->ikev2.nat_keepalive;

@@ -129,12 +129,20 @@ struct ike_conn {
 	struct ike_id remote_id; /* type 0: any */
 	struct secret *psk_local;  /* signs our AUTH; owned */
 	struct secret *psk_remote; /* verifies the peer's; NULL = psk_local */
+	/* where the key that verifies the peer comes from, for logs
+	 * ("keyring KR peer gwA", "ikev2 profile P"); never the key */
+	char psk_remote_from[160];
 	struct ike_proposal ike_props[IKE_MAX_PROPOSALS];
 	uint8_t n_ike_props;
 	uint32_t ike_lifetime_s; /* IKE SA rekey; 0 = never */
 	struct ike_child_cfg child;
 	uint32_t dpd_interval_s; /* 0 = off */
-	uint8_t dpd_retries;     /* retransmissions before declaring death */
+	/* IOS `dpd INTERVAL RETRY`: seconds between retransmissions of an
+	 * unanswered DPD request (V2_DPD_SENDS sends in all, the peer dead
+	 * RETRY s after the last: death by INTERVAL + 5 * RETRY, which is
+	 * within INTERVAL * RETRY for every allowed pair); 0 = the exponential
+	 * schedule of other requests. */
+	uint8_t dpd_retry_s;
 	uint8_t dpd_mode, dpd_action;
 	uint32_t nat_keepalive_s; /* behind a NAT: keepalive interval; 0 = 20 s */
 	uint16_t frag_mtu; /* RFC 7383: fragment above this size; 0 = off */

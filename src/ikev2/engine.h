@@ -145,6 +145,7 @@ struct v2_sa {
 	uint64_t expire_at; /* hard IKE lifetime, 0 = none */
 	bool out_traffic, in_traffic;
 	bool initial_contact_sent;
+	struct ike_id peer_id; /* authenticated IDi/IDr; type 0 = not yet */
 };
 
 struct ikev2 {
@@ -159,6 +160,8 @@ struct ikev2 {
 	struct ip_addr trace_peer; /* V2_TRACE_PEER */
 };
 enum { V2_TRACE_OFF, V2_TRACE_ALL, V2_TRACE_PEER };
+/* DPD requests sent before the peer is declared dead (with dpd RETRY). */
+#define V2_DPD_SENDS 5
 
 /* ---- ikev2.c: SAs, I/O ---- */
 uint64_t v2_now(const struct ikev2 *e);
@@ -258,6 +261,10 @@ bool v2_ts_narrow(const struct ts_list *cfg, const struct ikev2_tsp *tsi,
 /* Initiator: every returned selector lies inside what we proposed. */
 bool v2_ts_accept(const struct ts_list *proposed, const struct ikev2_tsp *tsi,
 		  const struct ikev2_tsp *tsr, struct ts_list *sel_out);
+/* Log (notice) the peer's TSi/TSr and our selectors, after a
+ * TS_UNACCEPTABLE: what did not intersect. */
+void v2_ts_log(const char *conn, const struct ts_list *ours, const struct ikev2_tsp *tsi,
+	       const struct ikev2_tsp *tsr);
 
 /* ---- exchanges ---- */
 int v2_init_start(struct v2_sa *sa);                                    /* sa_init.c */
@@ -268,6 +275,8 @@ void v2_init_response(struct v2_sa *sa, const struct ikev2_msg *m, const uint8_t
 		      size_t len, uint16_t sport);
 void v2_algs_from(const struct ikev2_proposal *p, struct ikev2_algs *a, uint16_t *group);
 int v2_auth_start(struct v2_sa *sa);                                    /* auth.c */
+/* The ID we send: the connection's, or our address (auth.c). */
+void v2_local_id(const struct v2_sa *sa, struct ike_id *id);
 void v2_auth_request(struct v2_sa *sa, const struct ikev2_msg *m);
 void v2_auth_response(struct v2_sa *sa, const struct ikev2_msg *m);
 /* child.c */

@@ -250,6 +250,7 @@ struct v2_sa *v2_sa_new_rekey(struct v2_sa *old, bool initiator)
 	n->nat_remote = old->nat_remote;
 	n->frag_ok = old->frag_ok;
 	n->initial_contact_sent = true;
+	n->peer_id = old->peer_id;
 	return n;
 }
 
@@ -548,7 +549,9 @@ int v2_send_request(struct v2_sa *sa, uint8_t exch, enum v2_task task, const str
 	sa->task = (uint8_t)task;
 	sa->retx_msgid = sa->msgid_next++;
 	v2_send_all(sa, buf, len); /* RFC 7383 2.6.1: all fragments, each time */
-	ike_retx_start(&sa->retx, buf, len, v2_now(sa->eng), sa->eng->g.retransmit_base_ms);
+	ike_retx_start(&sa->retx, buf, len, v2_now(sa->eng),
+		       task == T_DPD && sa->conn->dpd_retry_s ? sa->conn->dpd_retry_s * 1000u
+							      : sa->eng->g.retransmit_base_ms);
 	return 0;
 }
 
@@ -1043,6 +1046,8 @@ void ikev2_foreach_sa(const struct ikev2 *e, ikev2_sa_visit_fn fn, void *arg)
 		i.integ = sa->algs.integ;
 		i.prf = sa->algs.prf;
 		i.dh = sa->group;
+		v2_local_id(sa, &i.local_id);
+		i.remote_id = sa->peer_id;
 		for (const struct v2_child *ch = sa->children; ch; ch = ch->next)
 			i.n_child++;
 		fn(&i, arg);

@@ -155,6 +155,19 @@ static void retx_timer(struct v2_sa *sa, uint64_t now)
 
 	if (!sa->retx.due_ms || now < sa->retx.due_ms)
 		return;
+	if (sa->task == T_DPD && sa->conn->dpd_retry_s && sa->retx.buf) {
+		/* IOS dpd RETRY: evenly spaced retransmissions */
+		if (sa->retx.sent < V2_DPD_SENDS) {
+			sa->retx.sent++;
+			sa->retx.due_ms = now + sa->conn->dpd_retry_s * 1000u;
+			log_debug("ikev2 %s: DPD unanswered, retransmitting (try %u)",
+				  sa->conn->name, sa->retx.sent);
+			v2_send_all(sa, sa->retx.buf, sa->retx.len);
+			return;
+		}
+		v2_peer_dead(sa);
+		return;
+	}
 	if (ike_retx_due(&sa->retx, now, e->g.retransmit_base_ms, e->g.retransmit_tries)) {
 		log_debug("ikev2 %s: retransmitting request %u (try %u)", sa->conn->name,
 			  sa->retx_msgid, sa->retx.sent);

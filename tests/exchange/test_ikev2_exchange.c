@@ -776,6 +776,42 @@ static void test_dpd_death(void **state)
 	conns_free(&a, &b);
 }
 
+/* IOS `dpd 10 2 periodic`: the DPD request is repeated every 2 s, five
+ * sends in all, and the peer is dead 2 s after the last one: 10 + 5 * 2 s
+ * after the last message from it (within interval * retry = 20 s). */
+static void test_dpd_retry_interval(void **state)
+{
+	struct ike_conn a, b;
+	unsigned sent;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	a.dpd_interval_s = 10;
+	a.dpd_retry_s = 2;
+	a.dpd_mode = IKE_DPD_PERIODIC;
+	a.dpd_action = IKE_DPD_CLEAR;
+	peers_up(&a, &b, NULL);
+	establish();
+	advance(10500); /* DPD at +10 s, answered */
+	assert_int_equal(live(&net.p[0]), 2);
+	net.blackhole_b = true; /* last message from B at +10 s */
+	sent = net.p[0].sent;
+	advance(9600); /* +20.1: the DPD went out */
+	assert_int_equal(net.p[0].sent, sent + 1);
+	advance(8000); /* +28.1: and at +22, +24, +26, +28 */
+	assert_int_equal(net.p[0].sent, sent + 5);
+	assert_int_equal(net.p[0].downs, 0);
+	advance(1800); /* +29.9 */
+	assert_int_equal(net.p[0].downs, 0);
+	advance(200); /* +30.1: dead, 20 s after the last answer */
+	assert_int_equal(net.p[0].downs, 1);
+	assert_int_equal(net.p[0].sent, sent + 5);
+	assert_int_equal(net.p[0].last_action, IKE_DPD_CLEAR);
+	assert_int_equal(live(&net.p[0]), 0);
+	conns_free(&a, &b);
+}
+
 /* On-demand DPD (2.4): only when traffic went out and nothing came back
  * for the interval; traffic from the peer (ikev2_traffic inbound: an
  * authenticated packet on a Child SA) answers what went out before. */
@@ -1459,6 +1495,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_delete_ike_with_children, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dpd_death, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dpd_on_demand, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dpd_retry_interval, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nat, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nat_port_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transport_esn_ipcomp, setup, teardown),
