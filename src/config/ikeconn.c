@@ -184,7 +184,7 @@ static void conn_dpd(const struct config *c, const struct cfg_ikev2_profile *pro
 	conn->dpd_action = d->action < 3 ? action[d->action] : IKE_DPD_CLEAR;
 	conn->nat_keepalive_s = prof->nat_keepalive ? prof->nat_keepalive : c->ikev2.nat_keepalive;
 	conn->frag_mtu = (uint16_t)(prof->frag_mtu ? prof->frag_mtu
-				    : c->ikev2.fragmentation ? (c->ikev2.frag_mtu ? c->ikev2.frag_mtu : 1280)
+				    : c->ikev2.fragmentation ? (c->ikev2.frag_mtu ? c->ikev2.frag_mtu : IKE_FRAG_MTU_DEFAULT)
 							     : 0);
 }
 

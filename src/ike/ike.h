@@ -146,6 +146,7 @@ struct ike_conn {
 	uint8_t dpd_mode, dpd_action;
 	uint32_t nat_keepalive_s; /* behind a NAT: keepalive interval; 0 = 20 s */
 	uint16_t frag_mtu; /* RFC 7383: fragment above this size; 0 = off */
+#define IKE_FRAG_MTU_DEFAULT 0xffff /* frag_mtu: 576 (IPv4) or 1280 (IPv6) */
 };
 
 /* Engine-wide settings. */

@@ -29,6 +29,9 @@ size_t v2_frag_mtu(const struct v2_sa *sa)
 	/* 2.3: only when both announced IKEV2_FRAGMENTATION_SUPPORTED */
 	if (!sa->frag_ok || !mtu)
 		return 0;
+	/* 2.5.1: without a configured size, 576 for IPv4 and 1280 for IPv6 */
+	if (mtu == IKE_FRAG_MTU_DEFAULT)
+		mtu = sa->remote.af == AF_INET6 ? 1280 : 576;
 	/* 2.5.1: the limit is for the IP datagram carrying the fragment */
 	hdrs = sa->remote.af == AF_INET6 ? IP6_UDP_HDRS : IP4_UDP_HDRS;
 	if (sa->lport == IKE_NATT_PORT || sa->rport == IKE_NATT_PORT)
