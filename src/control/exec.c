@@ -140,6 +140,8 @@ static const struct cnode n_ikev2_sa_opts[] = {
 static const struct cnode n_show_ikev2[] = {
 	{"sa", CN_KW, "Crypto IKEv2 security associations", ctl_show_crypto_ikev2_sa,
 	 n_ikev2_sa_opts},
+	{"stats", CN_KW, "IKEv2 statistics (half-open SAs, cookies, drops)",
+	 ctl_show_crypto_ikev2_stats, NULL},
 	END,
 };
 static const struct cnode n_show_crypto[] = {

@@ -65,6 +65,8 @@ int ctl_show_crypto_session(struct ctl_ctx *x, const struct ctl_args *a);
 int ctl_clear_crypto_ikev2_sa(struct ctl_ctx *x, const struct ctl_args *a);
 int ctl_clear_crypto_session(struct ctl_ctx *x, const struct ctl_args *a);
 int ctl_rekey_crypto_sa(struct ctl_ctx *x, const struct ctl_args *a);
+/* show_ike_stats.c */
+int ctl_show_crypto_ikev2_stats(struct ctl_ctx *x, const struct ctl_args *a);
 int ctl_debug_ikev2(struct ctl_ctx *x, const struct ctl_args *a);
 void ctl_undebug_ikev2(struct ctl_ctx *x);
 

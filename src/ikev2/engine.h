@@ -156,6 +156,7 @@ struct ikev2 {
 	struct v2_sa *all;
 	struct ike_cookie_secret cookie;
 	uint64_t drops[V2_DROP__COUNT];
+	uint64_t cookies_sent;   /* COOKIE challenges answered (2.6) */
 	uint8_t trace;           /* V2_TRACE_* */
 	struct ip_addr trace_peer; /* V2_TRACE_PEER */
 };

@@ -46,6 +46,31 @@ uint64_t ikev2_drops(const struct ikev2 *e, enum ikev2_drop d)
 	return d < V2_DROP__COUNT ? e->drops[d] : 0;
 }
 
+const char *ikev2_drop_name(enum ikev2_drop d)
+{
+	static const char *const n[V2_DROP__COUNT] = {
+		[V2_DROP_PARSE] = "malformed",     [V2_DROP_NO_SA] = "unknown-spi",
+		[V2_DROP_MSGID] = "message-id",    [V2_DROP_DECRYPT] = "integrity",
+		[V2_DROP_UNEXPECTED] = "unexpected", [V2_DROP_COOKIE] = "wrong-cookie",
+	};
+	return d < V2_DROP__COUNT && n[d] ? n[d] : "?";
+}
+
+void ikev2_get_stats(const struct ikev2 *e, struct ikev2_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	for (const struct v2_sa *sa = e->all; sa; sa = sa->all_next) {
+		if (sa->state == V2_DEAD)
+			continue;
+		st->sas++;
+		st->established += sa->state == V2_ESTABLISHED;
+	}
+	st->half_open = e->tab.half_open;
+	st->cookie_threshold = e->g.cookies_off ? 0 : e->g.cookie_threshold;
+	st->cookies_sent = e->cookies_sent;
+	memcpy(st->drops, e->drops, sizeof(st->drops));
+}
+
 /* ---- engine and connections ---- */
 
 struct ikev2 *ikev2_new(const struct ike_env *env, const struct ike_global *g)

@@ -75,6 +75,8 @@ struct ikev2_sa_info {
 	bool nat; /* NAT detected: port 4500 in use */
 	uint16_t encr, encr_bits, integ, prf, dh;
 	unsigned n_child;
+	struct ike_id local_id;  /* the ID we send (configured, or our address) */
+	struct ike_id remote_id; /* the peer's authenticated ID; type 0 = not yet */
 };
 struct ikev2_child_info {
 	const char *conn;
@@ -104,5 +106,15 @@ enum ikev2_drop {
 	V2_DROP__COUNT
 };
 uint64_t ikev2_drops(const struct ikev2 *e, enum ikev2_drop d);
+const char *ikev2_drop_name(enum ikev2_drop d);
+
+/* Engine-wide figures for show crypto ikev2 stats. */
+struct ikev2_stats {
+	unsigned sas, established, half_open;
+	unsigned cookie_threshold; /* 0 = cookies off */
+	uint64_t cookies_sent;
+	uint64_t drops[V2_DROP__COUNT];
+};
+void ikev2_get_stats(const struct ikev2 *e, struct ikev2_stats *st);
 
 #endif

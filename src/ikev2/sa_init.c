@@ -354,8 +354,10 @@ static bool cookie_ok(struct ikev2 *e, const struct ikev2_msg *m, const struct i
 		return true;
 	if (n)
 		v2_drop(e, V2_DROP_COOKIE, "wrong cookie");
-	if (!ike_cookie_make(&e->cookie, ni->u.nonce.p, ni->u.nonce.len, src, m->hdr.spi_i, c))
+	if (!ike_cookie_make(&e->cookie, ni->u.nonce.p, ni->u.nonce.len, src, m->hdr.spi_i, c)) {
 		reply_notify(e, m, IKEV2_N_COOKIE, c, sizeof(c), src, sport, dst, dport);
+		e->cookies_sent++;
+	}
 	return false;
 }
 

@@ -214,6 +214,15 @@ check "gwB counted one cookie drop (log: $d0 -> $d1)" num_eq "$((d1 - d0))" 1
 h=$(half_open)
 check "neither the cookie request nor the wrong cookie made state: $((THRESH + 1)) half-open ($h)" \
 	num_eq "$h" $((THRESH + 1))
+# The same from show crypto ikev2 stats (JSON).
+stat() { cli "$GB" --json show crypto ikev2 stats | "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+check "show crypto ikev2 stats: half_open $((THRESH + 1)) ($(stat 'd["half_open"]'))" \
+	num_eq "$(stat 'd["half_open"]')" $((THRESH + 1))
+check "  ... cookie_threshold $THRESH, cookies_sent 2 ($(stat 'd["cookies_sent"]'))" \
+	eval 'num_eq "$(stat "d[\"cookie_threshold\"]")" $THRESH && num_eq "$(stat "d[\"cookies_sent\"]")" 2'
+check "  ... drops wrong-cookie 1 ($(stat 'd["drops"]["wrong-cookie"]'))" \
+	num_eq "$(stat 'd["drops"]["wrong-cookie"]')" 1
+check "  ... and the text form says so" eval 'cli "$GB" show crypto ikev2 stats | grep -q "cookie challenge at $THRESH"'
 nsx "$HA" ping -c 3 -i 0.5 -W 2 "$HB4" >/dev/null 2>&1
 check "gwA's IKE SA is READY" wait_for 20 ike_ready "$GA"
 check "gwB's IKE SA is READY" wait_for 10 ike_ready "$GB"
