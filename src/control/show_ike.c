@@ -52,7 +52,7 @@ struct sa_walk {
 static void sa_json(struct sa_walk *w, const struct ikev2_sa_info *i)
 {
 	struct json_object *o = json_object_new_object();
-	char a[IP_ADDR_STRLEN], spi[17];
+	char a[IP_ADDR_STRLEN], spi[17], ids[IKE_ID_STRLEN];
 
 	json_object_object_add(o, "tunnel_id", json_object_new_int((int)w->n));
 	json_object_object_add(o, "connection", json_object_new_string(i->conn ? i->conn : ""));
@@ -75,6 +75,10 @@ static void sa_json(struct sa_walk *w, const struct ikev2_sa_info *i)
 	json_object_object_add(o, "dh_group", json_object_new_int(i->dh));
 	json_object_object_add(o, "nat_t", json_object_new_boolean(i->nat));
 	json_object_object_add(o, "child_sas", json_object_new_int((int)i->n_child));
+	json_object_object_add(o, "local_id", json_object_new_string(
+						      ike_id_str(&i->local_id, ids, sizeof(ids))));
+	json_object_object_add(o, "remote_id", json_object_new_string(
+		i->remote_id.type ? ike_id_str(&i->remote_id, ids, sizeof(ids)) : ""));
 	json_object_array_add(w->arr, o);
 }
 
@@ -100,6 +104,10 @@ static void sa_text(struct sa_walk *w, const struct ikev2_sa_info *i)
 		      i->initiator ? "Initiator" : "Responder");
 	strbuf_printf(o, "      Local spi: %s       Remote spi: %s\n",
 		      i->initiator ? si : sr, i->initiator ? sr : si);
+	char ids[IKE_ID_STRLEN];
+	strbuf_printf(o, "      Local id: %s\n", ike_id_str(&i->local_id, ids, sizeof(ids)));
+	strbuf_printf(o, "      Remote id: %s\n",
+		      i->remote_id.type ? ike_id_str(&i->remote_id, ids, sizeof(ids)) : "-");
 	strbuf_printf(o, "      NAT-T is %s\n", i->nat ? "detected (port 4500)" : "not detected");
 	strbuf_printf(o, "      Child SAs: %u\n", i->n_child);
 }

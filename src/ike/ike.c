@@ -56,7 +56,17 @@ const char *ike_id_str(const struct ike_id *id, char *buf, size_t len)
 		ip_addr_from_raw(&ip, id->len == 4 ? AF_INET : AF_INET6, id->data);
 		snprintf(buf, len, "%s:%s", name, ip_addr_str(&ip, a));
 	} else if (id->type == IKE_ID_KEY_ID) {
-		snprintf(buf, len, "%s:(%u bytes)", name, id->len);
+		/* RFC 7296 3.5: opaque octets; as text when printable, else hex */
+		bool text = id->len > 0;
+		size_t o = (size_t)snprintf(buf, len, "%s:", name);
+
+		for (size_t i = 0; i < id->len; i++)
+			text &= id->data[i] >= 0x20 && id->data[i] < 0x7f;
+		if (!text && o < len)
+			o += (size_t)snprintf(buf + o, len - o, "0x");
+		for (size_t i = 0; i < id->len && o + 3 < len; i++)
+			o += (size_t)(text ? snprintf(buf + o, len - o, "%c", id->data[i])
+					   : snprintf(buf + o, len - o, "%02x", id->data[i]));
 	} else {
 		/* printable subset only: the peer chose these bytes */
 		size_t o = (size_t)snprintf(buf, len, "%s:", name);

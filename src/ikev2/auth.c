@@ -17,8 +17,7 @@
 
 #define AUTH_MAX 64
 
-/* ID payload body (2.15 "IDx'"): type | RESERVED(3) | data. */
-static size_t id_body(const struct v2_sa *sa, uint8_t *out, struct ike_id *id)
+void v2_local_id(const struct v2_sa *sa, struct ike_id *id)
 {
 	*id = sa->conn->local_id;
 	if (!id->type) { /* default: our address */
@@ -26,6 +25,12 @@ static size_t id_body(const struct v2_sa *sa, uint8_t *out, struct ike_id *id)
 		id->len = (uint8_t)ip_addr_len(&sa->local);
 		memcpy(id->data, sa->local.b, id->len);
 	}
+}
+
+/* ID payload body (2.15 "IDx'"): type | RESERVED(3) | data. */
+static size_t id_body(const struct v2_sa *sa, uint8_t *out, struct ike_id *id)
+{
+	v2_local_id(sa, id);
 	out[0] = id->type;
 	out[1] = out[2] = out[3] = 0;
 	memcpy(out + 4, id->data, id->len);
@@ -137,12 +142,15 @@ static bool verify_peer(struct v2_sa *sa, const struct ikev2_msg *m)
 	    ap->u.auth.data.len != want_len ||
 	    CRYPTO_memcmp(ap->u.auth.data.p, want, want_len)) {
 		log_notice("ikev2 %s: AUTHENTICATION_FAILED: peer %s, method pre-shared key: "
-			   "AUTH does not verify (different keys?)", sa->conn->name, ids);
+			   "AUTH does not verify with the key of %s (different keys?)",
+			   sa->conn->name, ids,
+			   sa->conn->psk_remote_from[0] ? sa->conn->psk_remote_from : "the connection");
 		secret_wipe(want, sizeof(want));
 		return false;
 	}
 	secret_wipe(want, sizeof(want));
 	log_info("ikev2 %s: peer %s authenticated with pre-shared key", sa->conn->name, ids);
+	sa->peer_id = id;
 	return true;
 }
 
@@ -178,9 +186,15 @@ static struct ike_conn *conn_for_id(struct v2_sa *sa, const struct ike_id *id, c
 
 		if (vc->removed || !v2_conn_addr_ok(c, &sa->local, &sa->remote))
 			continue;
-		if (off < len)
-			off += (size_t)snprintf(seen + off, len - off, "%s%s", off ? ", " : "",
-						c->name);
+		if (off < len) {
+			char want[IKE_ID_STRLEN];
+
+			off += (size_t)snprintf(seen + off, len - off, "%s%s (wants %s)",
+						off ? ", " : "", c->name,
+						c->remote_id.type ? ike_id_str(&c->remote_id, want,
+									       sizeof(want))
+								  : "any ID");
+		}
 		if (!algs_fit(c, sa))
 			continue;
 		if (c->remote_id.type && ike_id_eq(id, &c->remote_id))
@@ -194,7 +208,7 @@ static struct ike_conn *conn_for_id(struct v2_sa *sa, const struct ike_id *id, c
 static bool choose_conn(struct v2_sa *sa, const struct ikev2_msg *m)
 {
 	const struct ikev2_pl *idp = ikev2_msg_find(m, IKEV2_PL_IDI);
-	char seen[256], ids[IKE_ID_STRLEN];
+	char seen[512], ids[IKE_ID_STRLEN];
 	struct ike_conn *c;
 	struct ike_id id;
 
@@ -254,8 +268,13 @@ out:
 void v2_auth_response(struct v2_sa *sa, const struct ikev2_msg *m)
 {
 	if (ikev2_msg_find_notify(m, IKEV2_N_AUTHENTICATION_FAILED)) {
+		char ids[IKE_ID_STRLEN];
+		struct ike_id id;
+
+		v2_local_id(sa, &id);
 		log_notice("ikev2 %s: AUTHENTICATION_FAILED: the peer refused our pre-shared key "
-			   "authentication", sa->conn->name);
+			   "authentication as %s (wrong key, or an ID it does not accept)",
+			   sa->conn->name, ike_id_str(&id, ids, sizeof(ids)));
 		v2_sa_dead(sa, "authentication failed", true);
 		return;
 	}

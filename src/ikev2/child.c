@@ -311,6 +311,7 @@ struct v2_child *v2_child_respond(struct v2_sa *sa, const struct ikev2_msg *m,
 	if (!v2_ts_narrow(&cc->sel, &tsi->u.ts, &tsr->u.ts, &ch->sel)) {
 		log_notice("ikev2 %s: TS_UNACCEPTABLE: the peer's selectors do not intersect ours",
 			   sa->conn->name);
+		v2_ts_log(sa->conn->name, &cc->sel, &tsi->u.ts, &tsr->u.ts);
 		v2_out_notify(o, IKEV2_N_TS_UNACCEPTABLE, 0, NULL, 0, NULL, 0);
 		free(ch);
 		return NULL;

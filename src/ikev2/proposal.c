@@ -224,9 +224,9 @@ void v2_prop_log(const char *who, const struct ikev2_proposal *p)
 	log_notice("ikev2:   %s proposal %u (proto %u): %s", who, p->num, p->proto, line);
 }
 
-static void log_want(const char *who, unsigned num, const struct want *w)
+static void log_want(const char *who, unsigned num, uint8_t proto, const struct want *w)
 {
-	struct ikev2_proposal p = {.num = (uint8_t)num, .n_xf = w->n,
+	struct ikev2_proposal p = {.num = (uint8_t)num, .proto = proto, .n_xf = w->n,
 				   .xf = (struct ikev2_transform *)(uintptr_t)w->xf};
 
 	v2_prop_log(who, &p);
@@ -254,15 +254,72 @@ static bool select_from(const struct want *wants, unsigned n_wants, uint8_t prot
 	return false;
 }
 
-static void log_no_proposal(const char *conn, const struct want *wants, unsigned n,
-			    const struct ikev2_sa *peer)
+static const char *type_name(uint8_t type)
 {
+	switch (type) {
+	case IKEV2_TRANS_ENCR: return "encryption";
+	case IKEV2_TRANS_PRF: return "PRF";
+	case IKEV2_TRANS_INTEG: return "integrity";
+	case IKEV2_TRANS_DH: return "DH group";
+	case IKEV2_TRANS_ESN: return "ESN";
+	}
+	return "transform";
+}
+
+/* Why `w` does not fit the peer's proposal `p` (the first type that
+ * fails, in the order match() tries them). */
+static void why_not(const struct want *w, uint8_t proto, const struct ikev2_proposal *p,
+		    char *buf, size_t len)
+{
+	static const uint8_t types[] = {IKEV2_TRANS_ENCR, IKEV2_TRANS_PRF, IKEV2_TRANS_INTEG,
+					IKEV2_TRANS_DH, IKEV2_TRANS_ESN};
+	struct ikev2_transform none = {.id = 0};
+
+	if (p->proto != proto) {
+		snprintf(buf, len, "other protocol (%u, ours %u)", p->proto, proto);
+		return;
+	}
+	for (size_t t = 0; t < sizeof(types); t++) {
+		bool any = false;
+
+		none.type = types[t];
+		if (!want_has_type(w, types[t])) {
+			if (v2_xf_get(p, types[t]) && !peer_has(p, &none)) {
+				snprintf(buf, len, "the peer requires %s, we use none",
+					 type_name(types[t]));
+				return;
+			}
+			continue;
+		}
+		for (uint8_t i = 0; i < w->n && !any; i++)
+			any = w->xf[i].type == types[t] && peer_has(p, &w->xf[i]);
+		if (!any) {
+			snprintf(buf, len, "no common %s", type_name(types[t]));
+			return;
+		}
+	}
+	snprintf(buf, len, "SPI size %u, not 4", p->spi_len);
+}
+
+/* Each proposal of the peer and each of ours transform by transform, then
+ * for each pair the first transform type without a common choice. */
+static void log_no_proposal(const char *conn, const struct want *wants, const uint8_t *protos,
+			    unsigned n, const struct ikev2_sa *peer)
+{
+	char why[96];
+
 	log_notice("ikev2 %s: NO_PROPOSAL_CHOSEN: peer offered %u proposals, we accept %u",
 		   conn, peer->n_prop, n);
 	for (uint8_t k = 0; k < peer->n_prop; k++)
 		v2_prop_log("peer", &peer->prop[k]);
 	for (unsigned i = 0; i < n; i++)
-		log_want("local", i + 1, &wants[i]);
+		log_want("local", i + 1, protos[i], &wants[i]);
+	for (uint8_t k = 0; k < peer->n_prop; k++)
+		for (unsigned i = 0; i < n; i++) {
+			why_not(&wants[i], protos[i], &peer->prop[k], why, sizeof(why));
+			log_notice("ikev2:   peer proposal %u vs local proposal %u: %s",
+				   peer->prop[k].num, i + 1, why);
+		}
 }
 
 bool v2_ike_prop_select(const struct ike_conn *c, const struct ikev2_sa *peer,
@@ -270,12 +327,15 @@ bool v2_ike_prop_select(const struct ike_conn *c, const struct ikev2_sa *peer,
 			struct ikev2_transform *xf)
 {
 	struct want wants[IKE_MAX_PROPOSALS];
+	uint8_t protos[IKE_MAX_PROPOSALS];
 
-	for (uint8_t i = 0; i < c->n_ike_props; i++)
+	for (uint8_t i = 0; i < c->n_ike_props; i++) {
 		want_ike(&wants[i], &c->ike_props[i]);
+		protos[i] = IKEV2_PROTO_IKE;
+	}
 	if (select_from(wants, c->n_ike_props, IKEV2_PROTO_IKE, peer, ke_group, chosen, xf))
 		return true;
-	log_no_proposal(c->name, wants, c->n_ike_props, peer);
+	log_no_proposal(c->name, wants, protos, c->n_ike_props, peer);
 	return false;
 }
 
@@ -284,12 +344,15 @@ bool v2_child_prop_select(const struct ike_conn *c, const struct ikev2_sa *peer,
 			  struct ikev2_transform *xf)
 {
 	struct want wants[IKE_MAX_PROPOSALS];
+	uint8_t protos[IKE_MAX_PROPOSALS];
 
-	for (uint8_t i = 0; i < c->child.n_props; i++)
-		want_child(&wants[i], &c->child.props[i], &c->child, pfs);
 	for (uint8_t i = 0; i < c->child.n_props; i++) {
-		uint8_t proto = c->child.props[i].proto == IPSEC_PROTO_AH ? IKEV2_PROTO_AH
-									  : IKEV2_PROTO_ESP;
+		want_child(&wants[i], &c->child.props[i], &c->child, pfs);
+		protos[i] = c->child.props[i].proto == IPSEC_PROTO_AH ? IKEV2_PROTO_AH
+								      : IKEV2_PROTO_ESP;
+	}
+	for (uint8_t i = 0; i < c->child.n_props; i++) {
+		uint8_t proto = protos[i];
 
 		for (uint8_t k = 0; k < peer->n_prop; k++) {
 			const struct ikev2_proposal *p = &peer->prop[k];
@@ -304,7 +367,7 @@ bool v2_child_prop_select(const struct ike_conn *c, const struct ikev2_sa *peer,
 			return true;
 		}
 	}
-	log_no_proposal(c->name, wants, c->child.n_props, peer);
+	log_no_proposal(c->name, wants, protos, c->child.n_props, peer);
 	return false;
 }
 

@@ -1,6 +1,7 @@
 /* Traffic selectors (RFC 7296 2.9, 3.13): our prefix-based selectors
  * (struct ts, local -> remote) as TSi/TSr ranges, narrowing as responder
  * and checking a narrowed answer as initiator. */
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -215,19 +216,50 @@ bool v2_ts_narrow(const struct ts_list *cfg, const struct ikev2_tsp *tsi,
 	return sel_out->n > 0;
 }
 
-/* As initiator: each returned TS must lie inside one we proposed. */
+/* A returned TS inside one of the ranges we offered on that side. */
+static bool offered(const struct ts_list *proposed, const struct rng *r, bool local)
+{
+	for (unsigned k = 0; k < proposed->n; k++) {
+		struct rng s[2];
+		unsigned n = side_rngs(&proposed->ts[k], local, s);
+
+		for (unsigned x = 0; x < n; x++)
+			if (rng_inside(r, &s[x]))
+				return true;
+	}
+	return false;
+}
+
+/* As initiator (2.9): the responder narrows "to some subset of the
+ * initiator's proposal": each TS it returns must lie inside one we offered
+ * in the same payload (TSi: our local sides, TSr: our remote sides).
+ * TSi x TSr names every combination; we install the pairs that lie inside
+ * one of our selectors and leave out the cross pairs our policy does not
+ * have (with ACL lines 1->2 and 11->12 the payloads {1,11} x {2,12} also
+ * name 1->12; 2.9.1). Requiring every combination to be one of our
+ * selectors refused any child with two ACL lines. */
 bool v2_ts_accept(const struct ts_list *proposed, const struct ikev2_tsp *tsi,
 		  const struct ikev2_tsp *tsr, struct ts_list *sel_out)
 {
 	memset(sel_out, 0, sizeof(*sel_out));
+	for (int side = 0; side < 2; side++) {
+		const struct ikev2_tsp *p = side ? tsr : tsi;
+
+		for (uint8_t a = 0; a < p->n_ts; a++) {
+			struct rng r;
+
+			if (!ts_to_rng(&p->ts[a], &r) || !offered(proposed, &r, side == 0))
+				return false;
+		}
+	}
 	for (uint8_t a = 0; a < tsi->n_ts; a++)
 		for (uint8_t b = 0; b < tsr->n_ts; b++) {
 			struct rng ri, rr;
 			bool ok = false;
 			struct ts t;
 
-			if (!ts_to_rng(&tsi->ts[a], &ri) || !ts_to_rng(&tsr->ts[b], &rr))
-				return false;
+			ts_to_rng(&tsi->ts[a], &ri);
+			ts_to_rng(&tsr->ts[b], &rr);
 			if (ri.af != rr.af)
 				continue;
 			for (unsigned k = 0; k < proposed->n && !ok; k++) {
@@ -240,9 +272,84 @@ bool v2_ts_accept(const struct ts_list *proposed, const struct ikev2_tsp *tsi,
 						ok = rng_inside(&ri, &loc[x]) &&
 						     rng_inside(&rr, &rem[y]);
 			}
-			if (!ok || !pair_to_ts(&ri, &rr, &t))
+			if (!ok)
+				continue; /* a cross pair outside our policy */
+			if (!pair_to_ts(&ri, &rr, &t))
 				return false;
 			sel_add(sel_out, &t);
 		}
 	return sel_out->n > 0;
+}
+
+/* "198.19.1.0/24" (or "a-b" if not a prefix), " proto P", " port a-b". */
+static size_t rng_str(const struct rng *r, char *buf, size_t len)
+{
+	char a[IP_ADDR_STRLEN + 8], b[IP_ADDR_STRLEN];
+	struct ip_prefix p;
+	struct ip_addr hi;
+	size_t o;
+
+	if (rng_to_prefix(r, &p)) {
+		o = (size_t)snprintf(buf, len, "%s", ip_prefix_str(&p, a));
+	} else {
+		ip_addr_from_raw(&p.addr, r->af, r->lo);
+		ip_addr_from_raw(&hi, r->af, r->hi);
+		o = (size_t)snprintf(buf, len, "%s-%s", ip_addr_str(&p.addr, a),
+				     ip_addr_str(&hi, b));
+	}
+	if (r->proto && o < len)
+		o += (size_t)snprintf(buf + o, len - o, " proto %u", r->proto);
+	if ((r->plo != 0 || r->phi != 65535) && o < len)
+		o += (size_t)snprintf(buf + o, len - o, " port %u-%u", r->plo, r->phi);
+	return o < len ? o : len;
+}
+
+static size_t tsp_str(const struct ikev2_tsp *t, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (uint8_t i = 0; i < t->n_ts && o + 1 < len; i++) {
+		struct rng r;
+
+		if (i)
+			o += (size_t)snprintf(buf + o, len - o, ", ");
+		if (o + 1 >= len)
+			break;
+		if (ts_to_rng(&t->ts[i], &r))
+			o += rng_str(&r, buf + o, len - o);
+		else
+			o += (size_t)snprintf(buf + o, len - o, "(type %u)", t->ts[i].type);
+	}
+	return o;
+}
+
+void v2_ts_log(const char *conn, const struct ts_list *ours, const struct ikev2_tsp *tsi,
+	       const struct ikev2_tsp *tsr)
+{
+	char si[256], sr[256], line[512];
+	size_t o = 0;
+
+	tsp_str(tsi, si, sizeof(si));
+	tsp_str(tsr, sr, sizeof(sr));
+	log_notice("ikev2 %s:   peer proposed TSi %s; TSr %s", conn, si, sr);
+	line[0] = '\0';
+	for (unsigned k = 0; k < ours->n && o + 1 < sizeof(line); k++) {
+		struct rng l[2], r[2];
+
+		/* the first family names the selector ("any" is 0.0.0.0/0) */
+		side_rngs(&ours->ts[k], true, l);
+		side_rngs(&ours->ts[k], false, r);
+		if (k)
+			o += (size_t)snprintf(line + o, sizeof(line) - o, ", ");
+		if (o + 1 >= sizeof(line))
+			break;
+		o += rng_str(&l[0], line + o, sizeof(line) - o);
+		if (o + 1 < sizeof(line))
+			o += (size_t)snprintf(line + o, sizeof(line) - o, " -> ");
+		if (o + 1 < sizeof(line))
+			o += rng_str(&r[0], line + o, sizeof(line) - o);
+	}
+	log_notice("ikev2 %s:   our selectors (local -> remote): %s", conn,
+		   ours->n ? line : "none");
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "crypto/alg.h"
@@ -1475,6 +1476,192 @@ static void test_conn_add_del_live(void **state)
 	conns_free(&a, &b);
 }
 
+/* ---- what the errors say (issue 3: a refusal names its cause) ----
+ * The engine's notices are captured from stderr. */
+
+static int cap_fd = -1;
+static FILE *cap_file;
+static enum log_level cap_lvl;
+
+static void log_capture_start(void)
+{
+	fflush(stderr);
+	cap_file = tmpfile();
+	assert_non_null(cap_file);
+	cap_fd = dup(2);
+	assert_true(dup2(fileno(cap_file), 2) >= 0);
+	cap_lvl = log_get_level();
+	if (cap_lvl < LOG_LVL_NOTICE)
+		log_set_level(LOG_LVL_NOTICE);
+}
+
+/* The captured text (caller frees); also echoed to the real stderr. */
+static char *log_capture_stop(void)
+{
+	long n;
+	char *t;
+
+	fflush(stderr);
+	dup2(cap_fd, 2);
+	close(cap_fd);
+	log_set_level(cap_lvl);
+	n = ftell(cap_file);
+	assert_true(n >= 0);
+	t = calloc(1, (size_t)n + 1);
+	assert_non_null(t);
+	rewind(cap_file);
+	assert_int_equal(fread(t, 1, (size_t)n, cap_file), (size_t)n);
+	fclose(cap_file);
+	if (getenv("V"))
+		fputs(t, stderr);
+	return t;
+}
+
+static void assert_logged(const char *text, const char *what)
+{
+	if (!strstr(text, what)) {
+		print_error("not in the log: \"%s\"\n", what);
+		fail();
+	}
+}
+
+static void test_log_no_proposal(void **state)
+{
+	struct ike_conn a, b;
+	char *t;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	b.ike_props[0].encr[0] = ENCR_CHACHA20_POLY1305;
+	b.ike_props[0].encr_bits[0] = 0;
+	peers_up(&a, &b, NULL);
+	log_capture_start();
+	establish();
+	advance(1);
+	t = log_capture_stop();
+	/* both offers transform by transform, and what does not fit */
+	assert_logged(t, "to-A: NO_PROPOSAL_CHOSEN: peer offered 1 proposals, we accept 1");
+	assert_logged(t, "peer proposal 1 (proto 1): aes-gcm-16-256/prf-hmac-sha256/ecp256");
+	assert_logged(t, "local proposal 1 (proto 1): chacha20-poly1305/prf-hmac-sha256/ecp256");
+	assert_logged(t, "peer proposal 1 vs local proposal 1: no common encryption");
+	assert_logged(t, "to-B: IKE_SA_INIT refused by peer: notify 14 (NO_PROPOSAL_CHOSEN)");
+	free(t);
+	conns_free(&a, &b);
+}
+
+static void test_log_psk_mismatch(void **state)
+{
+	struct ike_conn a, b;
+	char *t;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	secret_free(b.psk_local);
+	b.psk_local = secret_from("wrong horse", 11);
+	snprintf(b.psk_remote_from, sizeof(b.psk_remote_from), "keyring KR peer A");
+	peers_up(&a, &b, NULL);
+	log_capture_start();
+	establish();
+	advance(1);
+	t = log_capture_stop();
+	/* the responder: which ID, which method, which key (by origin) */
+	assert_logged(t, "to-A: AUTHENTICATION_FAILED: peer fqdn:a.example, method pre-shared key: "
+			 "AUTH does not verify with the key of keyring KR peer A");
+	/* the initiator: refused, as which ID */
+	assert_logged(t, "to-B: AUTHENTICATION_FAILED: the peer refused our pre-shared key "
+			 "authentication as fqdn:a.example");
+	assert_null(strstr(t, "horse"));
+	free(t);
+	conns_free(&a, &b);
+}
+
+static void test_log_wrong_id(void **state)
+{
+	struct ike_conn a, b;
+	char *t;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	id_set(&b.remote_id, "x.example");
+	peers_up(&a, &b, NULL);
+	log_capture_start();
+	establish();
+	advance(1);
+	t = log_capture_stop();
+	assert_logged(t, "to-A: AUTHENTICATION_FAILED: peer ID fqdn:a.example fits no connection "
+			 "(considered: to-A (wants fqdn:x.example))");
+	free(t);
+	conns_free(&a, &b);
+}
+
+static void test_log_ts_unacceptable(void **state)
+{
+	struct ike_conn a, b;
+	char *t;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	b.child.sel.n = 0;
+	ts_add(&b.child.sel, "10.9.0.0/16", "10.8.0.0/16");
+	peers_up(&a, &b, NULL);
+	log_capture_start();
+	establish();
+	t = log_capture_stop();
+	assert_logged(t, "to-A: TS_UNACCEPTABLE");
+	assert_logged(t, "to-A:   peer proposed TSi 10.1.0.0/16; TSr 10.2.0.0/16\n");
+	assert_logged(t, "to-A:   our selectors (local -> remote): 10.9.0.0/16 -> 10.8.0.0/16\n");
+	assert_logged(t, "to-B: Child SA refused by peer: TS_UNACCEPTABLE");
+	free(t);
+	conns_free(&a, &b);
+}
+
+/* show crypto ikev2 sa: the IDs each end sent and authenticated. */
+struct id_view {
+	char local[IKE_ID_STRLEN], remote[IKE_ID_STRLEN];
+};
+
+static void id_view_fn(const struct ikev2_sa_info *i, void *arg)
+{
+	struct id_view *v = arg;
+
+	ike_id_str(&i->local_id, v->local, sizeof(v->local));
+	if (i->remote_id.type)
+		ike_id_str(&i->remote_id, v->remote, sizeof(v->remote));
+}
+
+static void test_ids_shown(void **state)
+{
+	struct ike_conn a, b;
+	struct id_view va, vb;
+	char s[IKE_ID_STRLEN];
+	struct ike_id k = {.type = IKE_ID_KEY_ID, .len = 3, .data = {'k', '-', '1'}};
+
+	(void)state;
+	memset(&va, 0, sizeof(va));
+	memset(&vb, 0, sizeof(vb));
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	b.local_id.type = 0; /* B sends its address */
+	a.remote_id.type = 0;
+	peers_up(&a, &b, NULL);
+	establish();
+	ikev2_foreach_sa(net.p[0].e, id_view_fn, &va);
+	ikev2_foreach_sa(net.p[1].e, id_view_fn, &vb);
+	assert_string_equal(va.local, "fqdn:a.example");
+	assert_string_equal(vb.remote, "fqdn:a.example");
+	assert_string_equal(va.remote, vb.local);
+	assert_memory_equal(vb.local, "ipv4:", 5);
+	/* KEY_ID: printable as text, otherwise hex */
+	assert_string_equal(ike_id_str(&k, s, sizeof(s)), "key-id:k-1");
+	k.data[1] = 0;
+	assert_string_equal(ike_id_str(&k, s, sizeof(s)), "key-id:0x6b0031");
+	conns_free(&a, &b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1516,6 +1703,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_conn_by_id_none, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conn_by_proposal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conn_add_del_live, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_no_proposal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_psk_mismatch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_wrong_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_ts_unacceptable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ids_shown, setup, teardown),
 	};
 
 	log_setup("test", true, false, getenv("V") ? LOG_LVL_DEBUG : LOG_LVL_WARN);

@@ -48,6 +48,9 @@ static void test_map_pair_mirrors(void **state)
 	assert_non_null(ca->psk_local);
 	assert_int_equal(ca->psk_local->len, cb->psk_local->len);
 	assert_memory_equal(ca->psk_local->p, cb->psk_local->p, ca->psk_local->len);
+	/* where the key comes from, for AUTHENTICATION_FAILED logs */
+	assert_string_equal(ca->psk_remote_from, "keyring KR peer gwB");
+	assert_string_equal(cb->psk_remote_from, "keyring KR peer gwA");
 	/* proposals from policy POL -> proposal GCM */
 	assert_int_equal(ca->n_ike_props, 1);
 	assert_int_equal(ca->ike_props[0].encr[0], ENCR_AES_GCM_16);
