@@ -81,6 +81,7 @@ struct group {
 	const struct cfg_map_entry *entry;
 	const struct cfg_transform_set *ts;
 	struct ip_addr local, peer;
+	uint16_t peer_port; /* UDP encapsulation: the peer's port (NAT'ed); 0 = native */
 	char ifname[CFG_NAME_MAX];
 	uint32_t replay_window;
 	/* IOS counters */
@@ -209,6 +210,8 @@ static void group_build(const struct config *c, struct group *g)
 		if (s->p.dir == SA_DIR_OUT) {
 			g->local = s->p.src;
 			g->peer = s->p.dst;
+			if (s->p.encap_dport)
+				g->peer_port = s->p.encap_dport;
 			if (!g->has_out_spi && s->p.proto != IPSEC_PROTO_COMP) {
 				g->out_spi = s->p.spi;
 				g->has_out_spi = true;
@@ -218,6 +221,9 @@ static void group_build(const struct config *c, struct group *g)
 				g->peer = s->p.src;
 			if (!g->local.af)
 				g->local = s->p.dst;
+			/* inbound: the peer sends from encap_sport (RFC 3948) */
+			if (!g->peer_port && s->p.encap_sport)
+				g->peer_port = s->p.encap_sport;
 			if (s->p.proto != IPSEC_PROTO_COMP)
 				g->replay_window = max64(g->replay_window, s->p.replay_window) &
 						   0xffffffffu;
@@ -401,7 +407,7 @@ static void group_text(struct strbuf *b, const struct group *g, bool detail)
 		strbuf_printf(b, "\n");
 	}
 	strbuf_printf(b, "   current_peer %s port %u\n", ip_addr_str(&g->peer, r),
-		      g->sa[0].p.encap_dport ? g->sa[0].p.encap_dport : 500);
+		      g->peer_port ? g->peer_port : 500);
 	strbuf_printf(b, "     PERMIT, flags={origin_is_acl,}\n");
 	strbuf_printf(b,
 		      "    #pkts encaps: %llu, #pkts encrypt: %llu, #pkts digest: %llu\n"
@@ -497,6 +503,7 @@ static struct json_object *group_json(const struct group *g)
 	json_object_object_add(o, "seq", u64(g->seq));
 	json_object_object_add(o, "local_addr", json_object_new_string(ip_addr_str(&g->local, a)));
 	json_object_object_add(o, "peer", json_object_new_string(ip_addr_str(&g->peer, a)));
+	json_object_object_add(o, "peer_port", json_object_new_int(g->peer_port ? g->peer_port : 500));
 	for (unsigned i = 0; i < sel->n; i++)
 		json_object_array_add(ids, ident_json(&sel->ts[i]));
 	json_object_object_add(o, "idents", ids);

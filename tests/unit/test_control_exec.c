@@ -74,7 +74,9 @@ struct t {
 	struct strbuf out;
 };
 
-static void install(struct sad *sad, uint32_t spi, uint8_t dir)
+/* peer_port: UDP encapsulation (RFC 3948) with the peer at that port (a
+ * NAT'ed one), us at 4500; 0: native ESP. */
+static void install_encap(struct sad *sad, uint32_t spi, uint8_t dir, uint16_t peer_port)
 {
 	struct sa_params p;
 	struct secret *ek = secret_new(32), *ik = secret_new(32);
@@ -95,6 +97,10 @@ static void install(struct sad *sad, uint32_t spi, uint8_t dir)
 	p.integ_key = ik;
 	p.replay_window = dir == SA_DIR_IN ? 64 : 0;
 	p.reqid = 4242;
+	if (peer_port) {
+		p.encap_sport = dir == SA_DIR_IN ? peer_port : 4500;
+		p.encap_dport = dir == SA_DIR_IN ? 4500 : peer_port;
+	}
 	p.origin = SA_ORIGIN_MANUAL; /* clear crypto sa removes manual SAs only */
 	p.sel.n = 1;
 	ip_prefix_parse("198.19.1.0/24", &p.sel.ts[0].src);
@@ -104,6 +110,11 @@ static void install(struct sad *sad, uint32_t spi, uint8_t dir)
 	assert_int_equal(sad_install(sad, &p), 0);
 	secret_free(ek);
 	secret_free(ik);
+}
+
+static void install(struct sad *sad, uint32_t spi, uint8_t dir)
+{
+	install_encap(sad, spi, dir, 0);
 }
 
 /* Counters as the data plane would have left them. */
@@ -255,7 +266,7 @@ static void test_show_sa_text(void **state)
 				  "(198.19.1.0/255.255.255.0/0/0)"));
 	assert_non_null(strstr(o, "remote ident (addr/mask/prot/port): "
 				  "(198.19.2.0/255.255.255.0/0/0)"));
-	assert_non_null(strstr(o, "current_peer 198.18.0.2"));
+	assert_non_null(strstr(o, "current_peer 198.18.0.2 port 500\n"));
 	assert_non_null(strstr(o, "#pkts encaps: 5, #pkts encrypt: 5, #pkts digest: 5"));
 	assert_non_null(strstr(o, "#pkts decaps: 3, #pkts decrypt: 3, #pkts verify: 3"));
 	assert_non_null(strstr(o, "#send errors 0, #recv errors 3"));
@@ -280,6 +291,46 @@ static void test_show_sa_text(void **state)
 	assert_non_null(strstr(t->out.p, "spi: 0x2001(8193)"));
 	assert_int_equal(run(t, "show crypto ipsec sa peer 198.18.0.9 detail", false), 0);
 	assert_null(strstr(t->out.p, "spi:"));
+}
+
+/* Behind a NAT the peer's port is the NAT's, not 4500: current_peer shows
+ * the outbound SA's destination port (the inbound SA's source port), not
+ * our own 4500 (was: the first SA's destination port, 4500 for an inbound
+ * one). */
+static void json_peer_port(struct t *t, int want)
+{
+	struct json_object *o, *sa;
+
+	assert_int_equal(run(t, "show crypto ipsec sa", true), 0);
+	o = json_tokener_parse(t->out.p);
+	assert_non_null(o);
+	sa = json_object_array_get_idx(json_object_object_get(o, "sas"), 0);
+	assert_int_equal(json_object_get_int(json_object_object_get(sa, "peer_port")), want);
+	json_object_put(o);
+}
+
+static void test_show_sa_nat_peer_port(void **state)
+{
+	struct t *t = *state;
+
+	json_peer_port(t, 500);
+	sad_flush(t->f.sad);
+	install_encap(t->f.sad, 8193, SA_DIR_IN, 44500);
+	install_encap(t->f.sad, 4097, SA_DIR_OUT, 44500);
+	assert_int_equal(run(t, "show crypto ipsec sa", false), 0);
+	assert_non_null(strstr(t->out.p, "current_peer 198.18.0.2 port 44500\n"));
+	json_peer_port(t, 44500);
+	/* inbound only (the outbound one gone): still the peer's port */
+	assert_int_equal(sad_delete(t->f.sad, 4097, IPSEC_PROTO_ESP, NULL), 0);
+	assert_int_equal(run(t, "show crypto ipsec sa", false), 0);
+	assert_non_null(strstr(t->out.p, "current_peer 198.18.0.2 port 44500\n"));
+	/* the NAT mapping moves (sad_set_encap_ports, as IKE does) */
+	install_encap(t->f.sad, 4097, SA_DIR_OUT, 44500);
+	assert_int_equal(sad_set_encap_ports(t->f.sad, 4097, IPSEC_PROTO_ESP, 4500, 45123), 0);
+	assert_int_equal(sad_set_encap_ports(t->f.sad, 8193, IPSEC_PROTO_ESP, 45123, 4500), 0);
+	assert_int_equal(run(t, "show crypto ipsec sa", false), 0);
+	assert_non_null(strstr(t->out.p, "current_peer 198.18.0.2 port 45123\n"));
+	json_peer_port(t, 45123);
 }
 
 static void test_show_sa_json(void **state)
@@ -503,6 +554,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_complete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_show_sa_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_show_sa_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_show_sa_nat_peer_port, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clear_counters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clear_sa_reapplies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_show_config, setup, teardown),
