@@ -304,6 +304,8 @@ void v2_create_child_response(struct v2_sa *sa, const struct ikev2_msg *m);
 int v2_ike_rekey_start(struct v2_sa *sa);
 void v2_ike_rekey_request(struct v2_sa *sa, const struct ikev2_msg *m);
 void v2_ike_rekey_response(struct v2_sa *sa, const struct ikev2_msg *m);
+/* The peer deletes sa: a crossing rekey of ours gives way to the peer's. */
+void v2_ike_rekey_peer_deleted(struct v2_sa *sa);
 /* Arm sa->rekey_at from the connection's IKE lifetime, with jitter, and
  * sa->expire_at (the hard lifetime) at the full lifetime. */
 void v2_ike_rekey_arm(struct v2_sa *sa);

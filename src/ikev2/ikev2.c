@@ -346,6 +346,12 @@ void v2_sa_dead(struct v2_sa *sa, const char *why, bool notify_daemon)
 	if (sa->rekey_pending && (n = v2_sa_by_spi(sa->eng, sa->rekey_new_spi)) &&
 	    n->state == V2_REKEY_NEW)
 		v2_sa_dead(n, "parent IKE SA closed", false);
+	/* 2.8.2: the peer's redundant new SA of a rekey collision, left for
+	 * the peer to delete (rekey.c collision_resolve): once this SA is
+	 * gone the peer can no longer finish that rekey and delete it */
+	if ((n = v2_sa_by_spi(sa->eng, sa->rekey_peer_spi)) && n != sa &&
+	    n->state == V2_REKEY_NEW && n->replaced)
+		v2_sa_dead(n, "redundant IKE SA of a rekey collision", false);
 	if (sa->replaced || sa->quiet)
 		notify_daemon = false;
 	log_info("ikev2 %s: IKE SA closed: %s", sa->conn->name, why);

@@ -108,8 +108,10 @@ void v2_info_request(struct v2_sa *sa, const struct ikev2_msg *m)
 	if (ike_deleted)
 		o->n = 0; /* 1.4.1: the response to an IKE SA delete is empty */
 	v2_send_response(sa, IKEV2_EXCH_INFORMATIONAL, m->hdr.msgid, o);
-	if (ike_deleted)
+	if (ike_deleted) {
+		v2_ike_rekey_peer_deleted(sa); /* rekey.c: the children move on */
 		v2_sa_dead(sa, "deleted by the peer", true);
+	}
 	free(o);
 }
 

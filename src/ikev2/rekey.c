@@ -185,6 +185,26 @@ static struct v2_sa *peer_rekey(struct v2_sa *sa)
 	return t && t->state == V2_REKEY_NEW ? t : NULL;
 }
 
+/* 2.8.2: the peer deletes the old IKE SA while our crossing rekey of it
+ * is still unanswered (the peer did not see the collision, or it saw it,
+ * won, and its DELETE overtook its answer to us): the peer's new SA is the
+ * one that survives and MUST inherit the Child SAs; our attempt is
+ * forgotten (it dies with the old SA; the peer drops its copy of it, see
+ * v2_sa_dead). Without this the Child SAs died with the old SA. */
+void v2_ike_rekey_peer_deleted(struct v2_sa *sa)
+{
+	struct v2_sa *t;
+
+	if (!sa->rekey_pending || sa->replaced)
+		return;
+	t = peer_rekey(sa);
+	if (!t)
+		return;
+	log_info("ikev2 %s: IKE rekey collision: the peer deleted the old IKE SA first, "
+		 "its new one takes over", sa->conn->name);
+	switch_over(sa, t, false);
+}
+
 static bool group_offered(const struct ike_conn *c, uint16_t g)
 {
 	for (uint8_t i = 0; i < c->n_ike_props; i++)

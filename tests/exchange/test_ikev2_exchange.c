@@ -1155,6 +1155,61 @@ static void test_ike_rekey_collision(void **state)
 	conns_free(&a, &b);
 }
 
+/* Both rekey the IKE SA, the requests cross and both are answered; then
+ * side `first` gets its answer, and everything it sends is delivered
+ * before the other side's answer (held back). When `first` is the side
+ * whose new SA survives (the other's has the lowest nonce), its DELETE of
+ * the old SA reaches the other side while that one's own rekey is still
+ * unanswered (2.8.2): the Child SAs must move to `first`'s new SA, and
+ * the redundant SA must go on both ends. With the roles swapped the
+ * ordinary collision path runs. Either way: one IKE SA, children intact. */
+static void ike_collision_delete_first(int first)
+{
+	struct ike_conn a, b;
+	struct pkt held;
+	uint32_t in_a;
+
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	peers_up(&a, &b, NULL);
+	establish();
+	in_a = first_in(&net.p[0]);
+	assert_int_equal(ikev2_ike_rekey(net.p[0].e, "to-B"), 0);
+	assert_int_equal(ikev2_ike_rekey(net.p[1].e, "to-A"), 0);
+	assert_int_equal(net.nq, 2);
+	run_one(); /* A's request to B: B answers (queued after B's request) */
+	run_one(); /* B's request to A: A answers */
+	assert_int_equal(net.nq, 2);
+	/* q: [B's answer to A, A's answer to B]; hold back the other one's */
+	held = net.q[first ? 0 : 1];
+	net.q[0] = net.q[first ? 1 : 0];
+	net.nq = 1;
+	run();
+	assert_true(net.nq < 64);
+	net.q[net.nq++] = held;
+	run();
+	advance(60 * 1000);
+	assert_one_ike_sa();
+	assert_int_equal(live(&net.p[0]), 2);
+	assert_int_equal(live(&net.p[1]), 2);
+	assert_non_null(find(&net.p[0], in_a, SA_DIR_IN)); /* inherited, not renegotiated */
+	assert_int_equal(net.p[0].downs + net.p[1].downs, 0);
+	assert_new_ike_sa_works();
+	conns_free(&a, &b);
+}
+
+static void test_ike_collision_delete_first_a(void **state)
+{
+	(void)state;
+	ike_collision_delete_first(0);
+}
+
+static void test_ike_collision_delete_first_b(void **state)
+{
+	(void)state;
+	ike_collision_delete_first(1);
+}
+
 /* ---- Child SA lifetimes ---- */
 
 static void test_child_lifetime(void **state)
@@ -1690,6 +1745,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ike_rekey_by_responder, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ike_rekey_lifetime, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ike_rekey_collision, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ike_collision_delete_first_a, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ike_collision_delete_first_b, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ike_hard_lifetime, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_child_lifetime, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_child_hard_lifetime, setup, teardown),
