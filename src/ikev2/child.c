@@ -582,6 +582,9 @@ static void rekey_done(struct v2_sa *sa, struct v2_child *mine, struct v2_child 
 	}
 	if (old->collided && !theirs) /* peer's new SA already deleted: its loss */
 		log_info("ikev2 %s: rekey collision resolved", sa->conn->name);
+	else if (old->collided)
+		log_info("ikev2 %s: rekey collision: the peer's has the lowest nonce, it deletes it",
+			 sa->conn->name);
 	/* make-before-break: the new SA is installed, now the old goes */
 	v2_queue(sa, T_DELETE_CHILD, old->spi_in);
 }
