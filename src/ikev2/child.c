@@ -589,6 +589,25 @@ static void rekey_done(struct v2_sa *sa, struct v2_child *mine, struct v2_child 
 	v2_queue(sa, T_DELETE_CHILD, old->spi_in);
 }
 
+/* Our rekey of old_spi was answered, but the old SA is gone: the peer
+ * deleted it while our request was out. If the peer rekeyed it too (a
+ * new SA of its making replaces it here), two new pairs exist and the
+ * peer will not delete the old one or (having deleted the old one, so
+ * having kept its own) its own: ours is redundant, we delete it
+ * (2.8.1: the peer's DELETE of the old SA overtook its answer to us, or
+ * the peer did not see the collision). Without this both pairs stayed. */
+static void rekey_done_old_gone(struct v2_sa *sa, struct v2_child *mine, uint32_t old_spi)
+{
+	for (struct v2_child *c = sa->children; c; c = c->next)
+		if (c != mine && c->rekey_of == old_spi && !c->exch_init) {
+			log_info("ikev2 %s: rekey collision: the peer deleted the old SA first, "
+				 "deleting ours", sa->conn->name);
+			mine->rekeyed = true;
+			v2_queue(sa, T_DELETE_CHILD, mine->spi_in);
+			return;
+		}
+}
+
 void v2_create_child_response(struct v2_sa *sa, const struct ikev2_msg *m)
 {
 	const struct ikev2_pl *nr = ikev2_msg_find(m, IKEV2_PL_NONCE);
@@ -610,6 +629,8 @@ void v2_create_child_response(struct v2_sa *sa, const struct ikev2_msg *m)
 	old = r->rekey_spi ? v2_child_by_in(sa, r->rekey_spi) : NULL;
 	if (ch && old)
 		rekey_done(sa, ch, old);
+	else if (ch && r->rekey_spi)
+		rekey_done_old_gone(sa, ch, r->rekey_spi);
 	else if (!ch && old && ikev2_msg_find_notify(m, IKEV2_N_CHILD_SA_NOT_FOUND))
 		v2_child_remove(sa, old);
 	r->rekey_spi = 0;

@@ -704,6 +704,49 @@ static void test_rekey_after_peer_rekeyed(void **state)
 	conns_free(&a, &b);
 }
 
+/* Child SA rekey collision where the winner's DELETE of the old SA
+ * overtakes its answer to the loser (held back, as in
+ * ike_collision_delete_first): exactly one new pair must remain. */
+static void child_collision_delete_first(int first)
+{
+	struct ike_conn a, b;
+	struct pkt held;
+
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	peers_up(&a, &b, NULL);
+	establish();
+	assert_int_equal(ikev2_child_rekey(net.p[0].e, first_in(&net.p[0])), 0);
+	assert_int_equal(ikev2_child_rekey(net.p[1].e, first_in(&net.p[1])), 0);
+	assert_int_equal(net.nq, 2);
+	run_one();
+	run_one();
+	assert_int_equal(net.nq, 2);
+	held = net.q[first ? 0 : 1];
+	net.q[0] = net.q[first ? 1 : 0];
+	net.nq = 1;
+	run();
+	net.q[net.nq++] = held;
+	run();
+	advance(10);
+	assert_int_equal(live(&net.p[0]), 2);
+	assert_int_equal(live(&net.p[1]), 2);
+	assert_mirrored();
+	conns_free(&a, &b);
+}
+
+static void test_rekey_collision_delete_first_a(void **state)
+{
+	(void)state;
+	child_collision_delete_first(0);
+}
+
+static void test_rekey_collision_delete_first_b(void **state)
+{
+	(void)state;
+	child_collision_delete_first(1);
+}
+
 static void test_delete(void **state)
 {
 	struct ike_conn a, b;
@@ -1733,6 +1776,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_child_rekey, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rekey_collision, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rekey_after_peer_rekeyed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rekey_collision_delete_first_a, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rekey_collision_delete_first_b, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_ike_with_children, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dpd_death, setup, teardown),
