@@ -6,7 +6,10 @@
 #
 # Contenders: plain routed veth (the ceiling), esprit (manual AES-128-GCM
 # SA, and AES-128-CBC+HMAC-SHA256), strongSwan 5.9 with kernel-libipsec
-# (userspace ESP, AES-128-GCM, IKEv2 PSK), wireguard-go.
+# (userspace ESP, AES-128-GCM, IKEv2 PSK), wireguard-go; esprit-1k: a
+# generated crypto map of 1 and of 1000 manually keyed entries with the
+# traffic spread over them (bench/udpspray.c, parallel iperf3), checked
+# through `esprit --json show crypto ipsec sa` (see bench/README.md).
 # Metrics: TCP Gbit/s (iperf3 10 s), UDP packets/s received at 1400 B and
 # 64 B, ping RTT (ms), CPU% of the whole box during the TCP run.
 #
@@ -151,6 +154,197 @@ bench_esprit() { # NAME ENCR AUTH KEYLEN
   topo_down
 }
 
+# ---- esprit-1k: 1000 manually keyed crypto map entries ------------------
+#
+# One crypto map, sequence numbers 1..N (N = SA_N, default 1000), entry i
+# with its own named ACL S<i> (permit ip host 198.19.1.2 host ADDR(i) on gwA,
+# the mirror on gwB), its own inbound and outbound SPI (0x10000+i from gwA
+# to gwB, 0x20000+i back) and its own random AES-128-GCM keys. ADDR(i) =
+# 198.19.(4 + i/250).(1 + i%250): 198.19.4.1 .. 198.19.7.250 for i < 1000,
+# on hostB's lo, routed by gwB to hostB.
+SA_N=${BENCH_SA_N:-1000}
+sa_addr() { echo "198.19.$((4 + $1 / 250)).$((1 + $1 % 250))"; }
+
+esprit_cfg_many() { # OUTDIR N: writes OUTDIR/gwA.cfg, OUTDIR/gwB.cfg, OUTDIR/addrs
+  python3 - "$1" "$2" <<'EOF'
+import os, sys
+out, n = sys.argv[1], int(sys.argv[2])
+addr = lambda i: "198.19.%d.%d" % (4 + i // 250, 1 + i % 250)
+ent = [(addr(i), 0x10000 + i, os.urandom(20).hex(), 0x20000 + i, os.urandom(20).hex())
+       for i in range(n)]
+open(os.path.join(out, "addrs"), "w").write("".join(e[0] + "\n" for e in ent))
+for side in "AB":
+    me, peer = ("198.18.0.1", "198.18.0.2") if side == "A" else ("198.18.0.2", "198.18.0.1")
+    L = ["hostname gw" + side, "crypto ipsec transform-set T esp-gcm 128", " mode tunnel"]
+    for i, (h, _, _, _, _) in enumerate(ent):
+        pair = ("host 198.19.1.2 host " + h) if side == "A" else ("host %s host 198.19.1.2" % h)
+        L += ["ip access-list extended S%04d" % i, " permit ip " + pair]
+    for i, (h, sab, kab, sba, kba) in enumerate(ent):
+        sin, kin, sout, kout = (sba, kba, sab, kab) if side == "A" else (sab, kab, sba, kba)
+        L += ["crypto map VPN %d ipsec-manual" % (i + 1), " set peer " + peer,
+              " set transform-set T", " match address S%04d" % i,
+              " set session-key inbound esp %d cipher %s" % (sin, kin),
+              " set session-key outbound esp %d cipher %s" % (sout, kout)]
+    L.append("crypto map VPN local-address " + me)
+    with open(os.path.join(out, "gw%s.cfg" % side), "w") as f:
+        f.write("\n".join(L) + "\n")
+EOF
+}
+
+# sa_summary NS SOCK OUT: "installed in-SAs out-SAs, in-SAs with packets,
+# out-SAs with packets, packets in, packets out, drops" from the JSON.
+sa_summary() {
+  ex "$1" timeout 20 "$BUILD/esprit" --socket "$2" --json show crypto ipsec sa >"$3" 2>/dev/null || true
+  python3 - "$3" <<'EOF'
+import json, sys
+try:
+    sas = json.load(open(sys.argv[1])).get("sas", [])
+except Exception:
+    sas = []
+ins = [x for g in sas for x in g.get("inbound", []) if x.get("proto") == "esp"]
+outs = [x for g in sas for x in g.get("outbound", []) if x.get("proto") == "esp"]
+drops = sum(int(v) for g in sas for v in g.get("drops", {}).values())
+print(len(ins), len(outs), sum(1 for x in ins if x.get("packets", 0) > 0),
+      sum(1 for x in outs if x.get("packets", 0) > 0),
+      sum(x.get("packets", 0) for x in ins), sum(x.get("packets", 0) for x in outs), drops)
+EOF
+}
+
+# measure_1k NAME: like measure, but the traffic is spread over the SAs.
+# TCP: TCP_P parallel iperf3 clients, each to its own hostB address (spread
+# evenly over the N, first and last included) and its own server port; the
+# sum of the receivers' rates. UDP: bench/udpspray, one datagram to each of
+# the N addresses in turn, received datagrams/s counted by the application
+# on hostB. Ping: to the address of the last entry (sequence N).
+TCP_P=${BENCH_TCP_P:-8}
+measure_1k() {
+  local name=$1 tcp=() cpu=() u1400=() u64=() png=() rev=() dsts=() k last
+  last=$(sa_addr $((SA_N - 1)))
+  for k in $(seq 0 $((TCP_P - 1))); do dsts+=("$(sa_addr $(( TCP_P > 1 ? k * (SA_N - 1) / (TCP_P - 1) : 0 )))"); done
+  for a in "$(sa_addr 0)" "$(sa_addr $((SA_N / 2)))" "$last"; do
+    if ! ex $NS_HA ping -c 3 -W 2 -i 0.2 "$a" >/dev/null 2>&1; then
+      echo "  $name: no connectivity to $a, skipped"; printf '%s\tFAIL\n' "$name" >>"$RESULTS"; return 1
+    fi
+  done
+  for r in $(seq "$RUNS"); do
+    ex $NS_HB pkill iperf3 2>/dev/null || true
+    for k in $(seq 0 $((TCP_P - 1))); do ex $NS_HB iperf3 -s -D -p $((5201 + k)) >/dev/null 2>&1; done
+    sleep 0.3
+    read -r b0 t0 < <(cpu_ticks)
+    local pids=()
+    for k in $(seq 0 $((TCP_P - 1))); do
+      ex $NS_HA timeout $((SECS + 15)) iperf3 -c "${dsts[$k]}" -p $((5201 + k)) -t "$SECS" -J \
+        >"$RUN/tcp1k.$k.json" 2>/dev/null &
+      pids+=($!)
+    done
+    wait "${pids[@]}" || true
+    read -r b1 t1 < <(cpu_ticks)
+    tcp+=("$(python3 - "$RUN"/tcp1k.*.json <<'EOF'
+import json, sys
+try:
+    print("%.3f" % (sum(json.load(open(f))["end"]["sum_received"]["bits_per_second"] for f in sys.argv[1:]) / 1e9))
+except Exception:
+    print("nan")
+EOF
+)")
+    rm -f "$RUN"/tcp1k.*.json
+    cpu+=("$(awk -v a=$((b1-b0)) -v b=$((t1-t0)) 'BEGIN{printf "%.0f", b? 100*a/b : 0}')")
+    for len in 1400 64; do
+      ex $NS_HB timeout $((SECS + 20)) "$RUN/udpspray" recv 5300 $((SECS + 15)) >"$RUN/spray.rx" 2>&1 &
+      local rx=$!
+      for _ in $(seq 50); do grep -q ready "$RUN/spray.rx" && break; sleep 0.1; done
+      ex $NS_HA timeout $((SECS + 15)) "$RUN/udpspray" send "$RUN/1k/addrs" 5300 $len "$SECS" >"$RUN/spray.tx" 2>&1 || true
+      wait $rx || true
+      local pps; pps=$(awk -v s="$SECS" '/^received/{printf "%.0f", $2/s; f=1} END{if(!f) print "nan"}' "$RUN/spray.rx")
+      [ -n "${BENCH_VERBOSE:-}" ] && echo "    udpspray $len B: $(cat "$RUN/spray.tx"); $(grep received "$RUN/spray.rx")"
+      if [ $len = 1400 ]; then u1400+=("$pps"); else u64+=("$pps"); fi
+    done
+    # reverse: hostB -> hostA, 64 B, each datagram from the next of the N
+    # addresses (gwB's outbound policies all have the same destination,
+    # hostA, and differ only in the source)
+    echo 198.19.1.2 >"$RUN/1k/hosta"
+    ex $NS_HA timeout $((SECS + 20)) "$RUN/udpspray" recv 5300 $((SECS + 15)) >"$RUN/spray.rx" 2>&1 &
+    local rx=$!
+    for _ in $(seq 50); do grep -q ready "$RUN/spray.rx" && break; sleep 0.1; done
+    ex $NS_HB timeout $((SECS + 15)) "$RUN/udpspray" send "$RUN/1k/hosta" 5300 64 "$SECS" "$RUN/1k/addrs" >"$RUN/spray.tx" 2>&1 || true
+    wait $rx || true
+    rev+=("$(awk -v s="$SECS" '/^received/{printf "%.0f", $2/s; f=1} END{if(!f) print "nan"}' "$RUN/spray.rx")")
+    [ -n "${BENCH_VERBOSE:-}" ] && echo "    udpspray reverse 64 B: $(cat "$RUN/spray.tx"); $(grep received "$RUN/spray.rx")"
+    png+=("$(ex $NS_HA ping -c 20 -i 0.05 -q "$last" 2>/dev/null | awk -F/ '/^rtt/{print $5}')")
+  done
+  ex $NS_HB pkill iperf3 2>/dev/null || true
+  printf '#rev\t%s\t%s\n' "$name" "$(printf '%s\n' "${rev[@]}" | median)" >>"$RESULTS"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" \
+    "$(printf '%s\n' "${tcp[@]}" | median)" "$(printf '%s\n' "${u1400[@]}" | median)" \
+    "$(printf '%s\n' "${u64[@]}" | median)" "$(printf '%s\n' "${png[@]}" | median)" \
+    "$(printf '%s\n' "${cpu[@]}" | median)" >>"$RESULTS"
+  tail -1 "$RESULTS" | awk -F'\t' '{printf "  %-22s TCP %s Gbit/s, UDP1400 %s pps, UDP64 %s pps, ping %s ms, CPU %s%%\n",$1,$2,$3,$4,$5,$6}'
+  echo "  $name reverse UDP64 (hostB -> hostA, $SA_N sources): $(printf '%s\n' "${rev[@]}" | median) pps"
+}
+
+bench_esprit_1k() { # NAME N
+  local name=$1 SA_N=$2 s g t0 ta tb sa sb
+  [ -x "$RUN/udpspray" ] || cc -O2 -o "$RUN/udpspray" "$SRC/bench/udpspray.c" ||
+    { echo "  $name: cannot build udpspray"; return; }
+  rm -rf "$RUN/1k"; mkdir -p "$RUN/1k"
+  esprit_cfg_many "$RUN/1k" "$SA_N"
+  topo_up
+  # hostB answers on all N addresses; gwB routes them to hostB
+  sed 's|.*|addr add &/32 dev lo|' "$RUN/1k/addrs" | ex $NS_HB ip -batch -
+  ex $NS_GB ip route add 198.19.4.0/22 via 198.19.2.2
+  # load time: espritd start -> "configuration applied" logged and all N
+  # SA pairs visible through the control socket, per gateway
+  t0=$(date +%s%N)
+  ex $NS_GA "$BUILD/espritd" -f "$RUN/1k/gwA.cfg" -s "$RUN/gwA.sock" >"$RUN/gwA.log" 2>&1 &
+  ex $NS_GB "$BUILD/espritd" -f "$RUN/1k/gwB.cfg" -s "$RUN/gwB.sock" >"$RUN/gwB.log" 2>&1 &
+  ta="" tb=""
+  for _ in $(seq 600); do # 30 s at most
+    s=$(date +%s%N)
+    [ -z "$ta" ] && grep -q "configuration applied" "$RUN/gwA.log" && ta=$(( (s - t0) / 1000000 ))
+    [ -z "$tb" ] && grep -q "configuration applied" "$RUN/gwB.log" && tb=$(( (s - t0) / 1000000 ))
+    [ -n "$ta" ] && [ -n "$tb" ] && break
+    sleep 0.05
+  done
+  sa=$(sa_summary $NS_GA "$RUN/gwA.sock" "$RUN/saA.json")
+  sb=$(sa_summary $NS_GB "$RUN/gwB.sock" "$RUN/saB.json")
+  echo "  config: $SA_N crypto map entries ($(wc -l <"$RUN/1k/gwA.cfg") lines); loaded and applied in gwA ${ta:-?} ms, gwB ${tb:-?} ms (both daemons starting at once on $(nproc) cores)"
+  grep -h "configuration applied" "$RUN/gwA.log" "$RUN/gwB.log" | sed 's/^/    /'
+  set -- $sa; local ia=$1 oa=$2; set -- $sb; local ib=$1 ob=$2
+  echo "  installed ESP SAs: gwA $ia in / $oa out, gwB $ib in / $ob out (want $SA_N each)"
+  printf '#note\tconfig load (%s entries): gwA %s ms, gwB %s ms\n' "$SA_N" "${ta:-?}" "${tb:-?}" >>"$RESULTS"
+  if [ "$ia" != "$SA_N" ] || [ "$oa" != "$SA_N" ] || [ "$ib" != "$SA_N" ] || [ "$ob" != "$SA_N" ]; then
+    echo "  $name: not all $SA_N SA pairs installed, skipped"; printf '%s\tFAIL\n' "$name" >>"$RESULTS"
+    topo_down; return
+  fi
+  if measure_1k "$name"; then
+    # honesty check: the traffic really went through the N SAs
+    sa=$(sa_summary $NS_GA "$RUN/gwA.sock" "$RUN/saA.json")
+    sb=$(sa_summary $NS_GB "$RUN/gwB.sock" "$RUN/saB.json")
+    set -- $sa; local a_in_act=$3 a_out_act=$4 a_in_p=$5 a_out_p=$6 a_drops=$7
+    set -- $sb; local b_in_act=$3 b_out_act=$4 b_in_p=$5 b_out_p=$6 b_drops=$7
+    echo "  SAs that carried packets: gwA out $a_out_act/$SA_N, gwB in $b_in_act/$SA_N;" \
+      "reverse: gwB out $b_out_act/$SA_N, gwA in $a_in_act/$SA_N"
+    if [ "$a_out_act" != "$SA_N" ] || [ "$b_in_act" != "$SA_N" ] || [ "$b_out_act" != "$SA_N" ] ||
+       [ "$a_in_act" != "$SA_N" ]; then
+      echo "  $name: traffic did not cross all $SA_N SAs: row marked failed"
+      sed -i "s/^$name\t.*/$name\tFAIL/" "$RESULTS"
+    fi
+    printf '#note\t%s: SAs with packets: gwA out %s/%s, gwB in %s/%s, gwB out %s/%s, gwA in %s/%s\n' \
+      "$name" "$a_out_act" "$SA_N" "$b_in_act" "$SA_N" "$b_out_act" "$SA_N" "$a_in_act" "$SA_N" >>"$RESULTS"
+    if [ -n "${BENCH_VERBOSE:-}" ]; then
+      echo "    gwA: ESP packets in $a_in_p, out $a_out_p, SA drops $a_drops"
+      echo "    gwB: ESP packets in $b_in_p, out $b_out_p, SA drops $b_drops"
+      python3 - "$RUN/saA.json" <<'EOF'
+import json, sys
+sas = json.load(open(sys.argv[1]))["sas"]
+p = sorted(x["packets"] for g in sas for x in g.get("outbound", []))
+print("    gwA outbound packets per SA: min %d, median %d, max %d" % (p[0], p[len(p) // 2], p[-1]))
+EOF
+    fi
+  fi
+  topo_down
+}
+
 # The data plane alone, without the daemon: tests/tools/dp_pair (one
 # manually keyed AES-128-GCM SA pair, fixed test key) in each gateway.
 # FLAGS: -u for ESP-in-UDP 4500; -w N workers.
@@ -276,6 +470,12 @@ echo "runs: $RUNS x ${SECS}s"
 want plain && { echo "== plain routed veth"; bench_plain; }
 want esprit && { echo "== esprit AES-128-GCM (manual SA)"; bench_esprit esprit-aes128gcm "esp-gcm 128" "" 20; }
 want esprit-udp && { echo "== esprit AES-128-GCM (manual SA), ESP-in-UDP 4500"; ESPRIT_UDP=1 bench_esprit esprit-aes128gcm-udp "esp-gcm 128" "" 20; }
+want esprit-1k && {
+  echo "== esprit AES-128-GCM, 1 manual SA, traffic as for $SA_N (baseline: same tools, same parallelism)"
+  bench_esprit_1k esprit-1sa-aes128gcm 1
+  echo "== esprit AES-128-GCM, $SA_N manual SAs, traffic spread over them"
+  bench_esprit_1k "esprit-${SA_N}sa-aes128gcm" "$SA_N"
+}
 want esprit-cbc && { echo "== esprit AES-128-CBC + HMAC-SHA256"; bench_esprit esprit-aes128cbc-sha256 "esp-aes 128" "esp-sha256-hmac" 16; }
 want esprit-dp && { echo "== esprit data plane (dp_pair) AES-128-GCM, native ESP"; bench_esprit_dp esprit-dp-aes128gcm ""; }
 want esprit-dp-udp && { echo "== esprit data plane (dp_pair) AES-128-GCM, ESP-in-UDP 4500"; bench_esprit_dp esprit-dp-aes128gcm-udp "-u"; }

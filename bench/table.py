@@ -1,10 +1,19 @@
 #!/usr/bin/env python3
 """Print the benchmark table and the esprit/peer ratios from results.tsv."""
+import re
 import sys
 
 rows = {}
+notes = []
+rev = {}
 for line in open(sys.argv[1]):
     f = line.rstrip("\n").split("\t")
+    if f[0] == "#note":
+        notes.append(f[1])
+        continue
+    if f[0] == "#rev":  # reverse UDP64 pps of an esprit-<N>sa row
+        rev[f[1]] = float(f[2]) if f[2] not in ("nan", "") else float("nan")
+        continue
     if len(f) < 6:
         rows[f[0]] = None
         continue
@@ -18,6 +27,34 @@ for name, v in rows.items():
         print(f"{name:<26}{'failed':>11}")
         continue
     print(f"{name:<26}{v[0]:>11.2f}{v[1]:>13.0f}{v[2]:>11.0f}{v[3]:>9.3f}{v[4]:>6.0f}")
+
+# Many tunnels: each esprit-<N>sa row against esprit-1sa (the same
+# generated configuration with one entry, the same tools and the same
+# parallelism: the target, within 10%, i.e. x0.90 or more for the
+# throughputs), and, for reference, against the single-tunnel row
+# esprit-aes128gcm (one iperf3 stream, iperf3 UDP: other tools).
+def ratios(a, b):
+    return [(a[i] / b[i]) if b[i] else float("nan") for i in range(3)]
+
+for m in rows:
+    if not (rows[m] and re.match(r"esprit-\d+sa-", m)) or m.startswith("esprit-1sa-"):
+        continue
+    base = "esprit-1sa-" + m.split("sa-", 1)[1]
+    if rows.get(base):
+        r = ratios(rows[m], rows[base])
+        rb = rev.get(base, float("nan"))
+        r.append(rev.get(m, float("nan")) / rb if rb else float("nan"))
+        verdict = ", ".join(f"{k} {'ok' if x >= 0.90 else 'MISSED'}"
+                            for k, x in zip(("TCP", "UDP1400", "UDP64", "reverse UDP64"), r))
+        print(f"{m} / {base}: TCP x{r[0]:.2f}, UDP1400 x{r[1]:.2f}, UDP64 x{r[2]:.2f},"
+              f" reverse UDP64 x{r[3]:.2f} ({rev.get(m, float('nan')):.0f} / {rb:.0f} pps)"
+              f"  (target: within 10% -> {verdict})")
+    if rows.get("esprit-aes128gcm"):
+        r = ratios(rows[m], rows["esprit-aes128gcm"])
+        print(f"{m} / esprit-aes128gcm: TCP x{r[0]:.2f}, UDP1400 x{r[1]:.2f}, UDP64 x{r[2]:.2f}"
+              f"  (reference only: 1 iperf3 stream and iperf3 UDP there)")
+for n in notes:
+    print("note: " + n)
 
 peers = [p for p in ("strongswan-libipsec", "wireguard-go") if rows.get(p)]
 for e in [n for n in rows if n.startswith("esprit") and rows[n]]:
