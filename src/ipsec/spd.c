@@ -6,15 +6,17 @@
  * Lookup index. Policies are sorted by priority (ties keep their input
  * order); the answer is the matching policy of lowest index. To avoid a
  * linear scan over 1000 entries per packet, policies are grouped by the
- * (family, length) of their destination prefix; inside a group they are
- * sorted by (destination prefix, index). A lookup masks the packet's
- * destination to each group's length, binary-searches the prefix, and
- * checks that prefix's policies in index order with ts_match, stopping at
- * the first match or at the best index found so far. Policies whose
- * destination matches any family (af 0) are scanned in order. The cost is
- * O(groups * log n) plus the policies that share the packet's destination
- * prefix -- which is the linear worst case only when every policy has the
- * same destination. Correctness is checked against a linear reference in
+ * family and the lengths of their destination and source prefixes; inside
+ * a group they are sorted by (destination prefix, source prefix, index). A
+ * lookup masks the packet's destination and source to each group's
+ * lengths, binary-searches the pair, and checks those policies (they
+ * differ only in protocol and ports) in index order with ts_match,
+ * stopping at the first match or at the best index found so far. Policies
+ * whose destination matches any family (af 0) are scanned in order. The
+ * cost is O(groups * log n) plus the policies that share the packet's
+ * destination and source prefixes: a hub whose 1000 policies all have one
+ * local subnet as destination and differ by source finds its policy by
+ * binary search too. Correctness is checked against a linear reference in
  * tests/unit/test_ipsec_spd.c.
  */
 #include "ipsec/spd.h"
@@ -26,13 +28,16 @@
 
 #include "lib/log.h"
 
+#define KEY_LEN 32
 struct ent {
-	uint8_t key[16]; /* destination prefix, host bits and unused bytes zero */
-	uint32_t idx;    /* into pols */
+	/* destination prefix, then source prefix; host bits and unused
+	 * bytes zero */
+	uint8_t key[KEY_LEN];
+	uint32_t idx; /* into pols */
 };
 
 struct group {
-	uint8_t af, len;
+	uint8_t af, len, slen; /* family, destination and source lengths */
 	unsigned n;
 	struct ent *ents; /* sorted by (key, idx) */
 };
@@ -75,7 +80,7 @@ static void prefix_key(uint8_t key[16], const struct ip_addr *a, uint8_t len)
 static int ent_cmp(const void *a, const void *b)
 {
 	const struct ent *x = a, *y = b;
-	int c = memcmp(x->key, y->key, 16);
+	int c = memcmp(x->key, y->key, KEY_LEN);
 
 	if (c)
 		return c;
@@ -118,45 +123,72 @@ static struct policy *sort_policies(const struct policy *pols, unsigned n)
 	return out;
 }
 
-static struct group *group_get(struct spd_table *t, uint8_t af, uint8_t len, unsigned cap)
+static void pol_key(const struct policy *p, uint8_t key[KEY_LEN], uint8_t *slen)
 {
-	for (unsigned g = 0; g < t->ngroups; g++)
-		if (t->groups[g].af == af && t->groups[g].len == len)
-			return &t->groups[g];
-	struct group *g = &t->groups[t->ngroups];
-	g->ents = calloc(cap, sizeof(*g->ents));
-	if (!g->ents)
-		return NULL;
-	g->af = af;
-	g->len = len;
+	const struct ip_prefix *d = &p->sel.dst, *sp = &p->sel.src;
+
+	*slen = sp->addr.af ? sp->len : 0; /* any family: matches any source */
+	prefix_key(key, &d->addr, d->len);
+	prefix_key(key + 16, &sp->addr, *slen);
+}
+
+static unsigned group_find(struct spd_table *t, uint8_t af, uint8_t len, uint8_t slen)
+{
+	unsigned g;
+
+	for (g = 0; g < t->ngroups; g++)
+		if (t->groups[g].af == af && t->groups[g].len == len && t->groups[g].slen == slen)
+			return g;
+	t->groups[g] = (struct group){.af = af, .len = len, .slen = slen};
 	t->ngroups++;
 	return g;
 }
 
+/* Two passes: which group each policy joins (and how many per group),
+ * then each group's entries, allocated to size and sorted. */
 static int table_index(struct spd_table *t)
 {
-	/* at most n groups; each group at most n entries (sized on demand
-	 * would save memory, but tables are small and rebuilt rarely) */
+	unsigned *gi = calloc(t->n ? t->n : 1, sizeof(*gi));
+	int ret = -1;
+
 	t->groups = calloc(t->n ? t->n : 1, sizeof(*t->groups));
 	t->wild = calloc(t->n ? t->n : 1, sizeof(*t->wild));
-	if (!t->groups || !t->wild)
-		return -1;
+	if (!gi || !t->groups || !t->wild)
+		goto out;
 	for (unsigned i = 0; i < t->n; i++) {
-		const struct ip_prefix *d = &t->pols[i].sel.dst;
-		struct group *g;
-		if (d->addr.af == 0) {
+		const struct policy *p = &t->pols[i];
+		uint8_t slen = p->sel.src.addr.af ? p->sel.src.len : 0;
+
+		if (p->sel.dst.addr.af == 0) {
 			t->wild[t->nwild++] = i;
+			gi[i] = UINT32_MAX;
 			continue;
 		}
-		g = group_get(t, d->addr.af, d->len, t->n);
-		if (!g)
-			return -1;
-		prefix_key(g->ents[g->n].key, &d->addr, d->len);
+		gi[i] = group_find(t, p->sel.dst.addr.af, p->sel.dst.len, slen);
+		t->groups[gi[i]].n++;
+	}
+	for (unsigned g = 0; g < t->ngroups; g++) {
+		t->groups[g].ents = calloc(t->groups[g].n, sizeof(struct ent));
+		if (!t->groups[g].ents)
+			goto out;
+		t->groups[g].n = 0;
+	}
+	for (unsigned i = 0; i < t->n; i++) {
+		struct group *g;
+		uint8_t slen;
+
+		if (gi[i] == UINT32_MAX)
+			continue;
+		g = &t->groups[gi[i]];
+		pol_key(&t->pols[i], g->ents[g->n].key, &slen);
 		g->ents[g->n++].idx = i;
 	}
 	for (unsigned g = 0; g < t->ngroups; g++)
 		qsort(t->groups[g].ents, t->groups[g].n, sizeof(struct ent), ent_cmp);
-	return 0;
+	ret = 0;
+out:
+	free(gi);
+	return ret;
 }
 
 static struct spd_table *table_build(const struct policy *pols, unsigned n)
@@ -214,13 +246,13 @@ int spd_replace(struct spd *spd, const struct policy *pols, unsigned n)
 }
 
 /* First entry of g with this key (lower bound on (key, 0)). */
-static unsigned lower_bound(const struct group *g, const uint8_t key[16])
+static unsigned lower_bound(const struct group *g, const uint8_t key[KEY_LEN])
 {
 	unsigned lo = 0, hi = g->n;
 
 	while (lo < hi) {
 		unsigned mid = lo + (hi - lo) / 2;
-		if (memcmp(g->ents[mid].key, key, 16) < 0)
+		if (memcmp(g->ents[mid].key, key, KEY_LEN) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -232,12 +264,13 @@ static unsigned lower_bound(const struct group *g, const uint8_t key[16])
 static uint32_t group_best(const struct spd_table *t, const struct group *g,
 			   const struct flow *f, uint32_t best)
 {
-	uint8_t key[16];
+	uint8_t key[KEY_LEN];
 
 	prefix_key(key, &f->dst, g->len);
+	prefix_key(key + 16, &f->src, g->slen);
 	for (unsigned e = lower_bound(g, key); e < g->n; e++) {
 		const struct ent *en = &g->ents[e];
-		if (memcmp(en->key, key, 16) != 0 || en->idx >= best)
+		if (memcmp(en->key, key, KEY_LEN) != 0 || en->idx >= best)
 			break;
 		if (ts_match(&t->pols[en->idx].sel, f))
 			return en->idx;

@@ -227,6 +227,39 @@ static void test_differential(void **state)
 		differential((unsigned)(rand() % 40), 500);
 }
 
+/* A hub: 1000 policies with one destination, one source host each (the
+ * shape that a destination-only index scans linearly), then a catch-all
+ * for the source /16. Every host finds its own policy. */
+static void test_hub_same_destination(void **state)
+{
+	struct spd *spd = spd_new();
+	struct policy *p = calloc(1001, sizeof(*p));
+	char a[32];
+
+	(void)state;
+	for (unsigned i = 0; i < 1001; i++) {
+		ts_any(&p[i].sel, AF_INET);
+		p[i].reqid = i + 1;
+		p[i].priority = i;
+		assert_true(ip_prefix_parse("198.19.1.2/32", &p[i].sel.dst));
+		snprintf(a, sizeof(a), i < 1000 ? "198.19.%u.%u/32" : "198.19.0.0/16",
+			 4 + i / 250, i % 250 + 1);
+		assert_true(ip_prefix_parse(a, &p[i].sel.src));
+	}
+	assert_int_equal(spd_replace(spd, p, 1001), 0);
+	for (unsigned i = 0; i < 1000; i++) {
+		struct flow f = {.proto = 17, .sport = 1000, .dport = 2000};
+		snprintf(a, sizeof(a), "198.19.%u.%u", 4 + i / 250, i % 250 + 1);
+		assert_true(ip_addr_parse(a, &f.src));
+		assert_true(ip_addr_parse("198.19.1.2", &f.dst));
+		assert_int_equal(lookup_reqid(spd, &f), i + 1);
+		f.src.b[3] = 251; /* a host of the /16 with no policy of its own */
+		assert_int_equal(lookup_reqid(spd, &f), 1001);
+	}
+	free(p);
+	spd_free(spd);
+}
+
 /* ---- RCU: lookups while the table is replaced ---- */
 
 static volatile int stop;
@@ -311,6 +344,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_first_match),
 		cmocka_unit_test(test_differential),
+		cmocka_unit_test(test_hub_same_destination),
 		cmocka_unit_test(test_rcu_replace),
 		cmocka_unit_test(test_foreach_order),
 	};
