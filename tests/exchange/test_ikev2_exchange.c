@@ -527,6 +527,43 @@ static void test_narrowing(void **state)
 	conns_free(&a, &b);
 }
 
+/* Two ACL lines, one Child SA: TSi {10.1.1/24, 10.1.11/24}, TSr {10.2.1/24,
+ * 10.2.12/24} come back unchanged, and TSi x TSr also names the cross pairs
+ * (10.1.1/24 -> 10.2.12/24) that neither side's policy has. The initiator
+ * accepted only answers whose every combination was one of its selectors,
+ * so it refused ("outside our proposal") and retried without end while the
+ * responder kept an SA pair each time. Both ends install the two pairs. */
+static void test_two_selectors(void **state)
+{
+	struct ike_conn a, b;
+	char buf[TS_STRLEN];
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	a.child.sel.n = b.child.sel.n = 0;
+	ts_add(&a.child.sel, "10.1.1.0/24", "10.2.1.0/24");
+	ts_add(&a.child.sel, "10.1.11.0/24", "10.2.12.0/24");
+	ts_add(&b.child.sel, "10.2.1.0/24", "10.1.1.0/24");
+	ts_add(&b.child.sel, "10.2.12.0/24", "10.1.11.0/24");
+	peers_up(&a, &b, NULL);
+	establish();
+	assert_int_equal(live(&net.p[0]), 2);
+	assert_int_equal(live(&net.p[1]), 2);
+	assert_mirrored();
+	for (int k = 0; k < 2; k++) {
+		const struct ts_list *sel = &net.p[k].sa[0].p.sel;
+
+		assert_int_equal(sel->n, 2);
+		ts_str(&sel->ts[0], buf, sizeof(buf));
+		assert_string_equal(buf, k ? "10.2.1.0/24 -> 10.1.1.0/24" : "10.1.1.0/24 -> 10.2.1.0/24");
+		ts_str(&sel->ts[1], buf, sizeof(buf));
+		assert_string_equal(buf, k ? "10.2.12.0/24 -> 10.1.11.0/24"
+					   : "10.1.11.0/24 -> 10.2.12.0/24");
+	}
+	conns_free(&a, &b);
+}
+
 static void test_ts_unacceptable(void **state)
 {
 	struct ike_conn a, b;
@@ -1769,6 +1806,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_proposal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_child_no_proposal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_narrowing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_selectors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ts_unacceptable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retransmit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_give_up, setup, teardown),
