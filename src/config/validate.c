@@ -167,6 +167,13 @@ static bool check_manual(struct vctx *v)
 	       check_key(v, &e->ah_in, "inbound", true) && check_key(v, &e->ah_out, "outbound", true);
 }
 
+/* RFC 7296 section 1.7: IKEv2 has no AH+ESP bundles; each Child SA is
+ * one protocol. Without this check the AH transform was silently left out
+ * of the IKE proposal (ESP only). */
+#define AH_ESP_IKE                                                                                 \
+	"transform set has AH and ESP: IKEv2 negotiates no AH+ESP bundle (RFC 7296 section "   \
+	"1.7); use AH or ESP, or ipsec-manual"
+
 static bool check_map(struct vctx *v)
 {
 	const struct cfg_map_entry *e = v->e;
@@ -182,6 +189,9 @@ static bool check_map(struct vctx *v)
 			    e->acl, e->map, e->seq, e->line);
 	if (e->replay_window > 0 && (e->replay_window < 32 || e->replay_window > 65536))
 		return fail(v->err, e->line, e->map, "replay window size must be 32..65536");
+	if (!e->manual && v->ts && v->ts->has_esp && v->ts->ah_integ != AUTH_NONE)
+		return fail(v->err, e->ts_line, e->transform_set, "%s (crypto map %s %u)",
+			    AH_ESP_IKE, e->map, e->seq);
 	return !e->manual || check_manual(v);
 }
 
@@ -276,10 +286,16 @@ static bool check_profile(const struct config *c, const struct cfg_ikev2_profile
 static bool check_ipsec_profile(const struct config *c, const struct cfg_ipsec_profile *ip,
 				struct cfg_error *err)
 {
+	const struct cfg_transform_set *ts;
+
 	if (ip->transform_set[0] && !config_transform_set(c, ip->transform_set))
 		return fail(err, ip->ts_line, ip->transform_set,
 			    "transform set '%s' is not defined (used by ipsec profile %s at line %u)",
 			    ip->transform_set, ip->name, ip->line);
+	ts = ip->transform_set[0] ? config_transform_set(c, ip->transform_set) : NULL;
+	if (ts && ts->has_esp && ts->ah_integ != AUTH_NONE)
+		return fail(err, ip->ts_line, ip->transform_set, "%s (ipsec profile %s)", AH_ESP_IKE,
+			    ip->name);
 	if (ip->ikev2_profile[0] && !config_ikev2_profile(c, ip->ikev2_profile))
 		return fail(err, ip->ikev2_line, ip->ikev2_profile,
 			    "IKEv2 profile '%s' is not defined (used by ipsec profile %s at line %u)",

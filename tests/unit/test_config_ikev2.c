@@ -491,6 +491,13 @@ static void test_err_references(void **state)
 	expect_error("crypto ikev2 keyring KR\n peer A\n  address 198.18.0.0 255.0.255.0\n", 3,
 		     22, "255.0.255.0", "contiguous network mask", CFG_ERR_SEMANTIC);
 	expect_error("crypto ikev2 dpd 5 3 on-demand\n", 1, 18, "5", "10..3600", CFG_ERR_INVALID);
+	/* IKEv2 negotiates no AH+ESP bundle: was silently ESP only */
+	expect_error("crypto ipsec transform-set TS ah-sha-hmac esp-aes esp-sha-hmac\n"
+		     "crypto map M 10 ipsec-isakmp\n set transform-set TS\n", 3, 20, "TS",
+		     "transform set has AH and ESP: IKEv2 negotiates no AH+ESP bundle", CFG_ERR_SEMANTIC);
+	expect_error("crypto ipsec transform-set TS ah-sha-hmac esp-aes esp-sha-hmac\n"
+		     "crypto ipsec profile IP\n set transform-set TS\n", 3, 20, "TS",
+		     "(ipsec profile IP)", CFG_ERR_SEMANTIC);
 }
 
 /* Unindented keyring/peer lines (the vendor-guide style): a peer line
