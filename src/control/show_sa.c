@@ -459,6 +459,21 @@ static struct json_object *sa_json(const struct group *g, const struct snap *s)
 						  s->p.mode == IPSEC_MODE_TRANSPORT ? "transport"
 										    : "tunnel"));
 	json_object_object_add(o, "udp_encap", json_object_new_boolean(s->p.encap_dport != 0));
+	if (s->p.proto != IPSEC_PROTO_COMP) {
+		/* what the SA runs (negotiated by IKE), not the transform-set words */
+		const struct encr_alg *ea = encr_alg_find(s->p.encr_id);
+		const struct integ_alg *ia = integ_alg_find(s->p.integ_id);
+
+		if (s->p.proto == IPSEC_PROTO_ESP) {
+			json_object_object_add(o, "encryption",
+					       json_object_new_string(ea ? ea->name : "none"));
+			json_object_object_add(o, "key_bits",
+					       u64(s->p.encr_key_bits ? s->p.encr_key_bits
+						   : ea ? ea->fixed_key_bits : 0));
+		}
+		json_object_object_add(o, "integrity", json_object_new_string(ia ? ia->name : "none"));
+		json_object_object_add(o, "esn", json_object_new_boolean(s->p.esn));
+	}
 	json_object_object_add(o, "replay_window",
 			       u64(s->p.proto == IPSEC_PROTO_COMP ? 0 : g->replay_window));
 	json_object_object_add(o, "packets", u64(s->st.packets));
