@@ -778,8 +778,10 @@ static void input_sa(struct v2_sa *sa, struct ikev2_msg *m, const uint8_t *buf, 
 	sa->last_rx_ms = v2_now(sa->eng);
 	v2_trace(sa->eng, sa->conn->name, src, sport, false, &m->hdr, m->pl, m->n_pl, len);
 	/* 2.23: a peer behind a NAT may change its port; follow it once the
-	 * message is authenticated. */
-	if ((sa->nat_remote || sa->nat_local) &&
+	 * message is authenticated. Only when the peer is the one behind the
+	 * NAT: "a host behind a NAT SHOULD NOT do this" (an attacker outside
+	 * could redirect our traffic). */
+	if (sa->nat_remote &&
 	    (!ip_addr_eq(src, &sa->remote) || sport != sa->rport || dport != sa->lport)) {
 		bool port_moved = sport != sa->rport || dport != sa->lport;
 		log_debug("ikev2 %s: peer moved to port %u (our port %u)", sa->conn->name, sport,
