@@ -29,6 +29,14 @@ static const char *encr_name(uint16_t id)
 	return a ? a->name : "?";
 }
 
+/* The key size; algorithms without a Key Length attribute (3des,
+ * chacha20-poly1305) have a fixed one, shown instead of 0. */
+static unsigned encr_bits(const struct ikev2_sa_info *i)
+{
+	const struct encr_alg *a = encr_alg_find(i->encr);
+	return i->encr_bits ? i->encr_bits : a ? a->fixed_key_bits : 0;
+}
+
 static const char *integ_name(uint16_t id)
 {
 	const struct integ_alg *a = id ? integ_alg_find(id) : NULL;
@@ -69,7 +77,7 @@ static void sa_json(struct sa_walk *w, const struct ikev2_sa_info *i)
 	hex8(i->spi_r, spi);
 	json_object_object_add(o, "spi_r", json_object_new_string(spi));
 	json_object_object_add(o, "encryption", json_object_new_string(encr_name(i->encr)));
-	json_object_object_add(o, "keysize", json_object_new_int(i->encr_bits));
+	json_object_object_add(o, "keysize", json_object_new_int((int)encr_bits(i)));
 	json_object_object_add(o, "prf", json_object_new_string(prf_name(i->prf)));
 	json_object_object_add(o, "integrity", json_object_new_string(integ_name(i->integ)));
 	json_object_object_add(o, "dh_group", json_object_new_int(i->dh));
@@ -93,7 +101,7 @@ static void sa_text(struct sa_walk *w, const struct ikev2_sa_info *i)
 		      i->established ? "READY" : "IN-NEG");
 	strbuf_printf(o, "      Encr: %s, keysize: %u, PRF: %s, Hash: %s, DH Grp:%u, "
 			 "Auth sign: PSK, Auth verify: PSK\n",
-		      encr_name(i->encr), i->encr_bits, prf_name(i->prf), integ_name(i->integ),
+		      encr_name(i->encr), encr_bits(i), prf_name(i->prf), integ_name(i->integ),
 		      i->dh);
 	if (!w->detail)
 		return;
