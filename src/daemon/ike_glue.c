@@ -55,6 +55,7 @@ struct ike_glue {
 	struct ike_conn_list conns;
 	/* Child SA packet counters at the last poll (traffic_poll) */
 	struct event *ev_traffic;
+	struct event *ev_kick; /* rearm once the control command is done */
 	struct seen_sa *seen;
 	size_t n_seen;
 };
@@ -164,6 +165,17 @@ static void rearm(struct ike_glue *g)
 	tv.tv_sec = (time_t)(due / 1000);
 	tv.tv_usec = (suseconds_t)((due % 1000) * 1000);
 	evtimer_add(g->ev_timer, &tv);
+}
+
+/* After a control command used the engine (rekey, clear...): the request
+ * it sent needs its retransmission timer armed. Without this the timer
+ * stayed at the engine's previous earliest deadline, so a lost request of
+ * an operator rekey or clear was never retransmitted. */
+static void on_kick(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	rearm(arg);
 }
 
 static void on_timer(evutil_socket_t fd, short ev, void *arg)
@@ -462,7 +474,8 @@ struct ike_glue *ike_glue_new(struct daemon *dd)
 	g->ev_timer = evtimer_new(dd->base, on_timer, g);
 	g->ev_queue = event_new(dd->base, g->qpipe[0], EV_READ | EV_PERSIST, on_queue, g);
 	g->ev_traffic = event_new(dd->base, -1, EV_PERSIST, traffic_poll, g);
-	if (!g->ev_timer || !g->ev_queue || !g->ev_traffic || event_add(g->ev_queue, NULL) < 0 ||
+	g->ev_kick = event_new(dd->base, -1, 0, on_kick, g);
+	if (!g->ev_timer || !g->ev_queue || !g->ev_traffic || !g->ev_kick || event_add(g->ev_queue, NULL) < 0 ||
 	    event_add(g->ev_traffic, &(struct timeval){.tv_sec = 1}) < 0)
 		goto fail;
 	sad_set_expire_cb(dd->sad, on_expire, g);
@@ -500,6 +513,8 @@ void ike_glue_free(struct ike_glue *g)
 		event_free(g->ev_queue);
 	if (g->ev_traffic)
 		event_free(g->ev_traffic);
+	if (g->ev_kick)
+		event_free(g->ev_kick);
 	free(g->seen);
 	ikev2_free(g->v2); /* deletes the Child SAs it installed */
 	ike_conn_list_free(&g->conns);
@@ -516,9 +531,15 @@ void ike_glue_free(struct ike_glue *g)
 	free(g);
 }
 
+/* For the control commands, which may start requests: rearm the engine
+ * timer once the command returns to the event loop (on_kick). */
 struct ikev2 *ike_glue_engine(struct ike_glue *g)
 {
-	return g ? g->v2 : NULL;
+	if (!g)
+		return NULL;
+	if (g->ev_kick)
+		event_active(g->ev_kick, EV_TIMEOUT, 0);
+	return g->v2;
 }
 
 /* ---- connections ----------------------------------------------------------- */
