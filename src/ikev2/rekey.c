@@ -267,6 +267,7 @@ void v2_ike_rekey_response(struct v2_sa *sa, const struct ikev2_msg *m)
 {
 	struct v2_sa *n = sa->rekey_pending ? v2_sa_by_spi(sa->eng, sa->rekey_new_spi) : NULL;
 	struct v2_sa *t;
+	bool collided;
 
 	sa->rekey_pending = false;
 	if (!n || n->state != V2_REKEY_NEW)
@@ -276,11 +277,15 @@ void v2_ike_rekey_response(struct v2_sa *sa, const struct ikev2_msg *m)
 		rekey_refused(sa, n, m);
 		return;
 	}
+	collided = sa->rekey_collided;
 	t = peer_rekey(sa);
-	if (t)
+	if (t) {
 		collision_resolve(sa, n, t);
-	else
-		switch_over(sa, n, true);
+		return;
+	}
+	if (collided) /* the peer's crossing SA is gone: the peer deleted its loser */
+		log_info("ikev2 %s: IKE rekey collision resolved", sa->conn->name);
+	switch_over(sa, n, true);
 }
 
 /* ---- responder ---- */
