@@ -29,14 +29,15 @@ test-build: deps $(TBUILD)/CMakeCache.txt
 # interop, then each libFuzzer harness for $(FUZZ_SECS) seconds.
 test: deps-peers test-build
 	cd $(TBUILD) && ctest --output-on-failure -j$(JOBS) -L 'unit|exchange|fuzz'
-	cd $(TBUILD) && ctest --output-on-failure -L 'netns|interop'
+	cd $(TBUILD) && ctest --output-on-failure -j2 -L netns
+	cd $(TBUILD) && ctest --output-on-failure -L interop
 	$(MAKE) fuzz-run
 
 test-unit: test-build
 	cd $(TBUILD) && ctest --output-on-failure -j$(JOBS) -L 'unit|exchange|fuzz'
 
 test-netns: test-build
-	cd $(TBUILD) && ctest --output-on-failure -L netns
+	cd $(TBUILD) && ctest --output-on-failure -j2 -L netns
 
 test-interop: deps-peers test-build
 	cd $(TBUILD) && ctest --output-on-failure -L interop
