@@ -261,26 +261,36 @@ static void collect_conn(const struct ikev2_sa_info *i, void *arg)
 	snprintf(w->conns[w->n++], IKE_CONN_NAME_MAX, "%s", i->conn);
 }
 
+/* The connections of the IKE SAs with peer (all if NULL) into *w; -1 with a
+ * message if IKEv2 is not running or peer is not an address. */
+static int collect_sas(struct ctl_ctx *x, struct ikev2 *e, const char *peer,
+		       struct clear_walk *w)
+{
+	if (!e) {
+		strbuf_printf(x->out, "%% IKEv2 is not running\n");
+		return -1;
+	}
+	memset(w, 0, sizeof(*w));
+	if (peer) {
+		if (!ip_addr_parse(peer, &w->peer)) {
+			strbuf_printf(x->out, "%% Invalid peer address %s\n", peer);
+			return -1;
+		}
+		w->have_peer = true;
+	}
+	ikev2_foreach_sa(e, collect_conn, w);
+	return 0;
+}
+
 int ctl_clear_crypto_ikev2_sa(struct ctl_ctx *x, const struct ctl_args *a)
 {
 	struct ikev2 *e = engine(x);
 	static struct clear_walk w;
 	const char *peer = ctl_args_after(a, "peer");
 
-	if (!e) {
-		strbuf_printf(x->out, "%% IKEv2 is not running\n");
-		return 1;
-	}
-	memset(&w, 0, sizeof(w));
-	if (peer) {
-		if (!ip_addr_parse(peer, &w.peer)) {
-			strbuf_printf(x->out, "%% Invalid peer address %s\n", peer);
-			return 1;
-		}
-		w.have_peer = true;
-	}
 	/* Collect first: deleting changes the table being walked. */
-	ikev2_foreach_sa(e, collect_conn, &w);
+	if (collect_sas(x, e, peer, &w) < 0)
+		return 1;
 	for (unsigned k = 0; k < w.n; k++)
 		ikev2_ike_delete(e, w.conns[k]); /* sends DELETE, removes children */
 	log_notice("cleared %u IKEv2 SA(s)%s%s", w.n, peer ? " with peer " : "", peer ? peer : "");
@@ -322,19 +332,8 @@ int ctl_rekey_crypto_sa(struct ctl_ctx *x, const struct ctl_args *a)
 	bool ike = ctl_args_has(a, "ikev2");
 	unsigned n = 0;
 
-	if (!e) {
-		strbuf_printf(x->out, "%% IKEv2 is not running\n");
+	if (collect_sas(x, e, peer, &w) < 0)
 		return 1;
-	}
-	memset(&w, 0, sizeof(w));
-	if (peer) {
-		if (!ip_addr_parse(peer, &w.peer)) {
-			strbuf_printf(x->out, "%% Invalid peer address %s\n", peer);
-			return 1;
-		}
-		w.have_peer = true;
-	}
-	ikev2_foreach_sa(e, collect_conn, &w);
 	if (ike) {
 		for (unsigned k = 0; k < w.n; k++)
 			n += ikev2_ike_rekey(e, w.conns[k]) == 0;

@@ -131,10 +131,6 @@ open(out, "w").write("\n".join(res))
 EOF
 }
 
-ike_json() { cli "$1" --json show crypto ikev2 sa; }
-ike_ready() {
-	ike_json "$1" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if any(s["status"]=="READY" for s in d["ike_sas"]) else 1)'
-}
 wait_for() { # SECONDS CMD...: bounded by the clock, not a number of tries
 	local end=$((SECONDS + $1))
 	shift

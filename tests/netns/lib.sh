@@ -515,3 +515,38 @@ tshark_count() {
 	shift 2
 	timeout 120 tshark -n -r "$f" "$@" -Y "$flt" 2>/dev/null | wc -l
 }
+
+# ---- IKEv2 helpers -------------------------------------------------------------
+
+# wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds (0) or
+# SECONDS pass (1).
+wait_for() { # SECONDS CMD...
+	local t=$1 i
+	shift
+	for i in $(seq $((t * 10))); do "$@" && return 0; sleep 0.1; done
+	return 1
+}
+
+# ike_json NS: `show crypto ikev2 sa` as JSON; ike_ready NS: some IKE SA of
+# NS is READY; ike_count NS: how many IKE SAs NS has.
+ike_json() { cli "$1" --json show crypto ikev2 sa; }
+ike_ready() {
+	ike_json "$1" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if any(s["status"]=="READY" for s in d["ike_sas"]) else 1)'
+}
+ike_count() {
+	ike_json "$1" | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["ike_sas"]))'
+}
+
+# state_now: STATE="OK ike=SPIi/SPIr child=AOUT/AIN" when gwA and gwB are
+# settled on one IKE SA and one crossing ESP pair (tests/netns/ikev2_state.py),
+# else "WAIT why"; ike_of/child_of STATE: the IKE / child part.
+STATE=
+state_now() {
+	cli "$GA" --json show crypto ikev2 sa >"$TMP/ia.json" 2>/dev/null
+	cli "$GB" --json show crypto ikev2 sa >"$TMP/ib.json" 2>/dev/null
+	cli "$GA" --json show crypto ipsec sa >"$TMP/sa.json" 2>/dev/null
+	cli "$GB" --json show crypto ipsec sa >"$TMP/sb.json" 2>/dev/null
+	STATE=$("$PY" "$SRC/tests/netns/ikev2_state.py" "$TMP/ia.json" "$TMP/ib.json" "$TMP/sa.json" "$TMP/sb.json")
+}
+ike_of() { local s=${1#OK ike=}; echo "${s%% *}"; }
+child_of() { echo "${1##*child=}"; }

@@ -144,24 +144,11 @@ fake() { # new|flow: the answers, one word per line
 	nsx "$GA" timeout 30 "$PY" "$TMP/ikefake.py" "$GA4" "$GB4" "$FAKE_PORT" "$1" 2>"$TMP/fake.err"
 }
 
-ike_json() { cli "$1" --json show crypto ikev2 sa; }
-ike_ready() {
-	ike_json "$1" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if any(s["status"]=="READY" for s in d["ike_sas"]) else 1)'
-}
-ike_count() {
-	ike_json "$1" | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["ike_sas"]))'
-}
 # gwB's half-open SAs: responder entries still negotiating
 half_open() {
 	ike_json "$GB" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(sum(1 for s in d["ike_sas"] if s["status"]=="IN-NEG" and s["role"]=="Responder"))'
 }
 cookie_drops() { grep -c 'dropped message: wrong cookie' "${DAEMON_LOG[$GB]}"; }
-wait_for() { # SECONDS CMD...
-	local t=$1 i
-	shift
-	for i in $(seq $((t * 10))); do "$@" && return 0; sleep 0.1; done
-	return 1
-}
 count() { tshark_count "$1" "$2"; }
 fields() { # FILE FILTER FIELDS...
 	local f=$1 flt=$2 a=() x

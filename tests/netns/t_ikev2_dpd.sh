@@ -115,21 +115,8 @@ start_esprit "$GB" "$CFG_B" || bail "gwB did not start"
 LOG_A=${DAEMON_LOG[$GA]}
 cli "$GA" debug crypto ikev2 >/dev/null
 
-ike_json() { cli "$1" --json show crypto ikev2 sa; }
-ike_ready() {
-	ike_json "$1" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if any(s["status"]=="READY" for s in d["ike_sas"]) else 1)'
-}
-ike_count() {
-	ike_json "$1" | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["ike_sas"]))'
-}
 child_count() {
 	cli "$1" --json show crypto ipsec sa | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(sum(len(s.get("inbound",[]))+len(s.get("outbound",[])) for s in d.get("sas",[])))'
-}
-wait_for() { # SECONDS CMD...
-	local t=$1 i
-	shift
-	for i in $(seq $((t * 10))); do "$@" && return 0; sleep 0.1; done
-	return 1
 }
 # Lines of gwA's log matching a fixed string.
 nlines() { grep -cF -e "$1" "$LOG_A"; }

@@ -45,10 +45,6 @@ topo_up
 
 MTU=300
 
-ike_json() { cli "$1" --json show crypto ikev2 sa; }
-ike_ready() {
-	ike_json "$1" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if any(s["status"]=="READY" for s in d["ike_sas"]) else 1)'
-}
 # the SPIs of the READY IKE SAs, sorted, one line
 ike_spis() {
 	ike_json "$1" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(" ".join(sorted(s["spi_i"]+s["spi_r"] for s in d["ike_sas"] if s["status"]=="READY")))'
@@ -56,12 +52,6 @@ ike_spis() {
 # the inbound child SPIs, sorted, one line
 child_spis() {
 	cli "$1" --json show crypto ipsec sa | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(" ".join(sorted(str(x.get("spi")) for s in d.get("sas",[]) for x in s.get("inbound",[]))))'
-}
-wait_for() { # SECONDS CMD...
-	local t=$1 i
-	shift
-	for i in $(seq $((t * 10))); do "$@" && return 0; sleep 0.1; done
-	return 1
 }
 # replaced FN NS OLD: FN's list is non-empty and holds none of OLD's words
 replaced() {

@@ -14,19 +14,6 @@ topo_up
 start_esprit "$GA" "$EX/ikev2-map-gwA.cfg" || bail "gwA did not start"
 start_esprit "$GB" "$EX/ikev2-map-gwB.cfg" || bail "gwB did not start"
 
-ike_json() { cli "$1" --json show crypto ikev2 sa; }
-ike_ready() {
-	ike_json "$1" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if any(s["status"]=="READY" for s in d["ike_sas"]) else 1)'
-}
-ike_count() {
-	ike_json "$1" | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["ike_sas"]))'
-}
-wait_for() { # SECONDS CMD...
-	local t=$1 i
-	shift
-	for i in $(seq $((t * 10))); do "$@" && return 0; sleep 0.1; done
-	return 1
-}
 
 check "no IKE SA before any traffic" eval '[ "$(ike_count "$GA")" = 0 ]'
 # The message trace for gwB only on gwA; a filter on another peer on gwB.

@@ -60,13 +60,6 @@ topo_up
 
 PSK=esprit-example-psk-not-secret
 
-wait_for() { # SECONDS CMD...
-	local t=$1 i
-	shift
-	for i in $(seq $((t * 10))); do "$@" && return 0; sleep 0.1; done
-	return 1
-}
-ike_json() { cli "$1" --json show crypto ikev2 sa; }
 # ike_get NS PYEXPR: over s = the first IKE SA (or None) and d.
 ike_get() {
 	ike_json "$1" >"$TMP/ike.json" 2>/dev/null || { echo ERR; return 1; }

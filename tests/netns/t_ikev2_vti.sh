@@ -16,17 +16,7 @@ topo_up
 start_esprit "$GA" "$EX/ikev2-vti-gwA.cfg" || bail "gwA did not start"
 start_esprit "$GB" "$EX/ikev2-vti-gwB.cfg" || bail "gwB did not start"
 
-ike_json() { cli "$1" --json show crypto ikev2 sa; }
 ping1() { nsx "$HA" ping -q -c 1 -W 5 "$HB4" >/dev/null 2>&1; }
-ike_ready() {
-	ike_json "$1" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if any(s["status"]=="READY" for s in d["ike_sas"]) else 1)'
-}
-wait_for() { # SECONDS CMD...
-	local t=$1 i
-	shift
-	for i in $(seq $((t * 10))); do "$@" && return 0; sleep 0.1; done
-	return 1
-}
 has_link() { ip -n "$1" -o link show dev Tunnel101 >/dev/null 2>&1; }
 has_addr() { ip -n "$1" -o addr show dev Tunnel101 2>/dev/null | grep -q "inet $2"; }
 has_route() { ip -n "$1" route show "$2" 2>/dev/null | grep -q "dev Tunnel101"; }
