@@ -20,6 +20,8 @@ static const struct xf {
 	{"esp-aes", XF_CIPHER, ENCR_AES_CBC},
 	{"esp-aes-ctr", XF_CIPHER, ENCR_AES_CTR},
 	{"esp-gcm", XF_CIPHER, ENCR_AES_GCM_16},
+	{"esp-gcm-icv8", XF_CIPHER, ENCR_AES_GCM_8},
+	{"esp-gcm-icv12", XF_CIPHER, ENCR_AES_GCM_12},
 	{"esp-gmac", XF_CIPHER, ENCR_NULL_AUTH_AES_GMAC},
 	{"esp-chacha20-poly1305", XF_CIPHER, ENCR_CHACHA20_POLY1305},
 	{"esp-null", XF_CIPHER, ENCR_NULL},
@@ -50,7 +52,8 @@ static const struct xf *xf_find(const char *w)
  * RFC 4543 section 3.2, RFC 7634 section 2): no separate integrity. */
 static bool encr_is_aead(uint16_t id)
 {
-	return id == ENCR_AES_GCM_16 || id == ENCR_NULL_AUTH_AES_GMAC ||
+	return id == ENCR_AES_GCM_8 || id == ENCR_AES_GCM_12 || id == ENCR_AES_GCM_16 ||
+	       id == ENCR_NULL_AUTH_AES_GMAC ||
 	       id == ENCR_CHACHA20_POLY1305;
 }
 

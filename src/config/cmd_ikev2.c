@@ -25,6 +25,11 @@ static const struct ike_encr {
 	{"3des", ENCR_3DES, 0, false},
 	{"aes-gcm-128", ENCR_AES_GCM_16, 128, true},
 	{"aes-gcm-256", ENCR_AES_GCM_16, 256, true},
+	/* RFC 4106 section 8 / RFC 5282: the shorter ICVs (ours, not IOS's). */
+	{"aes-gcm-128-icv8", ENCR_AES_GCM_8, 128, true},
+	{"aes-gcm-128-icv12", ENCR_AES_GCM_12, 128, true},
+	{"aes-gcm-256-icv8", ENCR_AES_GCM_8, 256, true},
+	{"aes-gcm-256-icv12", ENCR_AES_GCM_12, 256, true},
 	{"chacha20-poly1305", ENCR_CHACHA20_POLY1305, 0, true},
 };
 

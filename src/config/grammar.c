@@ -9,7 +9,8 @@
 #define XF_SIZE "[{128|192|256}]"
 #define XF                                                                                         \
 	"{esp-des|esp-3des|esp-aes " XF_SIZE "|esp-aes-ctr " XF_SIZE "|esp-gcm " XF_SIZE            \
-	"|esp-gmac " XF_SIZE "|esp-chacha20-poly1305|esp-null|esp-md5-hmac|esp-sha-hmac"            \
+	"|esp-gcm-icv8 " XF_SIZE "|esp-gcm-icv12 " XF_SIZE "|esp-gmac " XF_SIZE                     \
+	"|esp-chacha20-poly1305|esp-null|esp-md5-hmac|esp-sha-hmac"                                 \
 	"|esp-sha256-hmac|esp-sha384-hmac|esp-sha512-hmac|esp-aes-xcbc-mac|esp-aes-cmac"             \
 	"|ah-md5-hmac|ah-sha-hmac|ah-sha256-hmac|ah-sha384-hmac|ah-sha512-hmac|comp-deflate}"
 
@@ -41,7 +42,8 @@
 #define R11(x) "[" x " " R10(x) "]"
 #define R12(x) "[" x " " R11(x) "]"
 #define IKE_ENCR                                                                                   \
-	"{aes-cbc-128|aes-cbc-192|aes-cbc-256|3des|aes-gcm-128|aes-gcm-256|chacha20-poly1305}"
+	"{aes-cbc-128|aes-cbc-192|aes-cbc-256|3des|aes-gcm-128|aes-gcm-256|aes-gcm-128-icv8"           \
+	"|aes-gcm-128-icv12|aes-gcm-256-icv8|aes-gcm-256-icv12|chacha20-poly1305}"
 #define IKE_INTEG "{sha1|md5|sha256|sha384|sha512|aes-xcbc-mac|aes-cmac}"
 #define IKE_GROUP "{1|2|5|14|15|16|17|18|19|20|21|31|32}"
 #define IKE_ID "{address ADDR|fqdn WORD|email WORD|key-id WORD}"
@@ -254,6 +256,10 @@ static const struct {
 	{"3des", "Triple DES, legacy"},
 	{"aes-gcm-128", "AES-GCM-128 (combined mode, no integrity)"},
 	{"aes-gcm-256", "AES-GCM-256 (combined mode, no integrity)"},
+	{"aes-gcm-128-icv8", "AES-GCM-128 with an 8-byte ICV (RFC 5282)"},
+	{"aes-gcm-128-icv12", "AES-GCM-128 with a 12-byte ICV (RFC 5282)"},
+	{"aes-gcm-256-icv8", "AES-GCM-256 with an 8-byte ICV (RFC 5282)"},
+	{"aes-gcm-256-icv12", "AES-GCM-256 with a 12-byte ICV (RFC 5282)"},
 	{"chacha20-poly1305", "ChaCha20-Poly1305 (RFC 7634), no integrity"},
 	{"sha1", "SHA-1 (HMAC variant)"},
 	{"md5", "MD5 (HMAC variant), weak"},
@@ -277,6 +283,8 @@ static const struct {
 	{"esp-aes", "ESP transform using AES-CBC cipher"},
 	{"esp-aes-ctr", "ESP transform using AES-CTR cipher (RFC 3686)"},
 	{"esp-gcm", "ESP transform using GCM cipher (RFC 4106)"},
+	{"esp-gcm-icv8", "ESP transform using GCM cipher with an 8-byte ICV (RFC 4106)"},
+	{"esp-gcm-icv12", "ESP transform using GCM cipher with a 12-byte ICV (RFC 4106)"},
 	{"esp-gmac", "ESP transform using GMAC cipher, no encryption (RFC 4543)"},
 	{"esp-chacha20-poly1305", "ESP transform using ChaCha20-Poly1305 (RFC 7634)"},
 	{"esp-null", "ESP transform w/o cipher"},

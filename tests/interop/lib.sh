@@ -169,6 +169,10 @@ prop_set() {
 		SW_IKE=chacha20poly1305-prfsha256-curve25519 SW_ESP=chacha20poly1305-curve25519
 		ES_ENC=chacha20-poly1305 ES_INTEG= ES_PRF=sha256 ES_GROUP=31
 		ES_TS="esp-chacha20-poly1305" ES_PFS=31 ;;
+	gcm-icv) # short-ICV AES-GCM (RFC 5282 / RFC 4106 section 8), ECP-384 (group 20)
+		SW_IKE=aes128gcm12-prfsha256-ecp384 SW_ESP=aes128gcm8-ecp384
+		ES_ENC=aes-gcm-128-icv12 ES_INTEG= ES_PRF=sha256 ES_GROUP=20
+		ES_TS="esp-gcm-icv8 128" ES_PFS=20 ;;
 	*) bail "unknown proposal $1" ;;
 	esac
 	PROP=$1

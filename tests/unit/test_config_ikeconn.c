@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config/ikeconn.h"
@@ -134,6 +135,48 @@ static void test_dual_stack_local(void **state)
 	config_free(c6);
 }
 
+/* AES-GCM with the 8- and 12-byte ICVs (RFC 4106 section 8, RFC 5282):
+ * IKE proposal words and transform-set words become transforms 18/19
+ * with their key sizes, AEAD (no integrity), and write back as typed. */
+static void test_gcm_short_icv(void **state)
+{
+	(void)state;
+	struct config *a = load("examples/ikev2-map-gwA.cfg");
+	struct cfg_error e;
+	struct config *c = config_apply_lines(a, "crypto ikev2 proposal GCM\n"
+						 " no encryption\n"
+						 " encryption aes-gcm-128-icv12 aes-gcm-256-icv8\n"
+						 "crypto ipsec transform-set TS esp-gcm-icv8 128\n",
+					      &e);
+	struct ike_conn_list l;
+	char err[512], *t;
+
+	assert_non_null(c);
+	assert_int_equal(config_ike_conns(c, &l, err, sizeof(err)), 0);
+	assert_int_equal(l.n, 1);
+	const struct ike_conn *k = &l.conns[0];
+	assert_int_equal(k->ike_props[0].n_encr, 2);
+	assert_int_equal(k->ike_props[0].encr[0], ENCR_AES_GCM_12);
+	assert_int_equal(k->ike_props[0].encr_bits[0], 128);
+	assert_int_equal(k->ike_props[0].encr[1], ENCR_AES_GCM_8);
+	assert_int_equal(k->ike_props[0].encr_bits[1], 256);
+	assert_int_equal(k->ike_props[0].n_integ, 0);
+	assert_int_equal(k->child.props[0].encr[0], ENCR_AES_GCM_8);
+	assert_int_equal(k->child.props[0].encr_bits[0], 128);
+	assert_int_equal(k->child.props[0].n_integ, 0);
+	t = config_write(c);
+	assert_non_null(strstr(t, " encryption aes-gcm-128-icv12 aes-gcm-256-icv8\n"));
+	assert_non_null(strstr(t, "crypto ipsec transform-set TS esp-gcm-icv8 128\n"));
+	free(t);
+	/* a short-ICV GCM is AEAD: no integrity transform next to it */
+	assert_null(config_apply_lines(a, "crypto ipsec transform-set T2 esp-gcm-icv12 "
+					  "esp-sha-hmac\n", &e));
+	assert_non_null(strstr(e.msg, "provides its own integrity"));
+	ike_conn_list_free(&l);
+	config_free(c);
+	config_free(a);
+}
+
 /* Manual entries are not IKE connections. */
 static void test_manual_ignored(void **state)
 {
@@ -154,6 +197,7 @@ int main(void)
 		cmocka_unit_test(test_missing_key),
 		cmocka_unit_test(test_manual_ignored),
 		cmocka_unit_test(test_dual_stack_local),
+		cmocka_unit_test(test_gcm_short_icv),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
