@@ -312,7 +312,10 @@ WR_FN(wr_tun_dst)
 CMD_FN(cmd_tun_mode)
 {
 	IF_OR_FAIL(ifc);
-	ifc->tun_mode_af = neg || !have(m, 4) ? 0 : mtok_is(m, 3, "ipv6") ? AF_INET6 : AF_INET;
+	ifc->tun_dual = !neg && have(m, 4) && mtok_is(m, 3, "dual-overlay");
+	ifc->tun_mode_af = 0;
+	if (!neg && have(m, 4) && !ifc->tun_dual)
+		ifc->tun_mode_af = mtok_is(m, 3, "ipv6") ? AF_INET6 : AF_INET;
 	return 0;
 }
 
@@ -321,7 +324,9 @@ WR_FN(wr_tun_mode)
 	const struct cfg_interface *ifc = obj;
 
 	(void)c;
-	if (ifc->tun_mode_af)
+	if (ifc->tun_dual)
+		sbuf_printf(b, " tunnel mode ipsec dual-overlay\n");
+	else if (ifc->tun_mode_af)
 		sbuf_printf(b, " tunnel mode ipsec %s\n",
 			    ifc->tun_mode_af == AF_INET6 ? "ipv6" : "ipv4");
 }

@@ -284,8 +284,11 @@ static int build_vti_conn(const struct config *c, const struct cfg_interface *if
 	conn_dpd(c, prof, conn);
 	if (ike_proposals(c, &conn->local, conn, err, errlen) < 0)
 		return -1;
-	ts_any(&ch->sel.ts[0], ifc->tun_mode_af == AF_INET6 ? AF_INET6 : AF_INET);
-	ch->sel.n = 1;
+	ts_any(&ch->sel.ts[ch->sel.n++], ifc->tun_mode_af == AF_INET6 ? AF_INET6 : AF_INET);
+	/* dual-overlay: IPv4 and IPv6 in the one child SA (two selector pairs
+	 * in TSi/TSr, RFC 7296 section 2.9), whatever the outer family */
+	if (ifc->tun_dual)
+		ts_any(&ch->sel.ts[ch->sel.n++], AF_INET6);
 	child_from_set(ch, ts);
 	ch->mode = IPSEC_MODE_TUNNEL; /* a VTI carries whole packets */
 	ch->pfs_group = ip->pfs_group;

@@ -357,6 +357,7 @@ static bool if_eq(const struct cfg_interface *a, const struct cfg_interface *b)
 	       strcmp(a->crypto_map, b->crypto_map) == 0 && a->tun_src.af == b->tun_src.af &&
 	       ip_addr_eq(&a->tun_src, &b->tun_src) && a->tun_dst.af == b->tun_dst.af &&
 	       ip_addr_eq(&a->tun_dst, &b->tun_dst) && a->tun_mode_af == b->tun_mode_af &&
+	       a->tun_dual == b->tun_dual &&
 	       strcmp(a->tun_protection, b->tun_protection) == 0 && a->shutdown == b->shutdown;
 }
 

@@ -99,6 +99,7 @@ struct cfg_interface {
 	/* tunnel (VTI) fields, used from the IKEv2 issue on */
 	struct ip_addr tun_src, tun_dst;
 	uint8_t tun_mode_af; /* AF_INET / AF_INET6 for tunnel mode ipsec ipv4|ipv6 */
+	bool tun_dual;       /* tunnel mode ipsec dual-overlay: IPv4 and IPv6 in one SA */
 	char tun_protection[CFG_NAME_MAX];
 	bool shutdown;
 	unsigned line, tun_prot_line;

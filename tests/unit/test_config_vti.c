@@ -256,6 +256,64 @@ static void test_ike_conn_ipv6_and_errors(void **state)
 	config_free(c);
 }
 
+static const struct cfg_interface *iface(const struct config *c, const char *name);
+
+/* tunnel mode ipsec dual-overlay (examples/ikev2-vti-dual-gw*.cfg): one
+ * child whose selectors are any IPv4 and any IPv6, over an IPv4 transport;
+ * the VTI has both addresses and both routes; written back as typed. */
+static void test_dual_overlay(void **state)
+{
+	(void)state;
+	struct config *c = load_edit("examples/ikev2-vti-dual-gwA.cfg", "hostname", "hostname");
+	const struct cfg_interface *ifc = iface(c, "Tunnel102");
+	struct ike_conn_list l;
+	struct desired d;
+	char err[512], *t;
+
+	assert_non_null(ifc);
+	assert_true(ifc->tun_dual);
+	assert_int_equal(config_ike_conns(c, &l, err, sizeof(err)), 0);
+	assert_int_equal(l.n, 1);
+	const struct ike_child_cfg *ch = &l.conns[0].child;
+	assert_int_equal(l.conns[0].local.af, AF_INET);
+	assert_int_equal(ch->sel.n, 2);
+	assert_int_equal(ch->sel.ts[0].src.addr.af, AF_INET);
+	assert_int_equal(ch->sel.ts[0].dst.len, 0);
+	assert_int_equal(ch->sel.ts[1].src.addr.af, AF_INET6);
+	assert_int_equal(ch->sel.ts[1].dst.addr.af, AF_INET6);
+	assert_int_equal(ch->sel.ts[1].src.len, 0);
+	assert_int_equal(ch->sel.ts[1].dst.len, 0);
+	assert_int_equal(ch->mode, IPSEC_MODE_TUNNEL);
+	ike_conn_list_free(&l);
+	assert_int_equal(reconcile_build(c, &d, err, sizeof(err)), 0);
+	assert_int_equal(d.nvtis, 1);
+	assert_int_equal(d.vtis[0].addr.addr.af, AF_INET);
+	assert_int_equal(d.vtis[0].addr6.addr.af, AF_INET6);
+	assert_int_equal(d.nvroutes, 2);
+	reconcile_desired_free(&d);
+	t = config_write(c);
+	assert_non_null(strstr(t, " tunnel mode ipsec dual-overlay\n"));
+	free(t);
+	config_free(c);
+	/* ipv4 again: one selector */
+	c = load_edit("examples/ikev2-vti-dual-gwA.cfg", " tunnel mode ipsec dual-overlay\n",
+		      " tunnel mode ipsec ipv4\n");
+	assert_false(iface(c, "Tunnel102")->tun_dual);
+	assert_int_equal(config_ike_conns(c, &l, err, sizeof(err)), 0);
+	assert_int_equal(l.conns[0].child.sel.n, 1);
+	ike_conn_list_free(&l);
+	config_free(c);
+}
+
+static const struct cfg_interface *iface(const struct config *c, const char *name)
+{
+	for (unsigned i = 0; i < c->nifs; i++)
+		if (strcmp(c->ifs[i].name, name) == 0)
+			return &c->ifs[i];
+	fail_msg("no interface %s", name);
+	return NULL;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -265,6 +323,7 @@ int main(void)
 		cmocka_unit_test(test_apply_records),
 		cmocka_unit_test(test_ike_conn_pair),
 		cmocka_unit_test(test_ike_conn_ipv6_and_errors),
+		cmocka_unit_test(test_dual_overlay),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
