@@ -179,14 +179,28 @@ prop_set() {
 }
 
 # Defaults a scenario may change before writing the configs.
-MODE=tunnel          # tunnel | transport
+MODE=tunnel          # tunnel | transport | dual (IPv4 + IPv6 in one tunnel-mode child)
 CHILD_LIFE=3600      # seconds (esprit minimum is 120)
 IKE_LIFE=28800
 prop_set gcm
 
 # Traffic selectors: tunnel = the two sites, transport = the gateways.
-ts_a() { [ "$MODE" = transport ] && echo "$(gwa_addr)/32" || echo 198.19.1.0/24; }
-ts_b() { [ "$MODE" = transport ] && echo "$GB4/32" || echo 198.19.2.0/24; }
+# dual: both sites' IPv4 and IPv6 prefixes in the one child.
+ts_a() {
+	case $MODE in
+	transport) echo "$(gwa_addr)/32" ;;
+	dual) echo 198.19.1.0/24,2001:db8:1::/64 ;;
+	*) echo 198.19.1.0/24 ;;
+	esac
+}
+ts_b() {
+	case $MODE in
+	transport) echo "$GB4/32" ;;
+	dual) echo 198.19.2.0/24,2001:db8:2::/64 ;;
+	*) echo 198.19.2.0/24 ;;
+	esac
+}
+sw_mode() { [ "$MODE" = transport ] && echo transport || echo tunnel; }
 
 # ---- strongSwan ------------------------------------------------------------------
 
@@ -253,7 +267,7 @@ connections {
     }
     children {
       net {
-        mode = $MODE
+        mode = $(sw_mode)
         local_ts = $4
         remote_ts = $5
         esp_proposals = $SW_ESP
@@ -363,8 +377,13 @@ crypto ikev2 profile PROF
  lifetime $IKE_LIFE
 !
 crypto ipsec transform-set TS $ES_TS
- mode $MODE
+ mode $(sw_mode)
 !
+EOF
+		if [ "$MODE" = dual ]; then
+			esprit_vti_dual "$me" "$peer"
+		else
+			cat <<EOF
 ip access-list extended VPN-TRAFFIC
 $acl
 !
@@ -385,7 +404,39 @@ interface lan0
 !
 end
 EOF
+		fi
 	} >"$f"
+}
+
+# The rest of gwA's config for MODE=dual: a tunnel interface with `tunnel
+# mode ipsec dual-overlay` (child selectors 0.0.0.0/0 and ::/0, which
+# strongSwan narrows to its two prefixes), routes of both families into it.
+esprit_vti_dual() {
+	cat <<EOF
+crypto ipsec profile DUAL
+ set transform-set TS
+ set ikev2-profile PROF
+ set security-association lifetime seconds $CHILD_LIFE
+ set pfs group$ES_PFS
+!
+interface wan0
+ ip address $1 255.255.255.0
+!
+interface lan0
+ ip address 198.19.1.1 255.255.255.0
+!
+interface Tunnel102
+ ip address 198.19.255.5 255.255.255.252
+ ipv6 address 2001:db8:fe::1/64
+ tunnel source $1
+ tunnel mode ipsec dual-overlay
+ tunnel destination $2
+ tunnel protection ipsec profile DUAL
+!
+ip route 198.19.2.0 255.255.255.0 Tunnel102
+ipv6 route 2001:db8:2::/64 Tunnel102
+end
+EOF
 }
 
 # esprit_inbound_spis: inbound SPIs (hex, one per line) from the JSON show.
@@ -517,7 +568,7 @@ check_both_see_sa() {
 # in clear: tunnel-mode traffic must only cross as ESP-in-UDP.
 clear_cap_start() {
 	CLEAR_PCAP=$TMP/clear-$T_N.pcap
-	ip netns exec "$GB" timeout 300 dumpcap -q -P -i wan0 -s 96 -f "net 198.19.0.0/16" \
+	ip netns exec "$GB" timeout 300 dumpcap -q -P -i wan0 -s 96 -f "net 198.19.0.0/16 or net 2001:db8::/44" \
 		-w "$CLEAR_PCAP" 2>"$CLEAR_PCAP.err" </dev/null &
 	CLEAR_PID=$!
 	BG_PIDS+=("$CLEAR_PID")
@@ -535,7 +586,7 @@ clear_cap_stop() { # prints the packet count
 # check_traffic [BYTES]: pings both ways and a TCP transfer each way.
 check_traffic() {
 	local n=${1:-5000000} c
-	if [ "$MODE" = tunnel ]; then
+	if [ "$MODE" != transport ]; then
 		clear_cap_start || info "no clear-text capture (dumpcap)"
 		check_traffic_run "$n"
 		c=$(clear_cap_stop)
@@ -557,6 +608,12 @@ check_traffic_run() {
 		check_ping "$HB" "$HA4"
 		check_transfer "$HA" "$HB" "$HB4" "$n"
 		check_transfer "$HB" "$HA" "$HA4" "$n"
+	fi
+	if [ "$MODE" = dual ]; then
+		check_ping "$HA" "$HB6"
+		check_ping "$HB" "$HA6"
+		check_transfer "$HA" "$HB" "$HB6" "$n"
+		check_transfer "$HB" "$HA" "$HA6" "$n"
 	fi
 }
 
