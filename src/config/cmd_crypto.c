@@ -271,10 +271,37 @@ WR_FN(wr_set_peer)
 		sbuf_printf(b, " set peer %s\n", ip_addr_str(&e->peer, buf));
 }
 
+int ts_list_apply(struct pctx *p, const struct cmd_match *m, unsigned first, bool neg,
+		  struct cfg_ts_list *l)
+{
+	struct cfg_ts_list n = {0};
+
+	for (unsigned i = first; !neg && i < m->n && n.n < CFG_TS_PER_ENTRY; i++) {
+		for (unsigned j = 0; j < n.n; j++)
+			if (strcmp(n.name[j], m->t[i].text) == 0)
+				return pctx_err(p, (int)i, "transform set %s is listed twice",
+						m->t[i].text);
+		snprintf(n.name[n.n++], sizeof(n.name[0]), "%.63s", m->t[i].text);
+	}
+	*l = n;
+	return 0;
+}
+
+void ts_list_write(struct sbuf *b, const struct cfg_ts_list *l)
+{
+	if (!l->n)
+		return;
+	sbuf_printf(b, " set transform-set");
+	for (unsigned i = 0; i < l->n; i++)
+		sbuf_printf(b, " %s", l->name[i]);
+	sbuf_printf(b, "\n");
+}
+
 CMD_FN(cmd_set_ts)
 {
 	MAP_OR_FAIL(e);
-	snprintf(e->transform_set, sizeof(e->transform_set), "%.63s", neg ? "" : m->t[2].text);
+	if (ts_list_apply(p, m, 2, neg, &e->ts) < 0)
+		return -1;
 	e->ts_line = neg ? 0 : p->line;
 	return 0;
 }
@@ -284,8 +311,7 @@ WR_FN(wr_set_ts)
 	const struct cfg_map_entry *e = obj;
 
 	(void)c;
-	if (e->transform_set[0])
-		sbuf_printf(b, " set transform-set %s\n", e->transform_set);
+	ts_list_write(b, &e->ts);
 }
 
 CMD_FN(cmd_match_address)

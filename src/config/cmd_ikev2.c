@@ -1297,7 +1297,8 @@ WR_FN(wr_ipsec_profile)
 CMD_FN(cmd_ipp_ts)
 {
 	IPP_OR_FAIL(ip);
-	name_copy(ip->transform_set, neg || !have(m, 3) ? "" : m->t[2].text);
+	if (ts_list_apply(p, m, 2, neg, &ip->ts) < 0)
+		return -1;
 	ip->ts_line = neg ? 0 : p->line;
 	return 0;
 }
@@ -1307,8 +1308,7 @@ WR_FN(wr_ipp_ts)
 	const struct cfg_ipsec_profile *ip = obj;
 
 	(void)c;
-	if (ip->transform_set[0])
-		sbuf_printf(b, " set transform-set %s\n", ip->transform_set);
+	ts_list_write(b, &ip->ts);
 }
 
 CMD_FN(cmd_ipp_ikev2)

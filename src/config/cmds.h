@@ -22,6 +22,12 @@ static inline bool have(const struct cmd_match *m, unsigned n)
 
 int cmd_incomplete(struct pctx *p, const struct cmd_match *m);
 
+/* set transform-set T1 [T2 ..]: the names from token `first` on (the `no`
+ * form empties the list); a name given twice is an error. */
+int ts_list_apply(struct pctx *p, const struct cmd_match *m, unsigned first, bool neg,
+		  struct cfg_ts_list *l);
+void ts_list_write(struct sbuf *b, const struct cfg_ts_list *l);
+
 #define CMD_FN(name) int name(struct pctx *p, const struct cmd_match *m, bool neg)
 #define WR_FN(name) void name(struct sbuf *b, const struct config *c, const void *obj)
 

@@ -126,7 +126,8 @@ const struct cfg_cmd cfg_cmds[] = {
 	/* ---- crypto map NAME SEQ ... ---- */
 	{MODE_MAP, "set peer ADDR", "Allowed Encryption/Decryption peer", -1, cmd_set_peer,
 	 wr_set_peer},
-	{MODE_MAP, "set transform-set WORD", "Specify list of transform sets in priority order", -1,
+	{MODE_MAP, "set transform-set WORD " R5("WORD"),
+	 "Specify list of transform sets in priority order", -1,
 	 cmd_set_ts, wr_set_ts},
 	{MODE_MAP, "match address WORD", "Match address of packets to encrypt", -1,
 	 cmd_match_address, wr_match_address},
@@ -214,7 +215,8 @@ const struct cfg_cmd cfg_cmds[] = {
 	 cmd_prof_frag, wr_prof_frag},
 
 	/* ---- crypto ipsec profile NAME ---- */
-	{MODE_IPSEC_PROFILE, "set transform-set WORD", "Specify a transform set", -1,
+	{MODE_IPSEC_PROFILE, "set transform-set WORD " R5("WORD"),
+	 "Specify list of transform sets in priority order", -1,
 	 cmd_ipp_ts, wr_ipp_ts},
 	{MODE_IPSEC_PROFILE, "set ikev2-profile WORD", "Specify ikev2 Profile", -1,
 	 cmd_ipp_ikev2, wr_ipp_ikev2},

@@ -108,6 +108,8 @@ static int ike_proposals(const struct config *c, const struct ip_addr *local,
 /* ESP (and/or AH) child proposal from the transform set. */
 static void child_from_set(struct ike_child_cfg *ch, const struct cfg_transform_set *ts)
 {
+	if (ch->n_props == IKE_MAX_PROPOSALS)
+		return;
 	if (ts->has_esp) {
 		struct ike_child_proposal *p = &ch->props[ch->n_props++];
 		memset(p, 0, sizeof(*p));
@@ -132,8 +134,31 @@ static void child_from_set(struct ike_child_cfg *ch, const struct cfg_transform_
 		p->integ[0] = ts->ah_integ;
 		p->n_integ = 1;
 	}
-	ch->mode = ts->mode;
-	ch->ipcomp = ts->comp_deflate;
+}
+
+/* One child proposal per transform set, in the configured order (RFC 7296
+ * section 3.3: proposals in order of preference). Mode and IPComp are
+ * the first set's: validation makes the others agree. Returns the first
+ * set, or NULL when one is missing. */
+static const struct cfg_transform_set *child_from_sets(const struct config *c,
+							struct ike_child_cfg *ch,
+							const struct cfg_ts_list *l)
+{
+	const struct cfg_transform_set *first = NULL;
+
+	for (unsigned i = 0; i < l->n; i++) {
+		const struct cfg_transform_set *ts = config_transform_set(c, l->name[i]);
+		if (!ts)
+			return NULL;
+		if (!first)
+			first = ts;
+		child_from_set(ch, ts);
+	}
+	if (first) {
+		ch->mode = first->mode;
+		ch->ipcomp = first->comp_deflate;
+	}
+	return first;
 }
 
 static int conn_keys(const struct config *c, const struct cfg_ikev2_profile *prof,
@@ -215,13 +240,12 @@ static int build_conn(const struct config *c, const struct cfg_map_entry *e,
 		      struct ike_conn *conn, char *err, size_t errlen)
 {
 	const struct cfg_ikev2_profile *prof = config_ikev2_profile(c, e->ikev2_profile);
-	const struct cfg_transform_set *ts = config_transform_set(c, e->transform_set);
 	const struct cfg_acl *acl = config_acl(c, e->acl);
 
 	memset(conn, 0, sizeof(*conn));
 	snprintf(conn->name, sizeof(conn->name), "%.48s %u", e->map, e->seq);
 	conn->version = 2;
-	if (!prof || !ts || !acl) {
+	if (!prof || !child_from_sets(c, &conn->child, &e->ts) || !acl) {
 		snprintf(err, errlen, "%s: needs set ikev2-profile, set transform-set and "
 			 "match address", conn->name);
 		return -1;
@@ -240,7 +264,6 @@ static int build_conn(const struct config *c, const struct cfg_map_entry *e,
 	for (unsigned i = 0; i < acl->n && ch->sel.n < TS_LIST_MAX; i++)
 		if (acl->aces[i].permit)
 			ch->sel.ts[ch->sel.n++] = acl->aces[i].ts;
-	child_from_set(ch, ts);
 	ch->pfs_group = e->pfs_group;
 	ch->hard_seconds = (uint32_t)(e->lifetime_s ? e->lifetime_s : c->sa_lifetime_s);
 	ch->soft_seconds = ch->hard_seconds / 10 * 9;
@@ -263,13 +286,12 @@ static int build_vti_conn(const struct config *c, const struct cfg_interface *if
 {
 	const struct cfg_ipsec_profile *ip = config_ipsec_profile(c, ifc->tun_protection);
 	const struct cfg_ikev2_profile *prof = ip ? config_ikev2_profile(c, ip->ikev2_profile) : NULL;
-	const struct cfg_transform_set *ts = ip ? config_transform_set(c, ip->transform_set) : NULL;
 	struct ike_child_cfg *ch = &conn->child;
 
 	memset(conn, 0, sizeof(*conn));
 	snprintf(conn->name, sizeof(conn->name), "%.48s", ifc->name);
 	conn->version = 2;
-	if (!ip || !prof || !ts) {
+	if (!ip || !prof || !child_from_sets(c, ch, &ip->ts)) {
 		snprintf(err, errlen, "interface %s: ipsec profile %s needs set ikev2-profile and "
 			 "set transform-set", ifc->name, ifc->tun_protection);
 		return -1;
@@ -289,7 +311,6 @@ static int build_vti_conn(const struct config *c, const struct cfg_interface *if
 	 * in TSi/TSr, RFC 7296 section 2.9), whatever the outer family */
 	if (ifc->tun_dual)
 		ts_any(&ch->sel.ts[ch->sel.n++], AF_INET6);
-	child_from_set(ch, ts);
 	ch->mode = IPSEC_MODE_TUNNEL; /* a VTI carries whole packets */
 	ch->pfs_group = ip->pfs_group;
 	ch->hard_seconds = (uint32_t)(ip->lifetime_s ? ip->lifetime_s : c->sa_lifetime_s);

@@ -298,11 +298,21 @@ static bool key_eq(const struct cfg_session_key *a, const struct cfg_session_key
 	       secret_eq(a->auth, b->auth);
 }
 
+bool cfg_ts_list_eq(const struct cfg_ts_list *a, const struct cfg_ts_list *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (unsigned i = 0; i < a->n; i++)
+		if (strcmp(a->name[i], b->name[i]) != 0)
+			return false;
+	return true;
+}
+
 static bool map_eq(const struct cfg_map_entry *a, const struct cfg_map_entry *b)
 {
 	return strcmp(a->map, b->map) == 0 && a->seq == b->seq && a->manual == b->manual &&
 	       ip_addr_eq(&a->peer, &b->peer) && a->peer.af == b->peer.af &&
-	       strcmp(a->transform_set, b->transform_set) == 0 && strcmp(a->acl, b->acl) == 0 &&
+	       cfg_ts_list_eq(&a->ts, &b->ts) && strcmp(a->acl, b->acl) == 0 &&
 	       key_eq(&a->esp_in, &b->esp_in) && key_eq(&a->esp_out, &b->esp_out) &&
 	       key_eq(&a->ah_in, &b->ah_in) && key_eq(&a->ah_out, &b->ah_out) &&
 	       a->replay_window == b->replay_window && a->per_host == b->per_host &&

@@ -61,12 +61,22 @@ struct cfg_session_key {
 	unsigned line;         /* source line of the set session-key command */
 };
 
+/* set transform-set T1 [T2 .. T6]: IOS takes up to six transform sets per
+ * crypto map entry or ipsec profile, in order of preference; with IKE each
+ * becomes one child SA proposal (RFC 7296 section 3.3). name[0] is the
+ * first ("" when none is set). */
+#define CFG_TS_PER_ENTRY 6
+struct cfg_ts_list {
+	char name[CFG_TS_PER_ENTRY][CFG_NAME_MAX];
+	uint8_t n;
+};
+
 struct cfg_map_entry {
 	char map[CFG_NAME_MAX];
 	uint32_t seq;
 	bool manual;           /* ipsec-manual vs ipsec-isakmp */
 	struct ip_addr peer;
-	char transform_set[CFG_NAME_MAX];
+	struct cfg_ts_list ts;
 	char acl[CFG_NAME_MAX];
 	/* set session-key inbound|outbound esp|ah */
 	struct cfg_session_key esp_in, esp_out, ah_in, ah_out;
@@ -227,7 +237,7 @@ struct cfg_ikev2_profile {
 /* crypto ipsec profile NAME (tunnel protection; IKE-negotiated child SAs) */
 struct cfg_ipsec_profile {
 	char name[CFG_NAME_MAX];
-	char transform_set[CFG_NAME_MAX];
+	struct cfg_ts_list ts;
 	char ikev2_profile[CFG_NAME_MAX];
 	char isakmp_profile[CFG_NAME_MAX]; /* IKEv1, kept as a name for now */
 	uint16_t pfs_group;                /* 0 = none */
@@ -312,6 +322,7 @@ void config_free(struct config *c);  /* wipes keys */
 
 const struct cfg_acl *config_acl(const struct config *c, const char *name);
 const struct cfg_transform_set *config_transform_set(const struct config *c, const char *name);
+bool cfg_ts_list_eq(const struct cfg_ts_list *a, const struct cfg_ts_list *b);
 const struct cfg_map_binding *config_map_binding(const struct config *c, const char *map);
 
 /* IKEv2 lookups by name; NULL if not defined. "default" finds the default

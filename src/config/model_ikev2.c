@@ -519,7 +519,7 @@ static bool profile_eq(const struct cfg_ikev2_profile *a, const struct cfg_ikev2
 
 static bool ipsec_profile_eq(const struct cfg_ipsec_profile *a, const struct cfg_ipsec_profile *b)
 {
-	return strcmp(a->name, b->name) == 0 && strcmp(a->transform_set, b->transform_set) == 0 &&
+	return strcmp(a->name, b->name) == 0 && cfg_ts_list_eq(&a->ts, &b->ts) &&
 	       strcmp(a->ikev2_profile, b->ikev2_profile) == 0 &&
 	       strcmp(a->isakmp_profile, b->isakmp_profile) == 0 && a->pfs_group == b->pfs_group &&
 	       a->lifetime_s == b->lifetime_s && a->lifetime_kb == b->lifetime_kb;

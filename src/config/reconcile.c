@@ -274,7 +274,7 @@ static int build_manual_sas(const struct config *cfg, const struct cfg_map_entry
 static int build_entry(const struct config *cfg, const struct cfg_map_entry *e,
 		       const struct ip_addr *local, struct desired *d, char *err, size_t errlen)
 {
-	const struct cfg_transform_set *ts = config_transform_set(cfg, e->transform_set);
+	const struct cfg_transform_set *ts = config_transform_set(cfg, e->ts.name[0]);
 	const struct cfg_acl *acl = config_acl(cfg, e->acl);
 	struct sa_params base;
 

@@ -174,24 +174,55 @@ static bool check_manual(struct vctx *v)
 	"transform set has AH and ESP: IKEv2 negotiates no AH+ESP bundle (RFC 7296 section "   \
 	"1.7); use AH or ESP, or ipsec-manual"
 
+/* The transform sets of one crypto map entry or ipsec profile (`user`,
+ * defined at user_line): each defined; with IKE none an AH+ESP bundle and
+ * all of one mode and compression (they are proposals for one child SA,
+ * whose mode and IPComp are notifies, not transforms: RFC 7296 sections
+ * 1.3.1, 2.22). */
+static bool check_ts_list(const struct config *c, const struct cfg_ts_list *l, unsigned line,
+			  bool ike, const char *user, unsigned user_line, struct cfg_error *err)
+{
+	const struct cfg_transform_set *first = NULL;
+
+	for (unsigned i = 0; i < l->n; i++) {
+		const struct cfg_transform_set *ts = config_transform_set(c, l->name[i]);
+		if (!ts)
+			return fail(err, line, l->name[i],
+				    "transform set '%s' is not defined (used by %s at line %u)",
+				    l->name[i], user, user_line);
+		if (ike && ts->has_esp && ts->ah_integ != AUTH_NONE)
+			return fail(err, line, l->name[i], "%s (%s)", AH_ESP_IKE, user);
+		if (!first) {
+			first = ts;
+			continue;
+		}
+		if (ts->mode != first->mode || ts->comp_deflate != first->comp_deflate)
+			return fail(err, line, l->name[i],
+				    "transform set %s differs from %s in mode or compression: the "
+				    "transform sets of %s are proposals for one SA and must agree",
+				    ts->name, first->name, user);
+	}
+	return true;
+}
+
 static bool check_map(struct vctx *v)
 {
 	const struct cfg_map_entry *e = v->e;
+	char user[2 * CFG_NAME_MAX + 32];
 
-	v->ts = e->transform_set[0] ? config_transform_set(v->c, e->transform_set) : NULL;
-	if (e->transform_set[0] && !v->ts)
-		return fail(v->err, e->ts_line, e->transform_set,
-			    "transform set '%s' is not defined (used by crypto map %s %u at line %u)",
-			    e->transform_set, e->map, e->seq, e->line);
+	snprintf(user, sizeof(user), "crypto map %s %u", e->map, e->seq);
+	if (!check_ts_list(v->c, &e->ts, e->ts_line, !e->manual, user, e->line, v->err))
+		return false;
+	if (e->manual && e->ts.n > 1)
+		return fail(v->err, e->ts_line, e->ts.name[1],
+			    "an ipsec-manual entry takes one transform set (its keys are for one)");
+	v->ts = e->ts.n ? config_transform_set(v->c, e->ts.name[0]) : NULL;
 	if (e->acl[0] && !config_acl(v->c, e->acl))
 		return fail(v->err, e->acl_line, e->acl,
 			    "access list '%s' is not defined (used by crypto map %s %u at line %u)",
 			    e->acl, e->map, e->seq, e->line);
 	if (e->replay_window > 0 && (e->replay_window < 32 || e->replay_window > 65536))
 		return fail(v->err, e->line, e->map, "replay window size must be 32..65536");
-	if (!e->manual && v->ts && v->ts->has_esp && v->ts->ah_integ != AUTH_NONE)
-		return fail(v->err, e->ts_line, e->transform_set, "%s (crypto map %s %u)",
-			    AH_ESP_IKE, e->map, e->seq);
 	return !e->manual || check_manual(v);
 }
 
@@ -286,16 +317,11 @@ static bool check_profile(const struct config *c, const struct cfg_ikev2_profile
 static bool check_ipsec_profile(const struct config *c, const struct cfg_ipsec_profile *ip,
 				struct cfg_error *err)
 {
-	const struct cfg_transform_set *ts;
+	char user[CFG_NAME_MAX + 32];
 
-	if (ip->transform_set[0] && !config_transform_set(c, ip->transform_set))
-		return fail(err, ip->ts_line, ip->transform_set,
-			    "transform set '%s' is not defined (used by ipsec profile %s at line %u)",
-			    ip->transform_set, ip->name, ip->line);
-	ts = ip->transform_set[0] ? config_transform_set(c, ip->transform_set) : NULL;
-	if (ts && ts->has_esp && ts->ah_integ != AUTH_NONE)
-		return fail(err, ip->ts_line, ip->transform_set, "%s (ipsec profile %s)", AH_ESP_IKE,
-			    ip->name);
+	snprintf(user, sizeof(user), "ipsec profile %s", ip->name);
+	if (!check_ts_list(c, &ip->ts, ip->ts_line, true, user, ip->line, err))
+		return false;
 	if (ip->ikev2_profile[0] && !config_ikev2_profile(c, ip->ikev2_profile))
 		return fail(err, ip->ikev2_line, ip->ikev2_profile,
 			    "IKEv2 profile '%s' is not defined (used by ipsec profile %s at line %u)",

@@ -228,7 +228,6 @@ static void map_entry_text(struct strbuf *b, const struct config *c,
 			   const struct cfg_map_entry *e)
 {
 	const struct cfg_acl *acl = config_acl(c, e->acl);
-	const struct cfg_transform_set *ts = config_transform_set(c, e->transform_set);
 	char a[IP_ADDR_STRLEN];
 
 	strbuf_printf(b, "Crypto Map %s %u %s\n", e->map, e->seq,
@@ -257,7 +256,10 @@ static void map_entry_text(struct strbuf *b, const struct config *c,
 			      (unsigned long long)entry_secs(c, e));
 	strbuf_printf(b, "\tPFS (Y/N): %s\n", e->pfs_group ? "Y" : "N");
 	strbuf_printf(b, "\tTransform sets={ \n");
-	if (ts) {
+	for (unsigned i = 0; i < e->ts.n; i++) {
+		const struct cfg_transform_set *ts = config_transform_set(c, e->ts.name[i]);
+		if (!ts)
+			continue;
 		strbuf_printf(b, "\t\t%s:  { ", ts->name);
 		ts_words(b, ts);
 		strbuf_printf(b, "  } , \n");
@@ -269,9 +271,15 @@ static struct json_object *map_entry_json(const struct config *c, const struct c
 {
 	struct json_object *o = json_object_new_object(), *ifs = json_object_new_array();
 	const struct cfg_acl *acl = config_acl(c, e->acl);
-	const struct cfg_transform_set *ts = config_transform_set(c, e->transform_set);
+	struct json_object *sets = json_object_new_array();
+	const struct cfg_transform_set *ts = config_transform_set(c, e->ts.name[0]);
 	char a[IP_ADDR_STRLEN];
 
+	for (unsigned i = 0; i < e->ts.n; i++) {
+		const struct cfg_transform_set *t = config_transform_set(c, e->ts.name[i]);
+		if (t)
+			json_object_array_add(sets, ts_json(t));
+	}
 	json_object_object_add(o, "map", json_object_new_string(e->map));
 	json_object_object_add(o, "seq", json_object_new_int64(e->seq));
 	json_object_object_add(o, "type", json_object_new_string(e->manual ? "ipsec-manual"
@@ -280,7 +288,9 @@ static struct json_object *map_entry_json(const struct config *c, const struct c
 							       ip_addr_str(&e->peer, a))
 						     : NULL);
 	json_object_object_add(o, "access_list", acl ? acl_json(acl) : NULL);
+	/* the first (preferred) set, and all of them in order */
 	json_object_object_add(o, "transform_set", ts ? ts_json(ts) : NULL);
+	json_object_object_add(o, "transform_sets", sets);
 	json_object_object_add(o, "lifetime_kb", json_object_new_int64(
 							 (int64_t)(e->manual ? e->lifetime_kb
 									     : entry_kb(c, e))));

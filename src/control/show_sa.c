@@ -196,13 +196,43 @@ static void count_sa(struct group *g, const struct snap *s)
 	}
 }
 
+/* Whether SA p was made from transform set ts (its protocol, cipher, key
+ * size and integrity). */
+static bool ts_made(const struct cfg_transform_set *ts, const struct sa_params *p)
+{
+	if (p->proto == IPSEC_PROTO_AH)
+		return ts->ah_integ == p->integ_id;
+	if (p->proto != IPSEC_PROTO_ESP || !ts->has_esp)
+		return false;
+	return ts->esp_encr == p->encr_id && ts->esp_integ == p->integ_id &&
+	       (!ts->esp_key_bits || ts->esp_key_bits == p->encr_key_bits);
+}
+
+/* Of the entry's transform sets (several are proposals: IKE chose one),
+ * the one the group's ESP or AH SA was negotiated from. */
+static const struct cfg_transform_set *group_ts(const struct config *c,
+						const struct cfg_ts_list *l, const struct group *g)
+{
+	for (unsigned k = 0; k < g->n; k++) {
+		if (g->sa[k].p.proto == IPSEC_PROTO_COMP)
+			continue;
+		for (unsigned i = 0; i < l->n; i++) {
+			const struct cfg_transform_set *ts = config_transform_set(c, l->name[i]);
+			if (ts && ts_made(ts, &g->sa[k].p))
+				return ts;
+		}
+		break;
+	}
+	return NULL;
+}
+
 static void group_build(const struct config *c, struct group *g)
 {
 	parse_name(g->sa[0].p.name, g);
 	for (unsigned i = 0; i < c->nmaps && g->is_map; i++)
 		if (strcmp(c->maps[i].map, g->map) == 0 && c->maps[i].seq == g->seq)
 			g->entry = &c->maps[i];
-	g->ts = g->entry ? config_transform_set(c, g->entry->transform_set) : NULL;
+	g->ts = g->entry ? group_ts(c, &g->entry->ts, g) : NULL;
 	group_interface(c, g);
 	for (unsigned i = 0; i < g->n; i++) {
 		const struct snap *s = &g->sa[i];

@@ -51,6 +51,13 @@
 #    first Child SA does not tear the IKE SA down) on both sides with 0
 #    child SAs; more traffic makes gwA try again with CREATE_CHILD_SA over
 #    the same IKE SA, refused the same way.
+#  7 several transform sets on the crypto map (`set transform-set GCM128
+#    CBC`, IOS: up to six in order of preference): gwA offers one child
+#    proposal per set (the IKE_AUTH trace shows ESP#1 aes-gcm-16-128 and
+#    ESP#2 aes-cbc-256/hmac-sha256-128), gwB has only the CBC set: the child
+#    SA is AES-CBC-256/SHA-256 on both sides, and gwA's `show crypto ipsec
+#    sa` names the set that was chosen ("esp-aes 256 esp-sha256-hmac"), not
+#    the first one; traffic flows.
 . "$(dirname "$0")/lib.sh"
 lib_init
 need_daemon
@@ -363,6 +370,38 @@ if start_pair; then
 	check "case 6b: the next acquire retries over the same IKE SA and is refused again" \
 		wait_for 10 eval '[ "$(grep -c "Child SA refused by peer: TS_UNACCEPTABLE" "${DAEMON_LOG[$GA]}")" -ge 2 ]'
 	check "case 6b: gwA still has one IKE SA, READY" eval '[ "$(ike_count "$GA")" = 1 ] && ike_ready "$GA"'
+fi
+stop_pair
+
+# ---- 7: several transform sets ------------------------------------------------------
+info "case 7: two transform sets on gwA's crypto map, gwB accepts only the second"
+cfg twosets
+blk "$CA" "crypto ipsec transform-set TS esp-gcm 256" "crypto ipsec transform-set GCM128 esp-gcm 128
+ mode tunnel
+!
+crypto ipsec transform-set CBC esp-aes 256 esp-sha256-hmac
+ mode tunnel"
+sed -i 's/^ set transform-set TS$/ set transform-set GCM128 CBC/' "$CA"
+blk "$CB" "crypto ipsec transform-set TS esp-gcm 256" "crypto ipsec transform-set CBC esp-aes 256 esp-sha256-hmac
+ mode tunnel"
+sed -i 's/^ set transform-set TS$/ set transform-set CBC/' "$CB"
+check "case 7: gwA's crypto map lists GCM128 then CBC" grep -q "^ set transform-set GCM128 CBC$" "$CA"
+if start_pair; then
+	cli "$GA" debug crypto ikev2 >/dev/null
+	kick
+	check "case 7: IKE SA READY on gwA" wait_for 15 ike_ready "$GA"
+	check "case 7: gwA offered one child proposal per set, in order" \
+		log_has "$GA" "IKE_AUTH request 1 .*SA\(ESP#1 spi [0-9a-f]+ aes-gcm-16-128/[a-z/-]* \| ESP#2 spi [0-9a-f]+ aes-cbc-256/hmac-sha256-128/"
+	check "case 7: gwB chose the CBC proposal (ESP#2)" \
+		log_has "$GA" "IKE_AUTH response 1 .*SA\(ESP#2 spi [0-9a-f]+ aes-cbc-256/hmac-sha256-128"
+	for ns in "$GA" "$GB"; do
+		check "case 7: ${ns##*-}: the child SA is AES-CBC-256 with HMAC-SHA-256" \
+			wait_for 5 eval '[ "$(child_get "$ns" "(g[\"outbound\"][0][\"encryption\"], g[\"outbound\"][0][\"key_bits\"], g[\"outbound\"][0][\"integrity\"])")" = "('"'aes-cbc', 256, 'hmac-sha256-128'"')" ]'
+	done
+	check "case 7: gwA's show names the chosen set's transforms" \
+		eval 'cli "$GA" show crypto ipsec sa | grep -q "transform: esp-aes 256 esp-sha256-hmac"'
+	check_ping "$HA" "$HB4"
+	check_ping "$HB" "$HA4"
 fi
 stop_pair
 

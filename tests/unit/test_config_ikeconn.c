@@ -177,6 +177,75 @@ static void test_gcm_short_icv(void **state)
 	config_free(a);
 }
 
+/* set transform-set T1 T2 (IOS: up to six, in order of preference): one
+ * child proposal per set, in that order; written back as one line; the
+ * sets must exist, differ, agree on mode, and be one for ipsec-manual. */
+static void test_several_transform_sets(void **state)
+{
+	(void)state;
+	struct config *a = load("examples/ikev2-map-gwA.cfg");
+	struct cfg_error e;
+	struct config *c = config_apply_lines(a, "crypto ipsec transform-set CBC esp-aes 256 "
+						 "esp-sha256-hmac\n"
+						 " mode tunnel\n"
+						 "crypto map VPN 10 ipsec-isakmp\n"
+						 " set transform-set TS CBC\n",
+					      &e);
+	struct ike_conn_list l;
+	char err[512], *t;
+
+	assert_non_null(c);
+	assert_int_equal(config_ike_conns(c, &l, err, sizeof(err)), 0);
+	const struct ike_child_cfg *ch = &l.conns[0].child;
+	assert_int_equal(ch->n_props, 2);
+	assert_int_equal(ch->props[0].encr[0], ENCR_AES_GCM_16);
+	assert_int_equal(ch->props[1].proto, IPSEC_PROTO_ESP);
+	assert_int_equal(ch->props[1].encr[0], ENCR_AES_CBC);
+	assert_int_equal(ch->props[1].encr_bits[0], 256);
+	assert_int_equal(ch->props[1].integ[0], AUTH_HMAC_SHA2_256_128);
+	assert_int_equal(ch->mode, IPSEC_MODE_TUNNEL);
+	ike_conn_list_free(&l);
+	t = config_write(c);
+	assert_non_null(strstr(t, " set transform-set TS CBC\n"));
+	free(t);
+
+	/* an undefined second set is named */
+	assert_null(config_apply_lines(a, "crypto map VPN 10 ipsec-isakmp\n"
+					  " set transform-set TS NOPE\n", &e));
+	assert_string_equal(e.token, "NOPE");
+	assert_non_null(strstr(e.msg, "not defined"));
+	/* the same set twice */
+	assert_null(config_apply_lines(a, "crypto map VPN 10 ipsec-isakmp\n"
+					  " set transform-set TS TS\n", &e));
+	assert_non_null(strstr(e.msg, "listed twice"));
+	/* a transport-mode set next to a tunnel-mode one */
+	assert_null(config_apply_lines(c, "crypto ipsec transform-set CBC esp-aes 256 "
+					  "esp-sha256-hmac\n"
+					  " mode transport\n", &e));
+	assert_string_equal(e.token, "CBC");
+	assert_non_null(strstr(e.msg, "must agree"));
+	/* seven is one too many (IOS takes six) */
+	assert_null(config_apply_lines(a, "crypto map VPN 10 ipsec-isakmp\n"
+					  " set transform-set TS TS TS TS TS TS TS\n", &e));
+	config_free(c);
+	config_free(a);
+
+	/* ipsec-manual: one set */
+	a = load("examples/manual-esp-gcm-gwA.cfg");
+	c = config_apply_lines(a, "crypto ipsec transform-set T2 esp-aes esp-sha-hmac\n", &e);
+	assert_non_null(c);
+	for (unsigned i = 0; i < c->nmaps; i++) {
+		char line[512];
+		snprintf(line, sizeof(line), "crypto map %s %u ipsec-manual\n set transform-set %s T2\n",
+			 c->maps[i].map, c->maps[i].seq, c->maps[i].ts.name[0]);
+		assert_null(config_apply_lines(c, line, &e));
+		assert_non_null(strstr(e.msg, "one transform set"));
+		break;
+	}
+	config_free(c);
+	config_free(a);
+}
+
 /* Manual entries are not IKE connections. */
 static void test_manual_ignored(void **state)
 {
@@ -198,6 +267,7 @@ int main(void)
 		cmocka_unit_test(test_manual_ignored),
 		cmocka_unit_test(test_dual_stack_local),
 		cmocka_unit_test(test_gcm_short_icv),
+		cmocka_unit_test(test_several_transform_sets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -154,7 +154,7 @@ static void test_vti_example_model(void **state)
 	assert_non_null(c);
 	ip = config_ipsec_profile(c, "VTI");
 	assert_non_null(ip);
-	assert_string_equal(ip->transform_set, "TS");
+	assert_string_equal(ip->ts.name[0], "TS");
 	assert_string_equal(ip->ikev2_profile, "PROF");
 	assert_int_equal(ip->pfs_group, 19);
 	assert_int_equal(ip->lifetime_s, 3600);
@@ -189,7 +189,7 @@ static void test_seed_vti(void **state)
 	assert_non_null(c);
 	ip = config_ipsec_profile(c, "ipsec-preshare");
 	assert_non_null(ip);
-	assert_string_equal(ip->transform_set, "AES-SHA1");
+	assert_string_equal(ip->ts.name[0], "AES-SHA1");
 	assert_string_equal(ip->isakmp_profile, "preshare");
 	assert_true(c->nopaque > 0); /* crypto keyring, crypto isakmp */
 	free(roundtrip(c));
