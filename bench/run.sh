@@ -477,6 +477,7 @@ want esprit-1k && {
   bench_esprit_1k "esprit-${SA_N}sa-aes128gcm" "$SA_N"
 }
 want esprit-cbc && { echo "== esprit AES-128-CBC + HMAC-SHA256"; bench_esprit esprit-aes128cbc-sha256 "esp-aes 128" "esp-sha256-hmac" 16; }
+want esprit-cbc-udp && { echo "== esprit AES-128-CBC + HMAC-SHA256, ESP-in-UDP 4500"; ESPRIT_UDP=1 bench_esprit esprit-aes128cbc-sha256-udp "esp-aes 128" "esp-sha256-hmac" 16; }
 want esprit-dp && { echo "== esprit data plane (dp_pair) AES-128-GCM, native ESP"; bench_esprit_dp esprit-dp-aes128gcm ""; }
 want esprit-dp-udp && { echo "== esprit data plane (dp_pair) AES-128-GCM, ESP-in-UDP 4500"; bench_esprit_dp esprit-dp-aes128gcm-udp "-u"; }
 want strongswan && { echo "== strongSwan kernel-libipsec AES-128-GCM"; bench_strongswan; }
