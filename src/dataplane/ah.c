@@ -139,7 +139,7 @@ static bool ip_mutable_zero(uint8_t *h, size_t hlen)
 
 static size_t ah_icv_len(const struct sa *sa)
 {
-	const struct integ_alg *i = integ_alg_find(sa->p.integ_id);
+	const struct integ_alg *i = sa->integ_alg;
 
 	return i ? i->icv_len : 0;
 }

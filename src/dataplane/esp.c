@@ -29,7 +29,7 @@ static const struct encr_alg null_alg = {.id = ENCR_NULL, .name = "null", .block
 
 static const struct encr_alg *esp_alg(const struct sa *sa)
 {
-	const struct encr_alg *a = encr_alg_find(sa->p.encr_id);
+	const struct encr_alg *a = sa->encr_alg;
 
 	return a ? a : &null_alg; /* ENCR_NONE: integrity-only, as NULL */
 }
@@ -41,7 +41,7 @@ size_t esp_icv_len(const struct sa *sa)
 
 	if (a->aead)
 		return a->icv_len;
-	i = integ_alg_find(sa->p.integ_id);
+	i = sa->integ_alg;
 	return i ? i->icv_len : 0;
 }
 

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "crypto/alg.h"
 #include "ipsec/replay.h"
 #include "ipsec/ts.h"
 #include "lib/addr.h"
@@ -99,6 +100,10 @@ enum sa_state { SA_LARVAL, SA_MATURE, SA_SOFT_EXPIRED, SA_HARD_EXPIRED, SA_DEAD 
 
 struct sa {
 	struct sa_params p;         /* keys pointers in p are NULL: see keys below */
+	/* p.encr_id / p.integ_id looked up once (per packet otherwise);
+	 * NULL for ENCR_NONE / AUTH_NONE */
+	const struct encr_alg *encr_alg;
+	const struct integ_alg *integ_alg;
 	struct secret *encr_key, *integ_key; /* owned */
 	struct sa_crypto *wk;       /* [nworkers] */
 	struct sa_stats *stats;     /* [nworkers] */

@@ -238,6 +238,8 @@ static struct sa *sa_create(const struct sa_params *p, unsigned nworkers)
 	if (!sa)
 		return NULL;
 	sa->p = *p;
+	sa->encr_alg = encr_alg_find(p->encr_id);
+	sa->integ_alg = integ_alg_find(p->integ_id);
 	sa->p.encr_key = NULL; /* the SA owns copies: sa->encr_key, sa->integ_key */
 	sa->p.integ_key = NULL;
 	sa->p.name[sizeof(sa->p.name) - 1] = 0;

@@ -123,13 +123,18 @@ void ip_len_to_mask(uint8_t len, bool wildcard, char *buf)
 	inet_ntop(AF_INET, &m, buf, IP_ADDR_STRLEN);
 }
 
+/* Per packet (selector checks): whole bytes, then the masked rest; the
+ * prefix's host bits are zero (ip_prefix_set). */
 bool ip_prefix_contains(const struct ip_prefix *p, const struct ip_addr *a)
 {
-	struct ip_prefix tmp;
+	size_t full = p->len / 8;
+	unsigned rest = p->len % 8;
+
 	if (p->addr.af != a->af)
 		return false;
-	ip_prefix_set(&tmp, a, p->len);
-	return memcmp(tmp.addr.b, p->addr.b, ip_addr_len(a)) == 0;
+	if (memcmp(p->addr.b, a->b, full) != 0)
+		return false;
+	return !rest || ((a->b[full] ^ p->addr.b[full]) & (uint8_t)(0xff << (8 - rest))) == 0;
 }
 
 const char *ip_prefix_str(const struct ip_prefix *p, char *buf)

@@ -69,6 +69,25 @@ static void test_prefix_and_masks(void **state)
 	assert_true(ip_prefix_contains(&p, &a));
 	assert_true(ip_addr_parse("198.19.2.1", &a));
 	assert_false(ip_prefix_contains(&p, &a));
+	/* prefix lengths that end inside a byte, /0, host routes, IPv6 */
+	static const struct {
+		const char *pfx, *addr;
+		bool in;
+	} c[] = {
+		{"198.19.255.4/30", "198.19.255.7", true}, {"198.19.255.4/30", "198.19.255.8", false},
+		{"198.19.255.4/30", "198.19.255.3", false}, {"198.18.0.0/15", "198.19.200.1", true},
+		{"198.18.0.0/15", "198.20.0.1", false},     {"0.0.0.0/0", "203.0.113.9", true},
+		{"198.19.1.2/32", "198.19.1.2", true},      {"198.19.1.2/32", "198.19.1.3", false},
+		{"2001:db8::/33", "2001:db8:7fff::1", true}, {"2001:db8::/33", "2001:db8:8000::1", false},
+		{"::/0", "2001:db8::1", true},              {"::/0", "198.19.1.1", false},
+		{"2001:db8::1/128", "2001:db8::1", true},   {"2001:db8::1/128", "2001:db8::2", false},
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		assert_true(ip_prefix_parse(c[i].pfx, &p));
+		assert_true(ip_addr_parse(c[i].addr, &a));
+		if (ip_prefix_contains(&p, &a) != c[i].in)
+			fail_msg("%s contains %s: expected %d", c[i].pfx, c[i].addr, c[i].in);
+	}
 	assert_true(ip_mask_to_len("0.0.0.255", true, &len));
 	assert_int_equal(len, 24);
 	assert_true(ip_mask_to_len("255.255.255.252", false, &len));
