@@ -232,7 +232,17 @@ static void group_build(const struct config *c, struct group *g)
 	for (unsigned i = 0; i < c->nmaps && g->is_map; i++)
 		if (strcmp(c->maps[i].map, g->map) == 0 && c->maps[i].seq == g->seq)
 			g->entry = &c->maps[i];
-	g->ts = g->entry ? group_ts(c, &g->entry->ts, g) : NULL;
+	if (g->entry) {
+		g->ts = group_ts(c, &g->entry->ts, g);
+	} else if (!g->is_map) { /* a tunnel interface: its ipsec profile's sets */
+		for (unsigned i = 0; i < c->nifs && !g->ts; i++) {
+			const struct cfg_ipsec_profile *ip =
+				strcmp(c->ifs[i].name, g->map) == 0
+					? config_ipsec_profile(c, c->ifs[i].tun_protection)
+					: NULL;
+			g->ts = ip ? group_ts(c, &ip->ts, g) : NULL;
+		}
+	}
 	group_interface(c, g);
 	for (unsigned i = 0; i < g->n; i++) {
 		const struct snap *s = &g->sa[i];

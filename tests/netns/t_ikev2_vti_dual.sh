@@ -63,6 +63,8 @@ for ns in "$GA" "$GB"; do
 		eval '[ -z "$r" ]'
 done
 cli "$GA" show crypto ipsec sa | sed -n '1,12p' | sed 's/^/#   /'
+check "gwA's show names the ipsec profile's transform set (esp-gcm 256)" \
+	eval 'cli "$GA" show crypto ipsec sa | grep -q "transform: esp-gcm 256 ,"'
 
 check_ping "$HA" "$HB4"
 check_ping "$HB" "$HA4"
