@@ -384,11 +384,14 @@ struct v2_child *v2_child_complete(struct v2_sa *sa, const struct ikev2_msg *m,
 	struct v2_child *ch;
 	uint16_t pfs = g_ir ? sa->conn->child.pfs_group : 0;
 
-	if (child_error(sa, m) || !pa || !tsi || !tsr)
+	if (child_error(sa, m) || !pa || !tsi || !tsr || !pa->u.sa.n_prop)
 		return NULL;
+	/* From here on the responder has its SA pair: what we refuse, we ask
+	 * it to delete. */
 	if (!v2_child_prop_accept(sa->conn, &pa->u.sa, pfs)) {
 		log_notice("ikev2 %s: responder chose a Child SA proposal we did not offer",
 			   sa->conn->name);
+		v2_queue_refused(sa, pa->u.sa.prop[0].proto, sa->creq.spi_in);
 		return NULL;
 	}
 	ch = calloc(1, sizeof(*ch));
@@ -398,6 +401,7 @@ struct v2_child *v2_child_complete(struct v2_sa *sa, const struct ikev2_msg *m,
 	if (!v2_ts_accept(&sa->creq.sel, &tsi->u.ts, &tsr->u.ts, &ch->sel)) {
 		log_notice("ikev2 %s: responder's traffic selectors are outside our proposal",
 			   sa->conn->name);
+		v2_queue_refused(sa, pa->u.sa.prop[0].proto, sa->creq.spi_in);
 		free(ch);
 		return NULL;
 	}
@@ -413,6 +417,7 @@ struct v2_child *v2_child_complete(struct v2_sa *sa, const struct ikev2_msg *m,
 	min_nonce(ch, ni, ni_len, nr, nr_len);
 	if (v2_child_install(sa, ch, g_ir, ni, ni_len, nr, nr_len)) {
 		log_err("ikev2 %s: cannot install Child SA", sa->conn->name);
+		v2_queue_refused(sa, pa->u.sa.prop[0].proto, sa->creq.spi_in);
 		free(ch);
 		return NULL;
 	}

@@ -34,6 +34,7 @@ enum v2_task {
 	T_DELETE_CHILD,
 	T_DELETE_IKE,
 	T_DPD,
+	T_DELETE_REFUSED, /* a child the responder made and we refused */
 };
 
 struct v2_child {
@@ -94,7 +95,8 @@ struct v2_frags {
 #define V2_MAX_QUEUE 8
 struct v2_work {
 	uint8_t task;
-	uint32_t spi; /* child spi_in, for child tasks */
+	uint8_t proto; /* T_DELETE_REFUSED: IKEV2_PROTO_ESP / AH */
+	uint32_t spi;  /* child spi_in, for child tasks */
 };
 
 struct v2_sa {
@@ -213,6 +215,9 @@ int v2_send_raw(struct v2_sa *sa, const uint8_t *buf, size_t len);
 void v2_send_all(struct v2_sa *sa, const uint8_t *buf, size_t len);
 /* Queue work that needs a request while one is outstanding. */
 void v2_queue(struct v2_sa *sa, enum v2_task task, uint32_t spi);
+/* The responder installed a Child SA (our spi_in is its outbound SPI) that
+ * we refused: tell it to delete it (RFC 7296 section 1.4.1). */
+void v2_queue_refused(struct v2_sa *sa, uint8_t proto, uint32_t spi_in);
 void v2_queue_run(struct v2_sa *sa);
 /* Build cipher/mac contexts from sa->keys. */
 int v2_sa_crypto_setup(struct v2_sa *sa);
@@ -321,6 +326,7 @@ int v2_frag_input(struct v2_sa *sa, struct ikev2_msg *m, const uint8_t *buf, siz
 void v2_frag_clear(struct v2_frags *f);
 /* info.c */
 int v2_info_start(struct v2_sa *sa, enum v2_task task, uint32_t spi);
+int v2_info_delete_refused(struct v2_sa *sa, uint8_t proto, uint32_t spi_in);
 void v2_info_request(struct v2_sa *sa, const struct ikev2_msg *m);
 void v2_info_response(struct v2_sa *sa, const struct ikev2_msg *m);
 void v2_peer_dead(struct v2_sa *sa);

@@ -609,6 +609,13 @@ void v2_queue(struct v2_sa *sa, enum v2_task task, uint32_t spi)
 		sa->queue[sa->n_queue++] = (struct v2_work){.task = (uint8_t)task, .spi = spi};
 }
 
+void v2_queue_refused(struct v2_sa *sa, uint8_t proto, uint32_t spi_in)
+{
+	if (sa->n_queue < V2_MAX_QUEUE)
+		sa->queue[sa->n_queue++] = (struct v2_work){
+			.task = T_DELETE_REFUSED, .proto = proto, .spi = spi_in};
+}
+
 void v2_queue_run(struct v2_sa *sa)
 {
 	while (sa->task == T_NONE && sa->n_queue && sa->state == V2_ESTABLISHED) {
@@ -630,6 +637,9 @@ void v2_queue_run(struct v2_sa *sa)
 		case T_IKE_REKEY:
 			if (!sa->replaced && v2_ike_rekey_start(sa))
 				log_err("ikev2 %s: cannot start the IKE SA rekey", sa->conn->name);
+			break;
+		case T_DELETE_REFUSED:
+			v2_info_delete_refused(sa, w.proto, w.spi);
 			break;
 		default:
 			v2_info_start(sa, (enum v2_task)w.task, w.spi);

@@ -26,6 +26,23 @@ static void delete_out(struct v2_out *o, uint8_t proto, const uint32_t *spis, ui
 	pl->u.d.spis.len = (size_t)n * pl->u.d.spi_len;
 }
 
+/* 1.4.1: DELETE names the SPI we would receive on; we never installed it,
+ * the responder did (as its outbound SA, with its inbound twin). */
+int v2_info_delete_refused(struct v2_sa *sa, uint8_t proto, uint32_t spi_in)
+{
+	struct v2_out *o = calloc(1, sizeof(*o));
+	int ret;
+
+	if (!o)
+		return -1;
+	delete_out(o, proto, &spi_in, 1);
+	log_info("ikev2 %s: asking the peer to delete the Child SA we refused (our SPI %08x)",
+		 sa->conn->name, spi_in);
+	ret = v2_send_request(sa, IKEV2_EXCH_INFORMATIONAL, T_DELETE_REFUSED, o);
+	free(o);
+	return ret;
+}
+
 int v2_info_start(struct v2_sa *sa, enum v2_task task, uint32_t spi)
 {
 	struct v2_out *o = calloc(1, sizeof(*o));

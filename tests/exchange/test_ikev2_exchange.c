@@ -43,6 +43,7 @@ struct peer {
 	uint32_t encap_spi[8];
 	uint16_t encap_dport[8];
 	size_t max_len; /* longest datagram sent */
+	bool fail_install; /* the data plane refuses every SA */
 };
 
 struct pkt {
@@ -123,6 +124,8 @@ static int t_install(void *ctx, const struct sa_params *sp)
 	struct peer *p = ctx;
 	struct inst *s;
 
+	if (p->fail_install)
+		return -1;
 	assert_true(p->n_sa < 64);
 	s = &p->sa[p->n_sa++];
 	memset(s, 0, sizeof(*s));
@@ -503,6 +506,30 @@ static void test_child_no_proposal(void **state)
 	assert_int_equal(net.p[0].ups, 1);
 	assert_int_equal(live(&net.p[0]), 0);
 	assert_int_equal(live(&net.p[1]), 0);
+	conns_free(&a, &b);
+}
+
+/* The initiator cannot take the Child SA the responder made (here its data
+ * plane refuses the SAs; a proposal it did not offer or selectors outside
+ * its own are the same case): it asks the responder to delete the pair
+ * with an INFORMATIONAL DELETE naming the SPI it had offered (RFC 7296
+ * section 1.4.1), so no orphan SA stays up on the responder. The IKE SA
+ * stays on both sides. */
+static void test_refused_child_deleted(void **state)
+{
+	struct ike_conn a, b;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	peers_up(&a, &b, NULL);
+	net.p[0].fail_install = true;
+	establish();
+	assert_int_equal(ikev2_sa_count(net.p[0].e), 1);
+	assert_int_equal(ikev2_sa_count(net.p[1].e), 1);
+	assert_int_equal(live(&net.p[0]), 0);
+	assert_int_equal(net.p[1].n_sa, 2); /* B installed its pair ... */
+	assert_int_equal(live(&net.p[1]), 0); /* ... and deleted it on A's DELETE */
 	conns_free(&a, &b);
 }
 
@@ -1805,6 +1832,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_psk_mismatch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_proposal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_child_no_proposal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_child_deleted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_narrowing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_selectors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ts_unacceptable, setup, teardown),
