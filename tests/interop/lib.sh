@@ -91,37 +91,8 @@ iop_init() {
 #
 #   hostA -- gwA wan0 198.18.1.1 == nat in0 198.18.1.254 | out0 198.18.0.3 == gwB wan0 198.18.0.2 -- hostB
 topo_nat_up() {
-	local ns
 	NAT_MODE=1
-	ALL_NS+=("$NT")
-	for ns in "${ALL_NS[@]}"; do
-		ip netns add "$ns" || bail "ip netns add $ns"
-		ip -n "$ns" link set lo up
-	done
-	veth_pair "$HA" lan0 "$GA" lan0 || bail "veth hostA-gwA"
-	veth_pair "$GA" wan0 "$NT" in0 || bail "veth gwA-nat"
-	veth_pair "$NT" out0 "$GB" wan0 || bail "veth nat-gwB"
-	veth_pair "$GB" lan0 "$HB" lan0 || bail "veth gwB-hostB"
-	ip -n "$HA" addr add $HA4/24 dev lan0
-	ip -n "$GA" addr add $GA4_LAN/24 dev lan0
-	ip -n "$GA" addr add $GA4_NAT/24 dev wan0
-	ip -n "$NT" addr add $NT4_IN/24 dev in0
-	ip -n "$NT" addr add $NT4_OUT/24 dev out0
-	ip -n "$GB" addr add $GB4/24 dev wan0
-	ip -n "$GB" addr add $GB4_LAN/24 dev lan0
-	ip -n "$HB" addr add $HB4/24 dev lan0
-	for ns in "${ALL_NS[@]}"; do
-		for i in lan0 wan0 in0 out0; do ip -n "$ns" link set "$i" up 2>/dev/null; done
-	done
-	ip -n "$HA" route add default via $GA4_LAN
-	ip -n "$HB" route add default via $GB4_LAN
-	# gwA reaches the world through the NAT box; gwB knows nothing behind it.
-	ip -n "$GA" route add 198.18.0.0/24 via $NT4_IN
-	for ns in "$GA" "$GB" "$NT"; do
-		sysctl_ns "$ns" net.ipv4.ip_forward=1
-		sysctl_ns "$ns" net.ipv4.conf.all.rp_filter=0
-		sysctl_ns "$ns" net.ipv4.conf.default.rp_filter=0
-	done
+	topo_nat_links "$GA4_NAT"
 	command -v nft >/dev/null || bail "no nft (apt-get install nftables)"
 	nsx "$NT" nft -f - <<EOF || bail "nftables masquerade in $NT"
 table ip nat {

@@ -223,6 +223,42 @@ topo_up() {
 	done
 }
 
+# topo_nat_links GA_WAN: the four namespaces plus $NT, a NAT box between
+# gwA and gwB (IPv4 only), without its nftables rules (the caller's):
+#   hostA -- gwA wan0 GA_WAN == in0 $NT4_IN  nat  out0 $NT4_OUT == gwB wan0 $GB4 -- hostB
+# gwA routes gwB's segment through the NAT; gwB has no route behind it.
+topo_nat_links() {
+	local ns i gawan=$1
+	ALL_NS+=("$NT")
+	for ns in "${ALL_NS[@]}"; do
+		ip netns add "$ns" || bail "ip netns add $ns"
+		ip -n "$ns" link set lo up
+	done
+	veth_pair "$HA" lan0 "$GA" lan0 || bail "veth hostA-gwA"
+	veth_pair "$GA" wan0 "$NT" in0 || bail "veth gwA-nat"
+	veth_pair "$NT" out0 "$GB" wan0 || bail "veth nat-gwB"
+	veth_pair "$GB" lan0 "$HB" lan0 || bail "veth gwB-hostB"
+	ip -n "$HA" addr add $HA4/24 dev lan0
+	ip -n "$GA" addr add $GA4_LAN/24 dev lan0
+	ip -n "$GA" addr add "$gawan"/24 dev wan0
+	ip -n "$NT" addr add $NT4_IN/24 dev in0
+	ip -n "$NT" addr add $NT4_OUT/24 dev out0
+	ip -n "$GB" addr add $GB4/24 dev wan0
+	ip -n "$GB" addr add $GB4_LAN/24 dev lan0
+	ip -n "$HB" addr add $HB4/24 dev lan0
+	for ns in "${ALL_NS[@]}"; do
+		for i in lan0 wan0 in0 out0; do ip -n "$ns" link set "$i" up 2>/dev/null; done
+	done
+	ip -n "$HA" route add default via $GA4_LAN
+	ip -n "$HB" route add default via $GB4_LAN
+	ip -n "$GA" route add 198.18.0.0/24 via $NT4_IN
+	for ns in "$GA" "$GB" "$NT"; do
+		sysctl_ns "$ns" net.ipv4.ip_forward=1
+		sysctl_ns "$ns" net.ipv4.conf.all.rp_filter=0
+		sysctl_ns "$ns" net.ipv4.conf.default.rp_filter=0
+	done
+}
+
 # Plain routing between the sites (no IPsec): only for checking the
 # topology; the IPsec scenarios never call it.
 topo_plain_routes() {

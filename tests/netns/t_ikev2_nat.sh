@@ -60,40 +60,12 @@ command -v dumpcap >/dev/null && command -v tshark >/dev/null || skip "needs tsh
 command -v socat >/dev/null || skip "needs socat"
 
 NT=esp-$$-nat
-ALL_NS+=("$NT")
 GA4W=198.18.1.2 NT4_IN=198.18.1.1 NT4_OUT=198.18.0.1 # GB4=198.18.0.2 (lib.sh)
 KA_EVERY=5
 
 # ---- topology: lib.sh's four namespaces, gwA's WAN behind the NAT -------------
 
-for ns in "${ALL_NS[@]}"; do
-	ip netns add "$ns" || bail "ip netns add $ns"
-	ip -n "$ns" link set lo up
-done
-veth_pair "$HA" lan0 "$GA" lan0 || bail "veth hostA-gwA"
-veth_pair "$GA" wan0 "$NT" in0 || bail "veth gwA-nat"
-veth_pair "$NT" out0 "$GB" wan0 || bail "veth nat-gwB"
-veth_pair "$GB" lan0 "$HB" lan0 || bail "veth gwB-hostB"
-ip -n "$HA" addr add $HA4/24 dev lan0
-ip -n "$GA" addr add $GA4_LAN/24 dev lan0
-ip -n "$GA" addr add $GA4W/24 dev wan0
-ip -n "$NT" addr add $NT4_IN/24 dev in0
-ip -n "$NT" addr add $NT4_OUT/24 dev out0
-ip -n "$GB" addr add $GB4/24 dev wan0
-ip -n "$GB" addr add $GB4_LAN/24 dev lan0
-ip -n "$HB" addr add $HB4/24 dev lan0
-for ns in "${ALL_NS[@]}"; do
-	for i in lan0 wan0 in0 out0; do ip -n "$ns" link set "$i" up 2>/dev/null; done
-done
-ip -n "$HA" route add default via $GA4_LAN
-ip -n "$HB" route add default via $GB4_LAN
-# gwA reaches gwB's segment through the NAT; gwB has no route to 198.18.1.0/24.
-ip -n "$GA" route add 198.18.0.0/24 via $NT4_IN
-for ns in "$GA" "$GB" "$NT"; do
-	sysctl_ns "$ns" net.ipv4.ip_forward=1
-	sysctl_ns "$ns" net.ipv4.conf.all.rp_filter=0
-	sysctl_ns "$ns" net.ipv4.conf.default.rp_filter=0
-done
+topo_nat_links "$GA4W"
 
 # nat_rules LO HI: masquerade out of out0, UDP source ports in LO-HI.
 nat_rules() {
