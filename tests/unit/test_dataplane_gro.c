@@ -19,20 +19,7 @@
 
 #include "dataplane/internal.h"
 #include "lib/cursor.h"
-
-static uint32_t naive_sum(const uint8_t *d, size_t len, uint32_t sum)
-{
-	for (size_t i = 0; i < len; i += 2)
-		sum += (uint32_t)(d[i] << 8) | (i + 1 < len ? d[i + 1] : 0);
-	return sum;
-}
-
-static uint16_t naive_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
+#include "csum_ref.h"
 
 static uint32_t pseudo(const uint8_t *ip, bool v6, size_t l4)
 {

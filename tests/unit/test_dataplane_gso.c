@@ -11,20 +11,7 @@
 
 #include "dataplane/internal.h"
 #include "lib/cursor.h"
-
-static uint32_t naive_sum(const uint8_t *d, size_t len, uint32_t sum)
-{
-	for (size_t i = 0; i < len; i += 2)
-		sum += (uint32_t)(d[i] << 8) | (i + 1 < len ? d[i + 1] : 0);
-	return sum;
-}
-
-static uint16_t naive_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
+#include "csum_ref.h"
 
 /* A correct L4 checksum makes the sum over pseudo-header + segment 0xffff. */
 static bool l4_ok(const uint8_t *ip, size_t len, bool v6, uint8_t proto)
