@@ -12,6 +12,9 @@ PEER_PKGS=(strongswan-swanctl charon-systemd libcharon-extra-plugins
   libstrongswan-extra-plugins libstrongswan-standard-plugins wireguard-tools
   wireguard-go)
 
+# intel-ipsec-mb (batch CBC+HMAC sealing) is packaged for amd64 only.
+[ "$(dpkg --print-architecture)" = amd64 ] && BUILD_PKGS+=(libipsec-mb-dev)
+
 want=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
 case "${1:-}" in
   --peers|--all) want+=("${PEER_PKGS[@]}") ;;

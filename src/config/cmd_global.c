@@ -66,13 +66,13 @@ WR_FN(wr_workers)
 		sbuf_printf(b, "crypto engine workers %u\n", c->workers);
 }
 
-const char *const cfg_offload_names[5] = {"multiqueue", "tso", "udp-gso", "udp-gro",
-					 "tun-gro"};
+const char *const cfg_offload_names[CFG_OFFLOAD_N] = {"multiqueue", "tso", "udp-gso",
+							"udp-gro", "tun-gro", "batch-crypto"};
 
-/* [no] crypto engine offload {multiqueue|tso|udp-gso|udp-gro|tun-gro} */
+/* [no] crypto engine offload {multiqueue|tso|udp-gso|udp-gro|tun-gro|batch-crypto} */
 CMD_FN(cmd_offload)
 {
-	for (unsigned i = 0; i < 5; i++)
+	for (unsigned i = 0; i < CFG_OFFLOAD_N; i++)
 		if (mtok_is(m, 3, cfg_offload_names[i])) {
 			if (neg)
 				p->cfg->offload_off |= 1u << i;
@@ -85,7 +85,7 @@ CMD_FN(cmd_offload)
 WR_FN(wr_offload)
 {
 	(void)obj;
-	for (unsigned i = 0; i < 5; i++)
+	for (unsigned i = 0; i < CFG_OFFLOAD_N; i++)
 		if (c->offload_off & (1u << i))
 			sbuf_printf(b, "no crypto engine offload %s\n", cfg_offload_names[i]);
 }

@@ -269,8 +269,10 @@ enum {
 	CFG_OFFLOAD_UDP_GSO = 1u << 2,    /* UDP_SEGMENT on send */
 	CFG_OFFLOAD_UDP_GRO = 1u << 3,    /* UDP_GRO on receive */
 	CFG_OFFLOAD_TUN_GRO = 1u << 4,    /* decrypted TCP coalesced for the TUN */
+	CFG_OFFLOAD_BATCH_CRYPTO = 1u << 5, /* multi-buffer AES-CBC+HMAC seals */
 };
-extern const char *const cfg_offload_names[5];
+#define CFG_OFFLOAD_N 6
+extern const char *const cfg_offload_names[CFG_OFFLOAD_N];
 
 struct config {
 	char hostname[CFG_NAME_MAX];

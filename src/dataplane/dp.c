@@ -38,7 +38,8 @@ static void config_defaults(struct dp_config *c)
 	c->workers = dp_workers_resolve(c->workers);
 	/* Debugging switch until the config has commands for each field. */
 	if (env && strcmp(env, "0") == 0)
-		c->no_multiqueue = c->no_tso = c->no_gso = c->no_gro = c->no_tun_gro = true;
+		c->no_multiqueue = c->no_tso = c->no_gso = c->no_gro = c->no_tun_gro =
+			c->no_batch_crypto = true;
 	/* Without a queue and sockets per worker, several workers reading one
 	 * fd reorder an SA's packets (TCP suffers, replay windows drop): one
 	 * worker then does everything. */
@@ -67,6 +68,8 @@ static int workers_create(struct dp *dp)
 		w->scratch = xform_scratch_new();
 		if (!w->scratch)
 			return -1;
+		if (!dp->cfg.no_batch_crypto && xform_defer_enable(w->scratch))
+			dp->batch_crypto = true;
 		w->gso = dp->gso;
 		w->gro = !dp->cfg.no_tun_gro && dp->tun.vnet;
 		if (dp_socks_worker_open(&dp->socks, i, dp->cfg.no_multiqueue ? 1 : dp->nworkers,
@@ -186,10 +189,12 @@ struct dp *dp_start(const struct dp_config *cfg, struct sad *sad, struct spd *sp
 	if (workers_create(dp) < 0)
 		goto fail;
 	log_info("dp: started on %s with %u worker(s), fwmark 0x%x, table %u%s; offloads: "
-		 "%u TUN queue(s), TSO %s, UDP GSO %s, UDP GRO %s, TUN GRO %s", dp->tun.name, dp->nworkers,
+		 "%u TUN queue(s), TSO %s, UDP GSO %s, UDP GRO %s, TUN GRO %s, batch crypto %s",
+		 dp->tun.name, dp->nworkers,
 		 dp->cfg.fwmark, dp->cfg.route_table, dp->cfg.udp_encap_listen ? ", NAT-T on" : "",
 		 dp->tun.nqueues, dp->tso ? "on" : "off", dp->gso ? "on" : "off",
-		 dp->gro ? "on" : "off", !dp->cfg.no_tun_gro && dp->tun.vnet ? "on" : "off");
+		 dp->gro ? "on" : "off", !dp->cfg.no_tun_gro && dp->tun.vnet ? "on" : "off",
+		 dp->batch_crypto ? "on" : "off");
 	return dp;
 fail:
 	dp_stop(dp);
@@ -216,6 +221,8 @@ void dp_stats(const struct dp *dp, struct dp_global_stats *out)
 		out->acquires += LOAD(s->acquires);
 		out->tun_gro_writes += LOAD(s->tun_gro_writes);
 		out->tun_gro_pkts += LOAD(s->tun_gro_pkts);
+		out->mb_batches += LOAD(s->mb_batches);
+		out->mb_pkts += LOAD(s->mb_pkts);
 		for (unsigned d = 0; d < DROP__COUNT; d++)
 			out->drops[d] += LOAD(s->drops[d]);
 	}
@@ -240,6 +247,8 @@ void dp_clear_stats(struct dp *dp)
 		ZERO(s->acquires);
 		ZERO(s->tun_gro_writes);
 		ZERO(s->tun_gro_pkts);
+		ZERO(s->mb_batches);
+		ZERO(s->mb_pkts);
 		for (unsigned d = 0; d < DROP__COUNT; d++)
 			ZERO(s->drops[d]);
 	}

@@ -50,8 +50,10 @@ struct dp_config {
 	 *   no_gso: one sendmsg per ESP-in-UDP packet (sendmmsg batches stay);
 	 *   no_gro: no UDP_GRO on the NAT-T sockets;
 	 *   no_tun_gro: decrypted TCP segments written to the TUN one by one
-	 *   (not coalesced into superpackets, gro.c). */
-	bool no_multiqueue, no_tso, no_gso, no_gro, no_tun_gro;
+	 *   (not coalesced into superpackets, gro.c);
+	 *   no_batch_crypto: every ESP packet sealed on its own with OpenSSL
+	 *   (no multi-buffer AES-CBC+HMAC, crypto/mb.h). */
+	bool no_multiqueue, no_tso, no_gso, no_gro, no_tun_gro, no_batch_crypto;
 };
 
 struct dp_global_stats {
@@ -63,6 +65,9 @@ struct dp_global_stats {
 	/* Receive coalescing (gro.c): superpackets written to the TUN and
 	 * the decrypted segments they carried (also counted in tun_tx). */
 	uint64_t tun_gro_writes, tun_gro_pkts;
+	/* Batch sealing (crypto/mb.h): batches sealed by the multi-buffer
+	 * library and the ESP packets in them. */
+	uint64_t mb_batches, mb_pkts;
 	/* The acquire queue (packets waiting for their SA): queued, sent once
 	 * the SA was up, dropped after the timeout, refused (queue full; those
 	 * are also counted as no-outbound-sa drops, as are the expired). */

@@ -125,7 +125,27 @@ static enum dp_drop esp_seal(struct sa *sa, unsigned worker, const struct encr_a
 	return DROP_NONE;
 }
 
-enum dp_drop esp_encap(struct sa *sa, unsigned worker, struct pkt *p, uint8_t nh)
+/* Keep the packet for esp_seal_pending() if the caller batches seals
+ * (s->defer_failed) and the SA has multi-buffer keys. */
+static bool esp_defer(struct sa *sa, unsigned worker, struct xform_scratch *s, uint8_t *esph,
+		      size_t clen, uint64_t seq)
+{
+	struct esp_pending *e;
+
+	if (!s || !s->defer_failed || !sa->mbk || s->npend >= MB_MAX_JOBS)
+		return false;
+	e = &s->pend[s->npend++];
+	e->sa = sa;
+	e->worker = worker;
+	e->esph = esph;
+	e->clen = clen;
+	e->seq = seq;
+	e->failed = s->defer_failed;
+	return true;
+}
+
+enum dp_drop esp_encap(struct sa *sa, unsigned worker, struct xform_scratch *s, struct pkt *p,
+		       uint8_t nh)
 {
 	const struct encr_alg *a = esp_alg(sa);
 	size_t icv = esp_icv_len(sa), front = ESP_HDR_LEN + a->iv_len;
@@ -163,7 +183,59 @@ enum dp_drop esp_encap(struct sa *sa, unsigned worker, struct pkt *p, uint8_t nh
 		put_be32(esph + ESP_HDR_LEN + 4, (uint32_t)seq);
 	}
 	p->len = front + clen + icv;
+	if (esp_defer(sa, worker, s, esph, clen, seq))
+		return DROP_NONE;
 	return esp_seal(sa, worker, a, esph, clen, seq);
+}
+
+static void mb_done(void *user, bool ok)
+{
+	struct esp_pending *e = user;
+
+	if (!ok)
+		*e->failed = true;
+}
+
+/* Queue e on the multi-buffer manager: AES-CBC over the payload, then the
+ * HMAC over ESP header || IV || ciphertext. With ESN the ICV also covers
+ * seq-hi, which is not sent (RFC 4303 3.3.2.1): it is put where the ICV
+ * goes, authenticated, then overwritten by the ICV. */
+static int mb_queue(struct mb_mgr *m, const struct esp_pending *e)
+{
+	const struct sa *sa = e->sa;
+	size_t iv_len = sa->encr_alg->iv_len, auth_len = ESP_HDR_LEN + iv_len + e->clen;
+	uint8_t *iv = e->esph + ESP_HDR_LEN, *data = iv + iv_len;
+
+	if (sa->p.esn) {
+		put_be32(data + e->clen, (uint32_t)(e->seq >> 32));
+		auth_len += 4;
+	}
+	return mb_seal_queue(m, sa->mbk, e->esph, auth_len, data, e->clen, iv, data + e->clen,
+			     (void *)e);
+}
+
+unsigned esp_seal_pending(struct xform_scratch *s)
+{
+	unsigned failed = 0, n = s->npend;
+
+	s->npend = 0;
+	if (n >= MB_MIN_BATCH && s->mb) {
+		for (unsigned i = 0; i < n; i++)
+			if (mb_queue(s->mb, &s->pend[i]) != 0)
+				*s->pend[i].failed = true;
+		mb_flush(s->mb, mb_done);
+	} else {
+		for (unsigned i = 0; i < n; i++) {
+			struct esp_pending *e = &s->pend[i];
+
+			if (esp_seal(e->sa, e->worker, esp_alg(e->sa), e->esph, e->clen, e->seq) !=
+			    DROP_NONE)
+				*e->failed = true;
+		}
+	}
+	for (unsigned i = 0; i < n; i++)
+		failed += *s->pend[i].failed;
+	return failed;
 }
 
 /* Verify (and for AEAD, decrypt) the packet at esph. */

@@ -393,6 +393,7 @@ struct dp {
 	struct dp_route_set routes;
 	bool routes_ready;
 	bool tso, gso, gro; /* offloads in use (dp_config no_* and ESPRIT_DP_OFFLOADS) */
+	bool batch_crypto;  /* some worker seals in multi-buffer batches */
 	int wake_fd;      /* eventfd: readable = stop */
 	bool stopping;    /* atomic */
 	unsigned nworkers;

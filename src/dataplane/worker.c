@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <urcu.h>
 
+#include "crypto/mb.h"
 #include "dataplane/internal.h"
 
 /* Count a drop. The transforms count their own failures on the SA they
@@ -80,12 +81,39 @@ static bool link_scope_multicast(const struct flow *f)
 /* Send every packet queued in the batch and give the buffers back. Under
  * rcu_read_lock: the entries point at their SAs (RCU-protected) since
  * xform_output, so the lock is held from the TUN read to here (tun_rx). */
+/* Seal the packets whose encryption waited for the batch (xform.h,
+ * xform_seal_pending); a packet that failed is dropped, never sent. */
+static void tx_seal(struct dp_worker *w)
+{
+	struct tx_batch *b = &w->tx;
+	unsigned n = xform_pending(w->scratch), k = 0;
+
+	if (!n)
+		return;
+	if (n >= MB_MIN_BATCH) {
+		stat_add(&w->stats.s.mb_batches, 1);
+		stat_add(&w->stats.s.mb_pkts, n);
+	}
+	if (!xform_seal_pending(w->scratch))
+		return;
+	for (unsigned i = 0; i < b->n; i++) {
+		if (b->e[i].o.seal_failed) {
+			count_drop(w, b->e[i].o.sa, DROP_INTERNAL, "out", false);
+			pkt_pool_put(&w->pool, b->e[i].p);
+		} else {
+			b->e[k++] = b->e[i];
+		}
+	}
+	b->n = k;
+}
+
 static void tx_flush(struct dp_worker *w)
 {
 	enum dp_drop res[DP_TX_MAX];
 	struct tx_batch *b = &w->tx;
 	unsigned sent;
 
+	tx_seal(w);
 	if (!b->n)
 		return;
 	sent = sock_send_batch(&w->dp->socks, b, &w->gso, res);

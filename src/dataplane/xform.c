@@ -182,7 +182,25 @@ void xform_scratch_free(struct xform_scratch *s)
 	if (!s)
 		return;
 	ipcomp_fini(s);
+	mb_mgr_free(s->mb);
 	free(s);
+}
+
+bool xform_defer_enable(struct xform_scratch *s)
+{
+	if (!s->mb)
+		s->mb = mb_mgr_new();
+	return s->mb != NULL;
+}
+
+unsigned xform_pending(const struct xform_scratch *s)
+{
+	return s->npend;
+}
+
+unsigned xform_seal_pending(struct xform_scratch *s)
+{
+	return s->npend ? esp_seal_pending(s) : 0;
 }
 
 /* ---- counting ---------------------------------------------------------- */
@@ -285,7 +303,7 @@ static enum dp_drop protect_payload(const struct bundle *b, unsigned worker,
 	*udp = false;
 	if (!b->esp)
 		return DROP_NONE;
-	r = esp_encap(b->esp, worker, q, *nh);
+	r = esp_encap(b->esp, worker, s, q, *nh);
 	if (r != DROP_NONE)
 		return count_drop(b->esp, worker, r);
 	*nh = IPPROTO_NUM_ESP;
@@ -381,7 +399,14 @@ enum dp_drop xform_output(struct sad *sad, const struct policy *pol, unsigned wo
 		q.off += hlen;
 		q.len -= hlen;
 	}
+	/* The seal may wait for the batch unless something after it reads
+	 * the ciphertext: AH over ESP, the UDP checksum over IPv6. */
+	s->defer_failed = s->mb && b.esp && !b.ah &&
+					  !(b.esp->p.encap_dport && b.esp->p.dst.af == AF_INET6)
+				  ? &o->seal_failed
+				  : NULL;
 	r = protect_payload(&b, worker, s, &q, &nh, &udp);
+	s->defer_failed = NULL;
 	if (r != DROP_NONE)
 		return r;
 	if (q.off < hlen || q.len + hlen > PKT_MAX_DATA)

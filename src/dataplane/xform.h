@@ -39,6 +39,7 @@ struct xform_out {
 	uint16_t sport, dport;
 	size_t udp_payload_off;  /* offset in the packet of the ESP header when udp */
 	const struct sa *sa;     /* the outermost SA (borrowed, RCU) */
+	bool seal_failed;        /* deferred seal failed (xform_seal_pending): drop it */
 };
 
 /* Where an inbound packet came from. */
@@ -53,6 +54,18 @@ struct xform_in {
 struct xform_scratch;
 struct xform_scratch *xform_scratch_new(void);
 void xform_scratch_free(struct xform_scratch *s);
+
+/* Batch sealing: after this, xform_output may leave an ESP packet of an
+ * AES-CBC+HMAC SA with its header, IV and trailer written but not yet
+ * encrypted or authenticated; xform_seal_pending() seals every such
+ * packet (several at once with the multi-buffer library, crypto/mb.h)
+ * and must run before any of them is sent. It returns how many failed:
+ * their xform_out.seal_failed is set and they must be dropped. The
+ * xform_out of a pending packet must stay where it was until then.
+ * False if the library or the CPU cannot (nothing is deferred then). */
+bool xform_defer_enable(struct xform_scratch *s);
+unsigned xform_seal_pending(struct xform_scratch *s);
+unsigned xform_pending(const struct xform_scratch *s); /* packets waiting */
 
 /* Outbound. p holds a clear IP packet (from the TUN device); pol is the
  * PROTECT policy it matched. Applies IPComp (if the bundle has a COMP SA

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <zlib.h>
 
+#include "crypto/mb.h"
 #include "dataplane/xform.h"
 
 /* IP protocol numbers the transforms care about (IANA "Protocol Numbers"). */
@@ -36,12 +37,28 @@ enum {
 #define IPCOMP_MIN_LEN 90 /* below this, compression rarely pays (RFC 3173 2.2) */
 #define OUTER_TTL 64
 
+/* An ESP packet whose encryption and ICV wait for the batch (esp.c). */
+struct esp_pending {
+	struct sa *sa;       /* borrowed (RCU), as the batch entry's */
+	unsigned worker;
+	uint8_t *esph;
+	size_t clen;         /* payload + padding + trailer */
+	uint64_t seq;
+	bool *failed;        /* set if sealing fails: the packet must not go out */
+};
+
 struct xform_scratch {
 	z_stream def, inf;
 	bool def_ok, inf_ok;
 	uint16_t ip_id;             /* outer IPv4 identification, per worker */
 	uint8_t hdr[XFORM_HDR_MAX]; /* AH: zeroed copy of IP header + AH */
 	uint8_t buf[PKT_MAX_DATA];  /* IPComp output */
+	/* Batch sealing (xform_defer_enable): outbound ESP packets of SAs
+	 * with an mb_key are sealed together by xform_seal_pending(). */
+	struct mb_mgr *mb;          /* NULL: every packet is sealed at once */
+	bool *defer_failed;         /* set by xform_output for the packet at hand */
+	unsigned npend;
+	struct esp_pending pend[MB_MAX_JOBS];
 };
 
 /* Where the IP header ends and the protected part begins. */
@@ -75,7 +92,12 @@ enum dp_drop xform_replay_update(struct sa *sa, uint64_t seq_full);
  * prepends the ESP header and IV, appends padding, trailer and ICV.
  * esp_decap: p starts at the ESP header of an SA already looked up by SPI;
  * leaves the payload in p and its protocol in *nh. */
-enum dp_drop esp_encap(struct sa *sa, unsigned worker, struct pkt *p, uint8_t nh);
+enum dp_drop esp_encap(struct sa *sa, unsigned worker, struct xform_scratch *s, struct pkt *p,
+			uint8_t nh);
+/* Seal what esp_encap deferred (s->npend packets): together with the
+ * multi-buffer library when there are MB_MIN_BATCH or more, else one by
+ * one. Returns how many failed (their *failed is set). */
+unsigned esp_seal_pending(struct xform_scratch *s);
 enum dp_drop esp_decap(struct sa *sa, unsigned worker, struct pkt *p, uint8_t *nh);
 /* ICV (or AEAD tag) length of an ESP SA, 0 if none. */
 size_t esp_icv_len(const struct sa *sa);

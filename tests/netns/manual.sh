@@ -50,6 +50,14 @@ manual_scenario() {
 		check "gwB wrote $gp decrypted segments as $gw superpackets" \
 			eval 'num_gt "$gw" 10 && num_gt "$gp" $((2 * gw))'
 	fi
+	# AES-CBC + HMAC: gwA sealed the segments of TCP superpackets in
+	# multi-buffer batches (crypto/mb.h) where libipsec-mb is present and
+	# the offload is on, and gwB's OpenSSL opened every one of them.
+	if [ "$name" = esp-cbc-sha256 ] && grep -q "batch crypto on" "${DAEMON_LOG[$GA]}"; then
+		local mb
+		mb=$(sa_get "$GA" 'd["dataplane"]["mb_pkts"]')
+		check "gwA sealed $mb packets in multi-buffer batches" num_gt "$mb" 1000
+	fi
 	if [ "$name" = ipcomp ]; then
 		local c
 		c=$(sa_get "$GA" 'sum_g("pkts_compressed")')

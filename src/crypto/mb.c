@@ -1,0 +1,291 @@
+/* Multi-buffer AES-CBC + HMAC seals with intel-ipsec-mb (see mb.h). */
+#include "crypto/mb.h"
+
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/alg.h"
+#include "lib/log.h"
+
+#ifdef HAVE_IPSEC_MB
+#include <intel-ipsec-mb.h>
+#include <pthread.h>
+
+#define MB_AES_ROUNDKEYS (4 * 15) /* AES-256: 15 round keys of 4 words */
+#define MB_HASH_STATE 64          /* SHA-512 state: 8 x 64 bits */
+#define MB_HASH_BLOCK 128         /* SHA-384/512 block; SHA-1/256 use 64 */
+
+struct mb_key {
+	uint32_t enc[MB_AES_ROUNDKEYS] __attribute__((aligned(16)));
+	uint32_t dec[MB_AES_ROUNDKEYS] __attribute__((aligned(16)));
+	uint8_t ipad[MB_HASH_STATE] __attribute__((aligned(16)));
+	uint8_t opad[MB_HASH_STATE] __attribute__((aligned(16)));
+	uint64_t aes_len;    /* 16, 24, 32 */
+	IMB_HASH_ALG hash;
+	uint64_t icv_len;
+};
+
+struct mb_done {
+	void *user;
+	bool ok;
+};
+
+struct mb_mgr {
+	IMB_MGR *imb;
+	unsigned queued;             /* submitted, not yet reported */
+	unsigned ndone;
+	struct mb_done done[MB_MAX_JOBS]; /* completed by a submit, reported at flush */
+};
+
+/* Key expansion and the HMAC pads need a manager only for its function
+ * table; one for the process, set up on first use (the functions keep no
+ * state, so threads may share it). */
+static IMB_MGR *setup_mgr;
+static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
+
+static IMB_MGR *imb_open(void)
+{
+	IMB_MGR *m = alloc_mb_mgr(0);
+
+	if (!m)
+		return NULL;
+	init_mb_mgr_auto(m, NULL);
+	if (imb_get_errno(m) != 0) {
+		free_mb_mgr(m);
+		return NULL;
+	}
+	return m;
+}
+
+static void setup_init(void)
+{
+	setup_mgr = imb_open();
+}
+
+static IMB_MGR *setup(void)
+{
+	pthread_once(&setup_once, setup_init);
+	return setup_mgr;
+}
+
+struct hash_desc {
+	uint16_t integ_id;
+	IMB_HASH_ALG alg;
+	size_t block;
+};
+
+static const struct hash_desc hashes[] = {
+	{AUTH_HMAC_SHA1_96, IMB_AUTH_HMAC_SHA_1, 64},
+	{AUTH_HMAC_SHA2_256_128, IMB_AUTH_HMAC_SHA_256, 64},
+	{AUTH_HMAC_SHA2_384_192, IMB_AUTH_HMAC_SHA_384, 128},
+	{AUTH_HMAC_SHA2_512_256, IMB_AUTH_HMAC_SHA_512, 128},
+};
+
+static void one_block(IMB_MGR *m, IMB_HASH_ALG alg, const uint8_t *blk, uint8_t *state)
+{
+	switch (alg) {
+	case IMB_AUTH_HMAC_SHA_1:
+		IMB_SHA1_ONE_BLOCK(m, blk, state);
+		break;
+	case IMB_AUTH_HMAC_SHA_256:
+		IMB_SHA256_ONE_BLOCK(m, blk, state);
+		break;
+	case IMB_AUTH_HMAC_SHA_384:
+		IMB_SHA384_ONE_BLOCK(m, blk, state);
+		break;
+	default:
+		IMB_SHA512_ONE_BLOCK(m, blk, state);
+		break;
+	}
+}
+
+/* RFC 2104 2: the hash state after (K xor ipad) and after (K xor opad);
+ * keys no longer than a block (every IPsec HMAC key is, RFC 4868 2.1.1). */
+static void hmac_pads(IMB_MGR *m, const struct hash_desc *h, const uint8_t *key, size_t len,
+		      struct mb_key *k)
+{
+	uint8_t blk[MB_HASH_BLOCK];
+
+	memset(blk, 0x36, h->block);
+	for (size_t i = 0; i < len; i++)
+		blk[i] ^= key[i];
+	one_block(m, h->alg, blk, k->ipad);
+	memset(blk, 0x5c, h->block);
+	for (size_t i = 0; i < len; i++)
+		blk[i] ^= key[i];
+	one_block(m, h->alg, blk, k->opad);
+	OPENSSL_cleanse(blk, sizeof(blk));
+}
+
+struct mb_key *mb_key_new(uint16_t encr_id, const uint8_t *ekey, size_t eklen, uint16_t integ_id,
+			  const uint8_t *ikey, size_t iklen)
+{
+	const struct integ_alg *ia = integ_alg_find(integ_id);
+	const struct hash_desc *h = NULL;
+	IMB_MGR *m;
+	struct mb_key *k;
+
+	if (encr_id != ENCR_AES_CBC || !ia || (eklen != 16 && eklen != 24 && eklen != 32))
+		return NULL;
+	for (size_t i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++)
+		if (hashes[i].integ_id == integ_id)
+			h = &hashes[i];
+	if (!h || iklen > h->block || !(m = setup()))
+		return NULL;
+	k = aligned_alloc(64, (sizeof(*k) + 63) & ~(size_t)63);
+	if (!k)
+		return NULL;
+	memset(k, 0, sizeof(*k));
+	if (eklen == 16)
+		IMB_AES_KEYEXP_128(m, ekey, k->enc, k->dec);
+	else if (eklen == 24)
+		IMB_AES_KEYEXP_192(m, ekey, k->enc, k->dec);
+	else
+		IMB_AES_KEYEXP_256(m, ekey, k->enc, k->dec);
+	hmac_pads(m, h, ikey, iklen, k);
+	k->aes_len = eklen;
+	k->hash = h->alg;
+	k->icv_len = ia->icv_len;
+	return k;
+}
+
+void mb_key_free(struct mb_key *k)
+{
+	if (!k)
+		return;
+	OPENSSL_cleanse(k, sizeof(*k));
+	free(k);
+}
+
+struct mb_mgr *mb_mgr_new(void)
+{
+	struct mb_mgr *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->imb = imb_open();
+	if (!m->imb) {
+		free(m);
+		return NULL;
+	}
+	return m;
+}
+
+void mb_mgr_free(struct mb_mgr *m)
+{
+	if (!m)
+		return;
+	free_mb_mgr(m->imb);
+	free(m);
+}
+
+static void collect(struct mb_mgr *m, IMB_JOB *j)
+{
+	while (j) {
+		if (m->ndone < MB_MAX_JOBS) {
+			m->done[m->ndone].user = j->user_data;
+			m->done[m->ndone].ok = j->status == IMB_STATUS_COMPLETED;
+			m->ndone++;
+		}
+		j = IMB_GET_COMPLETED_JOB(m->imb);
+	}
+}
+
+int mb_seal_queue(struct mb_mgr *m, const struct mb_key *k, uint8_t *auth, size_t auth_len,
+		  uint8_t *ct, size_t ct_len, const uint8_t *iv, uint8_t *tag, void *user)
+{
+	IMB_JOB *j;
+
+	if (m->queued >= MB_MAX_JOBS || ct < auth || ct + ct_len > auth + auth_len)
+		return -1;
+	j = IMB_GET_NEXT_JOB(m->imb);
+	j->cipher_mode = IMB_CIPHER_CBC;
+	j->cipher_direction = IMB_DIR_ENCRYPT;
+	j->chain_order = IMB_ORDER_CIPHER_HASH; /* ESP: encrypt, then MAC (RFC 4303 3.3.2) */
+	j->enc_keys = k->enc;
+	j->dec_keys = k->dec;
+	j->key_len_in_bytes = k->aes_len;
+	j->src = auth;
+	j->dst = ct;
+	j->cipher_start_src_offset_in_bytes = (uint64_t)(ct - auth);
+	j->msg_len_to_cipher_in_bytes = ct_len;
+	j->iv = iv;
+	j->iv_len_in_bytes = 16;
+	j->hash_alg = k->hash;
+	j->hash_start_src_offset_in_bytes = 0;
+	j->msg_len_to_hash_in_bytes = auth_len;
+	j->auth_tag_output = tag;
+	j->auth_tag_output_len_in_bytes = k->icv_len;
+	j->u.HMAC._hashed_auth_key_xor_ipad = k->ipad;
+	j->u.HMAC._hashed_auth_key_xor_opad = k->opad;
+	j->user_data = user;
+	m->queued++;
+	collect(m, IMB_SUBMIT_JOB(m->imb));
+	return 0;
+}
+
+unsigned mb_queued(const struct mb_mgr *m)
+{
+	return m->queued;
+}
+
+unsigned mb_flush(struct mb_mgr *m, void (*done)(void *user, bool ok))
+{
+	unsigned n = m->queued;
+	IMB_JOB *j;
+
+	while ((j = IMB_FLUSH_JOB(m->imb)) != NULL)
+		collect(m, j);
+	for (unsigned i = 0; i < m->ndone; i++)
+		done(m->done[i].user, m->done[i].ok);
+	m->ndone = 0;
+	m->queued = 0;
+	return n;
+}
+
+#else /* !HAVE_IPSEC_MB */
+
+struct mb_key *mb_key_new(uint16_t encr_id, const uint8_t *ekey, size_t eklen, uint16_t integ_id,
+			  const uint8_t *ikey, size_t iklen)
+{
+	(void)encr_id, (void)ekey, (void)eklen, (void)integ_id, (void)ikey, (void)iklen;
+	return NULL;
+}
+
+void mb_key_free(struct mb_key *k)
+{
+	(void)k;
+}
+
+struct mb_mgr *mb_mgr_new(void)
+{
+	return NULL;
+}
+
+void mb_mgr_free(struct mb_mgr *m)
+{
+	(void)m;
+}
+
+int mb_seal_queue(struct mb_mgr *m, const struct mb_key *k, uint8_t *auth, size_t auth_len,
+		  uint8_t *ct, size_t ct_len, const uint8_t *iv, uint8_t *tag, void *user)
+{
+	(void)m, (void)k, (void)auth, (void)auth_len, (void)ct, (void)ct_len, (void)iv,
+		(void)tag, (void)user;
+	return -1;
+}
+
+unsigned mb_queued(const struct mb_mgr *m)
+{
+	(void)m;
+	return 0;
+}
+
+unsigned mb_flush(struct mb_mgr *m, void (*done)(void *user, bool ok))
+{
+	(void)m, (void)done;
+	return 0;
+}
+
+#endif
