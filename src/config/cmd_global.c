@@ -67,9 +67,10 @@ WR_FN(wr_workers)
 }
 
 const char *const cfg_offload_names[CFG_OFFLOAD_N] = {"multiqueue", "tso", "udp-gso",
-							"udp-gro", "tun-gro", "batch-crypto"};
+							"udp-gro", "tun-gro", "batch-crypto",
+							"uso"};
 
-/* [no] crypto engine offload {multiqueue|tso|udp-gso|udp-gro|tun-gro|batch-crypto} */
+/* [no] crypto engine offload {multiqueue|tso|udp-gso|udp-gro|tun-gro|batch-crypto|uso} */
 CMD_FN(cmd_offload)
 {
 	for (unsigned i = 0; i < CFG_OFFLOAD_N; i++)

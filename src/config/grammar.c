@@ -59,7 +59,7 @@ const struct cfg_cmd cfg_cmds[] = {
 	 "esprit daemon settings", -1, cmd_esprit, wr_esprit},
 	{MODE_GLOBAL, "crypto engine workers <0-1024>", "Data-plane worker threads (0 = one per core)",
 	 -1, cmd_workers, wr_workers},
-	{MODE_GLOBAL, "crypto engine offload {multiqueue|tso|udp-gso|udp-gro|tun-gro|batch-crypto}",
+	{MODE_GLOBAL, "crypto engine offload {multiqueue|tso|udp-gso|udp-gro|tun-gro|batch-crypto|uso}",
 	 "Data-plane offload (on by default; `no` turns it off, read at start-up)", -1,
 	 cmd_offload, wr_offload},
 	{MODE_GLOBAL, "key config-key password-encrypt WORD",

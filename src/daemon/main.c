@@ -186,6 +186,7 @@ static void dp_config_from(const struct config *c, struct dp_config *dc)
 	dc->no_gro = c->offload_off & CFG_OFFLOAD_UDP_GRO;
 	dc->no_tun_gro = c->offload_off & CFG_OFFLOAD_TUN_GRO;
 	dc->no_batch_crypto = c->offload_off & CFG_OFFLOAD_BATCH_CRYPTO;
+	dc->no_uso = c->offload_off & CFG_OFFLOAD_USO;
 	dc->fwmark = DP_FWMARK_DEFAULT;
 	dc->natt_port = 4500;
 	dc->udp_encap_listen = true; /* cheap, and a peer may encapsulate anyway */

@@ -39,7 +39,7 @@ static void config_defaults(struct dp_config *c)
 	/* Debugging switch until the config has commands for each field. */
 	if (env && strcmp(env, "0") == 0)
 		c->no_multiqueue = c->no_tso = c->no_gso = c->no_gro = c->no_tun_gro =
-			c->no_batch_crypto = true;
+			c->no_batch_crypto = c->no_uso = true;
 	/* Without a queue and sockets per worker, several workers reading one
 	 * fd reorder an SA's packets (TCP suffers, replay windows drop): one
 	 * worker then does everything. */
@@ -72,6 +72,7 @@ static int workers_create(struct dp *dp)
 			dp->batch_crypto = true;
 		w->gso = dp->gso;
 		w->gro = !dp->cfg.no_tun_gro && dp->tun.vnet;
+		w->gro_udp = w->gro && !dp->cfg.no_uso;
 		if (dp_socks_worker_open(&dp->socks, i, dp->cfg.no_multiqueue ? 1 : dp->nworkers,
 					 dp->cfg.fwmark, dp->gro, w->rx, w->rx_own) < 0)
 			return -1;
@@ -172,7 +173,8 @@ struct dp *dp_start(const struct dp_config *cfg, struct sad *sad, struct spd *sp
 		goto fail;
 	}
 	if (tun_open(&dp->tun, dp->cfg.tun_name, dp->cfg.tun_mtu,
-		     dp->cfg.no_multiqueue ? 1 : dp->nworkers, !dp->cfg.no_tso, !dp->cfg.no_tso) < 0)
+		     dp->cfg.no_multiqueue ? 1 : dp->nworkers, !dp->cfg.no_tso, !dp->cfg.no_tso,
+		     !dp->cfg.no_tso && !dp->cfg.no_uso) < 0)
 		goto fail;
 	dp->tso = dp->tun.tso;
 	dp->gso = !dp->cfg.no_gso;
@@ -189,10 +191,11 @@ struct dp *dp_start(const struct dp_config *cfg, struct sad *sad, struct spd *sp
 	if (workers_create(dp) < 0)
 		goto fail;
 	log_info("dp: started on %s with %u worker(s), fwmark 0x%x, table %u%s; offloads: "
-		 "%u TUN queue(s), TSO %s, UDP GSO %s, UDP GRO %s, TUN GRO %s, batch crypto %s",
+		 "%u TUN queue(s), TSO %s, USO %s, UDP GSO %s, UDP GRO %s, TUN GRO %s, batch crypto %s",
 		 dp->tun.name, dp->nworkers,
 		 dp->cfg.fwmark, dp->cfg.route_table, dp->cfg.udp_encap_listen ? ", NAT-T on" : "",
-		 dp->tun.nqueues, dp->tso ? "on" : "off", dp->gso ? "on" : "off",
+		 dp->tun.nqueues, dp->tso ? "on" : "off", dp->tun.uso ? "on" : "off",
+		 dp->gso ? "on" : "off",
 		 dp->gro ? "on" : "off", !dp->cfg.no_tun_gro && dp->tun.vnet ? "on" : "off",
 		 dp->batch_crypto ? "on" : "off");
 	return dp;

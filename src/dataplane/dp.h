@@ -52,8 +52,10 @@ struct dp_config {
 	 *   no_tun_gro: decrypted TCP segments written to the TUN one by one
 	 *   (not coalesced into superpackets, gro.c);
 	 *   no_batch_crypto: every ESP packet sealed on its own with OpenSSL
-	 *   (no multi-buffer AES-CBC+HMAC, crypto/mb.h). */
-	bool no_multiqueue, no_tso, no_gso, no_gro, no_tun_gro, no_batch_crypto;
+	 *   (no multi-buffer AES-CBC+HMAC, crypto/mb.h);
+	 *   no_uso: no UDP superpackets from the TUN, and decrypted UDP
+	 *   datagrams are not coalesced for it (TCP is unaffected). */
+	bool no_multiqueue, no_tso, no_gso, no_gro, no_tun_gro, no_batch_crypto, no_uso;
 };
 
 struct dp_global_stats {

@@ -1,4 +1,5 @@
-/* Segmentation of TCP superpackets from the TUN device, and checksums.
+/* Segmentation of TCP and UDP superpackets from the TUN device, and
+ * checksums.
  *
  * With IFF_VNET_HDR and TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)
  * the kernel hands the TUN reader what a NIC with TSO would get: a
@@ -13,7 +14,11 @@
  *     checksum) or payload length (IPv6);
  *   - TCP (RFC 9293 3.1): sequence number + i * gso_size; FIN and PSH only
  *     on the last segment, CWR only on the first (RFC 3168 6.1.2); full
- *     checksum over the pseudo-header (RFC 9293 3.1, RFC 8200 8.1).
+ *     checksum over the pseudo-header (RFC 9293 3.1, RFC 8200 8.1);
+ *   - UDP (GSO_UDP_L4, TUN_F_USO4/6, what an application sending with
+ *     UDP_SEGMENT produces): each gso_size piece of the payload is one
+ *     datagram with the same ports, its own length and a full checksum
+ *     (RFC 768; a computed 0 is sent as 0xffff, RFC 768 and RFC 8200 8.1).
  * Headers are read through a cursor; segments are written into buffers
  * the caller owns (no allocation). */
 #include <string.h>
@@ -87,23 +92,25 @@ bool gso_csum_complete(uint8_t *d, size_t len, size_t csum_start, size_t csum_of
 
 /* Validate the superpacket before any field is used (STYLE 5): an IPv4 or
  * IPv6 header without options we would have to walk (IPv6 extension
- * headers are not segmented here), TCP with a sane data offset, a payload
- * larger than one segment. */
+ * headers are not segmented here), TCP with a sane data offset or UDP, a
+ * payload larger than one segment. GSO_UDP_L4 says nothing of the IP
+ * version: the header does. */
 bool gso_parse(const uint8_t *d, size_t len, uint8_t gso_type, uint16_t gso_size,
 	       struct gso_info *g)
 {
 	struct cur c = cur_init(d, len);
 	uint8_t vihl = 0, proto = 0, doff = 0;
+	bool udp = gso_type == VIRTIO_NET_HDR_GSO_UDP_L4;
 	size_t l3;
 
 	memset(g, 0, sizeof(*g));
 	if (!cur_peek_u8(&c, 0, &vihl) || gso_size == 0)
 		return false;
-	if (gso_type == VIRTIO_NET_HDR_GSO_TCPV4 && vihl >> 4 == 4) {
+	if ((gso_type == VIRTIO_NET_HDR_GSO_TCPV4 || udp) && vihl >> 4 == 4) {
 		l3 = (size_t)(vihl & 0x0f) * 4;
 		if (l3 < 20 || !cur_peek_u8(&c, 9, &proto))
 			return false;
-	} else if (gso_type == VIRTIO_NET_HDR_GSO_TCPV6 && vihl >> 4 == 6) {
+	} else if ((gso_type == VIRTIO_NET_HDR_GSO_TCPV6 || udp) && vihl >> 4 == 6) {
 		l3 = 40;
 		if (!cur_peek_u8(&c, 6, &proto))
 			return false;
@@ -111,10 +118,17 @@ bool gso_parse(const uint8_t *d, size_t len, uint8_t gso_type, uint16_t gso_size
 	} else {
 		return false;
 	}
-	if (proto != 6 || !cur_peek_u8(&c, l3 + 12, &doff) || (doff >> 4) < 5)
-		return false;
 	g->l3_len = l3;
-	g->hdr_len = l3 + (size_t)(doff >> 4) * 4;
+	if (udp) {
+		if (proto != 17)
+			return false;
+		g->udp = true;
+		g->hdr_len = l3 + 8;
+	} else {
+		if (proto != 6 || !cur_peek_u8(&c, l3 + 12, &doff) || (doff >> 4) < 5)
+			return false;
+		g->hdr_len = l3 + (size_t)(doff >> 4) * 4;
+	}
 	g->mss = gso_size;
 	if (g->hdr_len >= len || g->hdr_len + g->mss > PKT_MAX_DATA)
 		return false;
@@ -128,7 +142,7 @@ size_t gso_segment_build(const uint8_t *d, size_t len, const struct gso_info *g,
 			 uint8_t *out)
 {
 	size_t at = g->hdr_len + (size_t)i * g->mss, plen = len - at, seglen;
-	uint8_t *tcp = out + g->l3_len;
+	uint8_t *l4 = out + g->l3_len;
 	uint16_t c;
 
 	if (plen > g->mss)
@@ -145,14 +159,24 @@ size_t gso_segment_build(const uint8_t *d, size_t len, const struct gso_info *g,
 		c = gso_csum_fold(gso_csum_add(out, g->l3_len, 0));
 		memcpy(out + 10, &c, 2);
 	}
-	put_be32(tcp + 4, get_be32(d + g->l3_len + 4) + (uint32_t)(i * g->mss));
+	if (g->udp) {
+		put_be16(l4 + 4, (uint16_t)(seglen - g->l3_len));
+		l4[6] = l4[7] = 0;
+		c = gso_csum_fold(gso_csum_add(l4, seglen - g->l3_len,
+					       pseudo_sum(out, g->v6, seglen - g->l3_len, 17)));
+		if (c == 0)
+			c = 0xffff;
+		memcpy(l4 + 6, &c, 2);
+		return seglen;
+	}
+	put_be32(l4 + 4, get_be32(d + g->l3_len + 4) + (uint32_t)(i * g->mss));
 	if (i + 1 < g->nseg)
-		tcp[13] &= (uint8_t)~(TCP_FIN | TCP_PSH);
+		l4[13] &= (uint8_t)~(TCP_FIN | TCP_PSH);
 	if (i > 0)
-		tcp[13] &= (uint8_t)~TCP_CWR;
-	tcp[16] = tcp[17] = 0;
-	c = gso_csum_fold(gso_csum_add(tcp, seglen - g->l3_len,
+		l4[13] &= (uint8_t)~TCP_CWR;
+	l4[16] = l4[17] = 0;
+	c = gso_csum_fold(gso_csum_add(l4, seglen - g->l3_len,
 				       pseudo_sum(out, g->v6, seglen - g->l3_len, 6)));
-	memcpy(tcp + 16, &c, 2);
+	memcpy(l4 + 16, &c, 2);
 	return seglen;
 }

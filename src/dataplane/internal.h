@@ -11,6 +11,12 @@
 #include <sys/socket.h>
 #include <linux/virtio_net.h>
 
+/* virtio 1.2 5.1.6.2: UDP segmentation (Linux 4.18); not in Debian 12's
+ * headers. */
+#ifndef VIRTIO_NET_HDR_GSO_UDP_L4
+#define VIRTIO_NET_HDR_GSO_UDP_L4 5
+#endif
+
 #include "dataplane/dp.h"
 #include "dataplane/xform.h"
 #include "lib/log.h"
@@ -131,14 +137,16 @@ struct tun {
 	unsigned nqueues;
 	bool vnet;  /* IFF_VNET_HDR: reads/writes carry a virtio_net_hdr */
 	bool tso;   /* TUNSETOFFLOAD TSO4/6 accepted: reads may be superpackets */
+	bool uso;   /* USO4/6 too: reads may be UDP superpackets (GSO_UDP_L4) */
 	int fd[TUN_MAX_QUEUES];
 };
 
 /* Creates the device with nqueues queues (1 = no IFF_MULTI_QUEUE), with
- * IFF_VNET_HDR and TSO offloads if vnet/tso, sets its MTU and brings it up
- * (libnl). Falls back to fewer queues/offloads if the kernel refuses. */
+ * IFF_VNET_HDR and TSO / USO offloads if vnet/tso/uso, sets its MTU and
+ * brings it up (libnl). Falls back to fewer queues/offloads if the kernel
+ * refuses. */
 int tun_open(struct tun *t, const char *name, uint32_t mtu, unsigned nqueues, bool vnet,
-	     bool tso);
+	     bool tso, bool uso);
 /* Closes every queue: a non-persistent TUN device disappears with them. */
 void tun_close(struct tun *t);
 /* Add or delete an interface address (prefix with the host bits kept, as
@@ -153,9 +161,10 @@ static inline int tun_fd_for(const struct tun *t, unsigned worker)
 /* ---- segmentation and checksums (gso.c) -------------------------------- */
 struct gso_info {
 	bool v6;
+	bool udp;       /* GSO_UDP_L4: datagrams, else TCP segments */
 	size_t l3_len;  /* IP header */
-	size_t hdr_len; /* IP + TCP headers, copied into every segment */
-	size_t mss;     /* TCP payload per segment (gso_size) */
+	size_t hdr_len; /* IP + TCP/UDP headers, copied into every segment */
+	size_t mss;     /* TCP or UDP payload per segment (gso_size) */
 	unsigned nseg;
 };
 
@@ -174,6 +183,9 @@ size_t gso_segment_build(const uint8_t *d, size_t len, const struct gso_info *g,
 /* A decrypted TCP segment that may join a superpacket. */
 struct gro_seg {
 	bool v6;
+	bool udp;        /* a UDP datagram (flags and seq unused) */
+	bool df;         /* IPv4 DF (always for TCP) */
+	uint16_t ip_id;  /* IPv4 identification */
 	uint8_t flags;   /* TCP flags */
 	size_t l3_len;   /* IP header */
 	size_t hdr_len;  /* IP + TCP headers */
@@ -366,6 +378,7 @@ struct dp_worker {
 	bool gso;               /* UDP GSO on send (cleared if the kernel refuses it) */
 	struct tx_batch tx;     /* sealed packets waiting for sock_send_batch */
 	bool gro;               /* coalesce decrypted TCP into TUN superpackets */
+	bool gro_udp;           /* and UDP datagrams (GSO_UDP_L4) */
 	unsigned nheld;
 	struct gro_held held[GRO_HOLD]; /* decrypted, waiting for gro_flush */
 	int kick_fd;            /* eventfd: VTI set changed / acquire queue work (worker 0) */

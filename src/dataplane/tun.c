@@ -117,19 +117,34 @@ out:
 	return ret;
 }
 
-/* TUN_F_CSUM: we accept partial checksums; TSO4/6 (+ECN): superpackets.
- * Set on one queue, it applies to the device. */
-static bool tun_offload_set(int fd, bool tso)
+/* UDP segmentation offload for TUN (Linux 6.2); Debian 12's headers
+ * predate it. */
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#define TUN_F_USO6 0x40
+#endif
+
+/* TUN_F_CSUM: we accept partial checksums; TSO4/6 (+ECN): TCP
+ * superpackets; USO4/6: UDP superpackets (GSO_UDP_L4). Set on one queue,
+ * it applies to the device. A kernel without USO refuses the whole set:
+ * then without. Returns the flags in force (0 if none). */
+static unsigned long tun_offload_set(int fd, bool tso, bool uso)
 {
 	unsigned long off = TUN_F_CSUM;
 
 	if (tso)
 		off |= TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+	if (uso) {
+		if (ioctl(fd, TUNSETOFFLOAD, off | TUN_F_USO4 | TUN_F_USO6) == 0)
+			return off | TUN_F_USO4 | TUN_F_USO6;
+		log_info("tun: no UDP segmentation offload (%s; Linux >= 6.2 has it)",
+			 strerror(errno));
+	}
 	if (ioctl(fd, TUNSETOFFLOAD, off) < 0) {
 		log_warn("tun: TUNSETOFFLOAD 0x%lx: %s", off, strerror(errno));
-		return false;
+		return 0;
 	}
-	return true;
+	return off;
 }
 
 /* Queues 1..n-1 of a multi-queue device; stops at the first refusal. */
@@ -146,7 +161,7 @@ static void tun_queues_add(struct tun *t, short flags, unsigned n)
 }
 
 int tun_open(struct tun *t, const char *name, uint32_t mtu, unsigned nqueues, bool vnet,
-	     bool tso)
+	     bool tso, bool uso)
 {
 	short flags = IFF_TUN | IFF_NO_PI;
 
@@ -170,7 +185,10 @@ int tun_open(struct tun *t, const char *name, uint32_t mtu, unsigned nqueues, bo
 			tun_close(t);
 			return -1;
 		}
-		t->tso = tun_offload_set(t->fd[0], tso) && tso;
+		unsigned long off = tun_offload_set(t->fd[0], tso, uso);
+
+		t->tso = (off & TUN_F_TSO4) != 0;
+		t->uso = (off & TUN_F_USO4) != 0;
 	}
 	if (nqueues > 1)
 		tun_queues_add(t, flags, nqueues);
@@ -179,8 +197,9 @@ int tun_open(struct tun *t, const char *name, uint32_t mtu, unsigned nqueues, bo
 		tun_close(t);
 		return -1;
 	}
-	log_info("tun: %s up, ifindex %d, mtu %u, %u queue(s)%s%s", t->name, t->ifindex, mtu,
-		 t->nqueues, t->vnet ? ", vnet header" : "", t->tso ? ", TSO" : "");
+	log_info("tun: %s up, ifindex %d, mtu %u, %u queue(s)%s%s%s", t->name, t->ifindex, mtu,
+		 t->nqueues, t->vnet ? ", vnet header" : "", t->tso ? ", TSO" : "",
+		 t->uso ? ", USO" : "");
 	return 0;
 }
 

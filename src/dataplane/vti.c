@@ -103,7 +103,7 @@ int dp_vti_add(struct dp *dp, const char *name, uint32_t reqid, uint32_t mtu)
 	/* No vnet header: the kernel segments and checksums for us (VTI
 	 * traffic is not the bulk path the main TUN is tuned for). */
 	if (tun_open(&v->tun, name, mtu ? mtu : DP_TUN_MTU_DEFAULT,
-		     dp->cfg.no_multiqueue ? 1 : dp->nworkers, false, false) < 0)
+		     dp->cfg.no_multiqueue ? 1 : dp->nworkers, false, false, false) < 0)
 		goto out;
 	if (!dp->cfg.no_sysctl)
 		route_sysctl_setup(v->tun.name);

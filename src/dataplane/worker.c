@@ -378,7 +378,9 @@ static unsigned gro_write_run(struct dp_worker *w, unsigned i)
 	unsigned n = 1;
 	ssize_t r;
 
-	if (!gro_parse(pkt_data(h->p), h->p->len, &s0) || (s0.flags & 0x08 /* PSH */)) {
+	/* UDP only where the TUN takes UDP superpackets (USO, Linux 6.2) */
+	if (!gro_parse(pkt_data(h->p), h->p->len, &s0) || (s0.flags & 0x08 /* PSH */) ||
+	    (s0.udp && !(w->gro_udp && h->t->uso))) {
 		tun_write(w, h->t, h->p);
 		return 1;
 	}
@@ -418,7 +420,7 @@ static unsigned gro_write_run(struct dp_worker *w, unsigned i)
 	return n;
 }
 
-/* Write everything held, in order, coalescing runs of one TCP flow. */
+/* Write everything held, in order, coalescing runs of one TCP or UDP flow. */
 static void gro_flush(struct dp_worker *w)
 {
 	for (unsigned i = 0; i < w->nheld;)

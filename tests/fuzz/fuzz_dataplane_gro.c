@@ -1,6 +1,6 @@
 /* libFuzzer harness: the receive coalescing of gro.c over arbitrary
- * decrypted packets. The input is up to 8 packets, each prefixed by a
- * 2-byte big-endian length. Whatever gro_parse accepts is merged the way
+ * decrypted packets (TCP segments, UDP datagrams). The input is up to 8
+ * packets, each prefixed by a 2-byte big-endian length. Whatever gro_parse accepts is merged the way
  * the worker does; the superpacket must then be one that gso.c (the
  * kernel's view) accepts and cuts into exactly as many segments with the
  * same payload bytes. */

@@ -1,7 +1,7 @@
 #!/bin/bash
 # The ESP AES-GCM manual scenario (tests/netns/manual.sh) with every
 # data-plane offload turned off by configuration (`no crypto engine
-# offload multiqueue|tso|udp-gso|udp-gro|tun-gro`): the slow path must be
+# offload multiqueue|tso|udp-gso|udp-gro|tun-gro|batch-crypto|uso`): the slow path must be
 # as correct as the fast one (transfers with SHA-256, no drops), each
 # daemon logs that it started with the offloads off, and nothing is
 # coalesced.
@@ -9,7 +9,7 @@
 OFF=$(mktemp -d /tmp/esprit-offloads.XXXXXX)
 for side in gwA gwB; do
 	{
-		for o in multiqueue tso udp-gso udp-gro tun-gro; do
+		for o in multiqueue tso udp-gso udp-gro tun-gro batch-crypto uso; do
 			echo "no crypto engine offload $o"
 		done
 		cat "$EX/manual-esp-gcm-$side.cfg"
@@ -18,7 +18,7 @@ done
 EX=$OFF MANUAL_OFFLOADS=off manual_scenario esp-gcm esp
 for ns in "$GA" "$GB"; do
 	check "${ns##*-} started with every offload off" \
-		grep -q "offloads: 1 TUN queue(s), TSO off, UDP GSO off, UDP GRO off, TUN GRO off" "${DAEMON_LOG[$ns]}"
+		grep -q "offloads: 1 TUN queue(s), TSO off, USO off, UDP GSO off, UDP GRO off, TUN GRO off, batch crypto off" "${DAEMON_LOG[$ns]}"
 done
 gw=$(sa_get "$GB" 'd["dataplane"]["tun_gro_writes"]')
 check "gwB coalesced nothing ($gw superpackets)" num_eq "$gw" 0

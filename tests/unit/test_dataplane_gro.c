@@ -1,4 +1,5 @@
-/* gro.c: decrypted TCP segments coalesced into one TUN superpacket.
+/* gro.c: decrypted TCP segments (and UDP datagrams, at the end) coalesced
+ * into one TUN superpacket.
  *
  * The segments are built here with correct checksums (a naive RFC 1071
  * sum, written independently of gso.c). A merged superpacket must:
@@ -284,6 +285,148 @@ static void test_size_limit(void **state)
 	assert_true(gro_can_append(segs[0], &s0, 60 * MSS, segs[1], &s));
 }
 
+/* ---- UDP (GSO_UDP_L4) ---------------------------------------------------- */
+
+static bool udp_ok(const uint8_t *ip, size_t len, bool v6)
+{
+	size_t l3 = v6 ? 40 : 20;
+	uint32_t ps = (v6 ? naive_sum(ip + 8, 32, 0) : naive_sum(ip + 12, 8, 0)) +
+		      (uint32_t)(len - l3) + 17;
+	return naive_fold(naive_sum(ip + l3, len - l3, ps)) == 0xffff;
+}
+
+/* Datagram k of a flow 198.19.1.2:40000 -> 198.19.2.2:5201 (IPv4 ID
+ * 100 + k, DF unless udp_nodf) or its IPv6 twin, plen payload bytes,
+ * checksum set. */
+static bool udp_nodf;
+
+static size_t dgram(uint8_t *d, bool v6, unsigned k, size_t plen)
+{
+	size_t l3 = v6 ? 40 : 20, len = l3 + 8 + plen;
+	uint8_t *u = d + l3;
+	uint32_t ps;
+	uint16_t c;
+
+	(void)seg(d, v6, k, 0, 0x10); /* the IP header of a TCP segment... */
+	len = l3 + 8 + plen;
+	if (v6) {
+		d[6] = 17;
+		put_be16(d + 4, (uint16_t)(len - 40));
+	} else {
+		d[9] = 17;
+		put_be16(d + 2, (uint16_t)len);
+		if (udp_nodf)
+			d[6] = 0; /* what a UDP_SEGMENT sender gets from Linux */
+		d[10] = d[11] = 0;
+		put_be16(d + 10, (uint16_t)~naive_fold(naive_sum(d, 20, 0)));
+	}
+	memset(u, 0, 8); /* ...with a UDP header instead */
+	put_be16(u, 40000);
+	put_be16(u + 2, 5201);
+	put_be16(u + 4, (uint16_t)(8 + plen));
+	for (size_t i = 0; i < plen; i++)
+		u[8 + i] = (uint8_t)(k * 13 + i * 5);
+	ps = (v6 ? naive_sum(d + 8, 32, 0) : naive_sum(d + 12, 8, 0)) + (uint32_t)(8 + plen) + 17;
+	c = (uint16_t)~naive_fold(naive_sum(u, 8 + plen, ps));
+	put_be16(u + 6, c ? c : 0xffff);
+	return len;
+}
+
+/* Datagrams of one flow merge into a GSO_UDP_L4 superpacket whose
+ * completed checksum verifies over the whole, and which gso.c (as the
+ * kernel's __udp_gso_segment on the way out) cuts back into exactly the
+ * original datagrams, last one shorter. */
+static void udp_round_trip(bool v6, size_t plen)
+{
+	struct virtio_net_hdr vh;
+	struct gso_info g;
+	size_t blen, l3 = v6 ? 40 : 20;
+	uint8_t out[2048];
+
+	for (unsigned k = 0; k < 8; k++)
+		lens[k] = dgram(segs[k], v6, k, k == 7 ? plen / 2 : plen);
+	assert_int_equal(merge(segs, lens, 8, big, &blen, &vh), 8);
+	assert_int_equal(vh.gso_type, VIRTIO_NET_HDR_GSO_UDP_L4);
+	assert_int_equal(vh.gso_size, plen);
+	assert_int_equal(vh.hdr_len, l3 + 8);
+	assert_int_equal(vh.csum_start, l3);
+	assert_int_equal(vh.csum_offset, 6);
+	assert_int_equal(blen, l3 + 8 + 7 * plen + plen / 2);
+	assert_int_equal(get_be16(big + l3 + 4), blen - l3); /* UDP length: the whole run */
+	if (!v6)
+		assert_int_equal(naive_fold(naive_sum(big, 20, 0)), 0xffff);
+	{
+		static uint8_t chk[65536];
+		memcpy(chk, big, blen);
+		assert_true(gso_csum_complete(chk, blen, vh.csum_start, vh.csum_offset));
+		assert_true(udp_ok(chk, blen, v6));
+	}
+	assert_true(gso_parse(big, blen, vh.gso_type, vh.gso_size, &g));
+	assert_true(g.udp);
+	assert_int_equal(g.nseg, 8);
+	for (unsigned k = 0; k < 8; k++) {
+		size_t l = gso_segment_build(big, blen, &g, k, out);
+		assert_int_equal(l, lens[k]);
+		assert_memory_equal(out, segs[k], l);
+		assert_true(udp_ok(out, l, v6));
+	}
+}
+
+static void test_udp_round_trip(void **state)
+{
+	(void)state;
+	udp_round_trip(false, 36); /* 64-byte IPv4 datagrams */
+	udp_round_trip(false, 1000);
+	udp_round_trip(true, 16);
+	udp_round_trip(true, 1200);
+	udp_nodf = true;
+	udp_round_trip(false, 36);
+	udp_round_trip(false, 1000);
+	udp_nodf = false;
+}
+
+/* What does not join a UDP run: another port, TTL, a bigger datagram, a
+ * TCP segment; a datagram whose length field lies is not even parsed. */
+static void test_udp_not_merged(void **state)
+{
+	struct virtio_net_hdr vh;
+	struct gro_seg s;
+	size_t blen;
+
+	(void)state;
+	lens[0] = dgram(segs[0], false, 0, 100);
+	lens[1] = dgram(segs[1], false, 1, 100);
+	put_be16(segs[1] + 20, 40001);
+	assert_int_equal(merge(segs, lens, 2, big, &blen, &vh), 1);
+	lens[1] = dgram(segs[1], false, 1, 100);
+	segs[1][8] = 62;
+	assert_int_equal(merge(segs, lens, 2, big, &blen, &vh), 1);
+	lens[1] = dgram(segs[1], false, 1, 101);
+	assert_int_equal(merge(segs, lens, 2, big, &blen, &vh), 1);
+	lens[1] = seg(segs[1], false, 1, 100, 0x10);
+	assert_int_equal(merge(segs, lens, 2, big, &blen, &vh), 1);
+	lens[1] = dgram(segs[1], false, 1, 99);  /* shorter: joins and ends the run */
+	lens[2] = dgram(segs[2], false, 2, 100);
+	assert_int_equal(merge(segs, lens, 3, big, &blen, &vh), 2);
+	/* without DF the IDs must count up along the run (the kernel numbers
+	 * the datagrams again when it segments); DF and no DF do not mix */
+	udp_nodf = true;
+	lens[0] = dgram(segs[0], false, 0, 100);
+	lens[1] = dgram(segs[1], false, 1, 100);
+	lens[2] = dgram(segs[2], false, 3, 100);
+	assert_int_equal(merge(segs, lens, 3, big, &blen, &vh), 2);
+	udp_nodf = false;
+	lens[1] = dgram(segs[1], false, 1, 100);
+	assert_int_equal(merge(segs, lens, 2, big, &blen, &vh), 1);
+	segs[0][6] = 0x20; /* MF: a fragment is never merged */
+	assert_false(gro_parse(segs[0], lens[0], &s));
+	lens[0] = dgram(segs[0], false, 0, 100);
+	put_be16(segs[0] + 24, 99);
+	assert_false(gro_parse(segs[0], lens[0], &s));
+	for (size_t l = 0; l < 28; l++)
+		assert_false(gro_parse(segs[2], l, &s));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -292,6 +435,8 @@ int main(void)
 		cmocka_unit_test(test_not_merged),
 		cmocka_unit_test(test_run_ends),
 		cmocka_unit_test(test_size_limit),
+		cmocka_unit_test(test_udp_round_trip),
+		cmocka_unit_test(test_udp_not_merged),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

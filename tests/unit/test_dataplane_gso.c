@@ -124,7 +124,12 @@ static void test_parse_rejects(void **state)
 	assert_false(gso_parse(d, 30, VIRTIO_NET_HDR_GSO_TCPV4, 1000, &g));   /* truncated */
 	d[9] = 17;
 	assert_false(gso_parse(d, len, VIRTIO_NET_HDR_GSO_TCPV4, 1000, &g));  /* UDP */
+	assert_true(gso_parse(d, len, VIRTIO_NET_HDR_GSO_UDP_L4, 1000, &g));  /* as USO */
+	assert_true(g.udp);
+	assert_int_equal(g.hdr_len, 28);
+	assert_int_equal(g.nseg, (len - 28 + 999) / 1000);
 	d[9] = 6;
+	assert_false(gso_parse(d, len, VIRTIO_NET_HDR_GSO_UDP_L4, 1000, &g)); /* TCP as USO */
 	d[20 + 12] = 4 << 4;
 	assert_false(gso_parse(d, len, VIRTIO_NET_HDR_GSO_TCPV4, 1000, &g));  /* doff < 5 */
 	d[20 + 12] = 5 << 4;

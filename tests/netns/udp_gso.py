@@ -1,0 +1,62 @@
+"""UDP datagrams sent with UDP_SEGMENT (as QUIC stacks send), and a
+receiver that checks each one, for tests/netns/t_manual_uso.sh.
+
+  udp_gso.py send DST PORT SEG NSEG COUNT   COUNT sendmsg calls, each of
+                                            NSEG datagrams of SEG bytes
+                                            (one UDP GSO superpacket);
+                                            prints "sent N"
+  udp_gso.py recv PORT SEG IDLE             datagrams on [::]:PORT until
+                                            IDLE seconds pass without one;
+                                            prints "received GOOD bad BAD"
+
+Datagram n carries n (4 bytes, big endian) then bytes (n + j) & 0xff; a
+datagram of another length or content, or seen twice, counts as bad."""
+import select
+import socket
+import sys
+import time
+
+UDP_SEGMENT = 103  # linux/udp.h
+
+
+def body(n, seg):
+    return n.to_bytes(4, "big") + bytes((n + j) & 0xFF for j in range(seg - 4))
+
+
+def send(dst, port, seg, nseg, count):
+    fam = socket.AF_INET6 if ":" in dst else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_UDP, UDP_SEGMENT, seg)
+    n = 0
+    for k in range(count):
+        s.sendto(b"".join(body(n + i, seg) for i in range(nseg)), (dst, port))
+        n += nseg
+        if k % 8 == 7:
+            time.sleep(0.002)  # paced: the test is about correctness
+    print("sent", n)
+
+
+def recv(port, seg, idle):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    s.bind(("::", port))
+    good = bad = 0
+    seen = set()
+    while select.select([s], [], [], idle)[0]:
+        d = s.recv(65536)
+        n = int.from_bytes(d[:4], "big")
+        if len(d) == seg and n not in seen and d == body(n, seg):
+            good += 1
+            seen.add(n)
+        else:
+            bad += 1
+    print("received", good, "bad", bad)
+
+
+if __name__ == "__main__":
+    a = sys.argv
+    if a[1] == "send":
+        send(a[2], int(a[3]), int(a[4]), int(a[5]), int(a[6]))
+    else:
+        recv(int(a[2]), int(a[3]), float(a[4]))
