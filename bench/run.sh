@@ -11,7 +11,10 @@
 # traffic spread over them (bench/udpspray.c, parallel iperf3), checked
 # through `esprit --json show crypto ipsec sa` (see bench/README.md).
 # Metrics: TCP Gbit/s (iperf3 10 s), UDP packets/s received at 1400 B and
-# 64 B, ping RTT (ms), CPU% of the whole box during the TCP run.
+# 64 B (iperf3: one sendto per datagram), 64-byte UDP packets/s from a
+# sender that uses UDP GSO (bench/udpspray sendgso: 64 datagrams per
+# sendto with UDP_SEGMENT, as QUIC stacks send; one recv per datagram at
+# the receiver), ping RTT (ms), CPU% of the whole box during the TCP run.
 #
 # usage: bench/run.sh BUILD_DIR [--quick] [--only NAME,...]
 set -euo pipefail
@@ -77,9 +80,21 @@ cpu_ticks() { awk '/^cpu /{print $2+$3+$4+$6+$7+$8, $2+$3+$4+$5+$6+$7+$8}' /proc
 
 median() { sort -g | awk '{a[NR]=$1} END{if(NR==0){print "nan"} else print a[int((NR+1)/2)]}'; }
 
+# gso64: 64-byte datagrams/s received by hostB from a UDP GSO sender.
+gso64() {
+  ex $NS_HB timeout $((SECS + 20)) "$RUN/udpspray" recv 5400 $((SECS + 15)) >"$RUN/gso.rx" 2>&1 &
+  local rx=$!
+  for _ in $(seq 50); do grep -q ready "$RUN/gso.rx" && break; sleep 0.1; done
+  ex $NS_HA timeout $((SECS + 15)) "$RUN/udpspray" sendgso 198.19.2.2 5400 64 "$SECS" 64 >"$RUN/gso.tx" 2>&1 || true
+  wait $rx || true
+  [ -n "${BENCH_VERBOSE:-}" ] && echo "    udpspray sendgso 64 B: $(cat "$RUN/gso.tx"); $(grep received "$RUN/gso.rx")" >&2
+  awk -v s="$SECS" '/^received/{printf "%.0f", $2/s; f=1} END{if(!f) print "nan"}' "$RUN/gso.rx"
+}
+
 # measure NAME: runs the metrics against hostB from hostA, RUNS times.
 measure() {
-  local name=$1 tcp=() cpu=() u1400=() u64=() png=()
+  local name=$1 tcp=() cpu=() u1400=() u64=() png=() g64=()
+  [ -x "$RUN/udpspray" ] || cc -O2 -o "$RUN/udpspray" "$SRC/bench/udpspray.c"
   ex $NS_HB iperf3 -s -D -1 >/dev/null 2>&1 || true
   if ! ex $NS_HA ping -c 3 -W 2 -i 0.2 198.19.2.2 >/dev/null 2>&1; then
     echo "  $name: no connectivity, skipped"; printf '%s\tFAIL\n' "$name" >>"$RESULTS"; return
@@ -98,13 +113,14 @@ measure() {
       if [ $len = 1400 ]; then u1400+=("$pps"); else u64+=("$pps"); fi
     done
     png+=("$(ex $NS_HA ping -c 20 -i 0.05 -q 198.19.2.2 2>/dev/null | awk -F/ '/^rtt/{print $5}')")
+    g64+=("$(gso64)")
   done
   ex $NS_HB pkill iperf3 2>/dev/null || true
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" \
     "$(printf '%s\n' "${tcp[@]}" | median)" "$(printf '%s\n' "${u1400[@]}" | median)" \
     "$(printf '%s\n' "${u64[@]}" | median)" "$(printf '%s\n' "${png[@]}" | median)" \
-    "$(printf '%s\n' "${cpu[@]}" | median)" >>"$RESULTS"
-  tail -1 "$RESULTS" | awk -F'\t' '{printf "  %-22s TCP %s Gbit/s, UDP1400 %s pps, UDP64 %s pps, ping %s ms, CPU %s%%\n",$1,$2,$3,$4,$5,$6}'
+    "$(printf '%s\n' "${cpu[@]}" | median)" "$(printf '%s\n' "${g64[@]}" | median)" >>"$RESULTS"
+  tail -1 "$RESULTS" | awk -F'\t' '{printf "  %-22s TCP %s Gbit/s, UDP1400 %s pps, UDP64 %s pps, ping %s ms, CPU %s%%, UDP64 GSO sender %s pps\n",$1,$2,$3,$4,$5,$6,$7}'
 }
 
 want() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }

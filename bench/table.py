@@ -17,16 +17,18 @@ for line in open(sys.argv[1]):
     if len(f) < 6:
         rows[f[0]] = None
         continue
-    rows[f[0]] = [float(x) if x not in ("nan", "") else float("nan") for x in f[1:6]]
+    v = [float(x) if x not in ("nan", "") else float("nan") for x in f[1:7]]
+    rows[f[0]] = v + [float("nan")] * (6 - len(v))  # the 1k rows have no GSO column
 
-hdr = f"{'contender':<26}{'TCP Gbit/s':>11}{'UDP1400 pps':>13}{'UDP64 pps':>11}{'ping ms':>9}{'CPU%':>6}"
+hdr = (f"{'contender':<26}{'TCP Gbit/s':>11}{'UDP1400 pps':>13}{'UDP64 pps':>11}{'ping ms':>9}"
+       f"{'CPU%':>6}{'UDP64 GSO pps':>15}")
 print(hdr)
 print("-" * len(hdr))
 for name, v in rows.items():
     if v is None:
         print(f"{name:<26}{'failed':>11}")
         continue
-    print(f"{name:<26}{v[0]:>11.2f}{v[1]:>13.0f}{v[2]:>11.0f}{v[3]:>9.3f}{v[4]:>6.0f}")
+    print(f"{name:<26}{v[0]:>11.2f}{v[1]:>13.0f}{v[2]:>11.0f}{v[3]:>9.3f}{v[4]:>6.0f}{v[5]:>15.0f}")
 
 # Many tunnels: each esprit-<N>sa row against esprit-1sa (the same
 # generated configuration with one entry, the same tools and the same
@@ -61,4 +63,5 @@ for e in [n for n in rows if n.startswith("esprit") and rows[n]]:
     for p in peers:
         a, b = rows[e], rows[p]
         r = lambda i: (a[i] / b[i]) if b[i] else float("nan")
-        print(f"{e} / {p}: TCP x{r(0):.2f}, UDP1400 x{r(1):.2f}, UDP64 x{r(2):.2f}, ping x{r(3):.2f}")
+        print(f"{e} / {p}: TCP x{r(0):.2f}, UDP1400 x{r(1):.2f}, UDP64 x{r(2):.2f}, ping x{r(3):.2f},"
+              f" UDP64 GSO x{r(5):.2f}")

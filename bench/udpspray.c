@@ -10,6 +10,12 @@
  *                                          sendmsg() per datagram whose source
  *                                          address (IP_PKTINFO, must be local)
  *                                          cycles over SRCFILE's addresses.
+ *   udpspray sendgso ADDR PORT LEN SECS NSEG
+ *                                          one sendto() per NSEG datagrams of
+ *                                          LEN bytes to ADDR, as one UDP GSO
+ *                                          superpacket (UDP_SEGMENT = LEN:
+ *                                          how QUIC stacks send); prints
+ *                                          "sent N" (datagrams)
  *   udpspray recv PORT SECS                one recv() per datagram on
  *                                          0.0.0.0:PORT; stops 1 s after the
  *                                          last datagram (or after SECS);
@@ -135,6 +141,39 @@ static int do_send(const char *file, int port, size_t len, double secs, const ch
 	return 0;
 }
 
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103 /* linux/udp.h */
+#endif
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
+
+static int do_sendgso(const char *addr, int port, size_t len, double secs, int nseg)
+{
+	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	unsigned long long sent = 0, errs = 0;
+	int seg = (int)len, fd = socket(AF_INET, SOCK_DGRAM, 0);
+	size_t total = len * (size_t)nseg;
+	char *buf = calloc(1, total ? total : 1);
+
+	if (fd < 0 || !buf || inet_pton(AF_INET, addr, &dst.sin_addr) != 1 || nseg < 1 ||
+	    setsockopt(fd, SOL_UDP, UDP_SEGMENT, &seg, sizeof(seg)) < 0) {
+		perror("udpspray sendgso");
+		return 1;
+	}
+	double end = now() + secs;
+	while (now() < end) {
+		for (int k = 0; k < 64; k++) {
+			if (sendto(fd, buf, total, 0, (struct sockaddr *)&dst, sizeof(dst)) < 0)
+				errs++;
+			else
+				sent += (unsigned long long)nseg;
+		}
+	}
+	printf("sent %llu errors %llu\n", sent, errs);
+	return 0;
+}
+
 static int do_recv(int port, double secs)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
@@ -172,8 +211,12 @@ int main(int argc, char **argv)
 	if ((argc == 6 || argc == 7) && !strcmp(argv[1], "send"))
 		return do_send(argv[2], atoi(argv[3]), (size_t)atoi(argv[4]), atof(argv[5]),
 			       argc == 7 ? argv[6] : NULL);
+	if (argc == 7 && !strcmp(argv[1], "sendgso"))
+		return do_sendgso(argv[2], atoi(argv[3]), (size_t)atoi(argv[4]), atof(argv[5]),
+				  atoi(argv[6]));
 	if (argc == 4 && !strcmp(argv[1], "recv"))
 		return do_recv(atoi(argv[2]), atof(argv[3]));
-	fprintf(stderr, "usage: udpspray send ADDRFILE PORT LEN SECS [SRCFILE] | udpspray recv PORT SECS\n");
+	fprintf(stderr, "usage: udpspray send ADDRFILE PORT LEN SECS [SRCFILE] | "
+			"udpspray sendgso ADDR PORT LEN SECS NSEG | udpspray recv PORT SECS\n");
 	return 2;
 }

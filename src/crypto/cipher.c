@@ -1,7 +1,9 @@
 /* ESP ciphers on OpenSSL 3 EVP. A context is fetched and keyed once in
  * cipher_new(); per packet only the IV (or nonce / counter block) is set,
  * so the hot path does not allocate. One context per SA, direction and
- * worker thread: EVP_CIPHER_CTX is not safe for concurrent use. */
+ * worker thread: EVP_CIPHER_CTX is not safe for concurrent use. AES-GCM
+ * goes through intel-ipsec-mb's direct API where it is (crypto/mb.h: ~5x
+ * less per packet); the EVP context is kept for the rest. */
 #include "crypto/cipher.h"
 
 #include <limits.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/mb.h"
 #include "lib/log.h"
 
 #define SALT_MAX 4
@@ -22,6 +25,7 @@
 struct cipher {
 	const struct encr_alg *alg;
 	EVP_CIPHER_CTX *ctx; /* keyed; NULL for ENCR_NULL */
+	struct mb_gcm *gcm;  /* AES-GCM via intel-ipsec-mb, or NULL: EVP */
 	int enc;             /* 1 encrypt, 0 decrypt */
 	uint8_t salt[SALT_MAX];
 	uint8_t block[BLOCK_MAX]; /* scratch: nonce, counter block, final output */
@@ -148,6 +152,8 @@ struct cipher *cipher_new(uint16_t encr_id, uint16_t key_bits, const uint8_t *ke
 		cipher_free(c);
 		return NULL;
 	}
+	if (a->id == ENCR_AES_GCM_8 || a->id == ENCR_AES_GCM_12 || a->id == ENCR_AES_GCM_16)
+		c->gcm = mb_gcm_new(key, key_len - a->salt_len);
 	return c;
 }
 
@@ -156,6 +162,7 @@ void cipher_free(struct cipher *c)
 	if (!c)
 		return;
 	EVP_CIPHER_CTX_free(c->ctx); /* cleanses the expanded key */
+	mb_gcm_free(c->gcm);
 	OPENSSL_cleanse(c, sizeof(*c));
 	free(c);
 }
@@ -237,6 +244,41 @@ static int aead_data(struct cipher *c, uint8_t *data, size_t len)
 	return 0;
 }
 
+/* The AAD pieces in one buffer (ESP's are 8 or 12 bytes); -1 if they do
+ * not fit. */
+static int aad_gather(const struct aad *aad, uint8_t *out, size_t cap, size_t *len)
+{
+	*len = 0;
+	if (!aad)
+		return 0;
+	if (aad->n < 0 || aad->n > 3)
+		return -1;
+	for (int i = 0; i < aad->n; i++) {
+		if (aad->len[i] > cap - *len)
+			return -1;
+		if (aad->len[i])
+			memcpy(out + *len, aad->p[i], aad->len[i]);
+		*len += aad->len[i];
+	}
+	return 0;
+}
+
+/* AES-GCM through intel-ipsec-mb; 1 if the AAD does not fit (use EVP). */
+static int gcm_mb(struct cipher *c, const struct aad *aad, uint8_t *data, size_t len,
+		  uint8_t *icv)
+{
+	uint8_t ad[MB_GCM_AAD_MAX];
+	size_t adl;
+
+	if (aad_gather(aad, ad, sizeof(ad), &adl) < 0)
+		return 1;
+	if (c->enc) {
+		mb_gcm_seal(c->gcm, c->block, ad, adl, data, len, icv, c->alg->icv_len);
+		return 0;
+	}
+	return mb_gcm_open(c->gcm, c->block, ad, adl, data, len, icv, c->alg->icv_len) ? 0 : -1;
+}
+
 int cipher_aead(struct cipher *c, const uint8_t *iv, const struct aad *aad, uint8_t *data,
 		size_t len, uint8_t *icv)
 {
@@ -248,6 +290,12 @@ int cipher_aead(struct cipher *c, const uint8_t *iv, const struct aad *aad, uint
 	/* nonce = salt || IV (RFC 4106 4, RFC 4543 3.1, RFC 7634 2) */
 	memcpy(c->block, c->salt, 4);
 	memcpy(c->block + 4, iv, 8);
+	if (c->gcm) {
+		int r = gcm_mb(c, aad, data, len, icv);
+
+		if (r <= 0)
+			return r;
+	}
 	if (!EVP_CipherInit_ex2(c->ctx, NULL, NULL, c->block, c->enc, NULL))
 		return -1;
 	if (!c->enc && !EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_AEAD_SET_TAG, a->icv_len, icv))

@@ -46,7 +46,12 @@ static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
 
 static IMB_MGR *imb_open(void)
 {
-	IMB_MGR *m = alloc_mb_mgr(0);
+	const char *env = getenv("ESPRIT_IPSEC_MB");
+	IMB_MGR *m;
+
+	if (env && strcmp(env, "0") == 0)
+		return NULL;
+	m = alloc_mb_mgr(0);
 
 	if (!m)
 		return NULL;
@@ -61,6 +66,9 @@ static IMB_MGR *imb_open(void)
 static void setup_init(void)
 {
 	setup_mgr = imb_open();
+	if (setup_mgr)
+		log_info("crypto: intel-ipsec-mb %s for AES-GCM and batched AES-CBC+HMAC",
+			 imb_get_version_str());
 }
 
 static IMB_MGR *setup(void)
@@ -68,6 +76,93 @@ static IMB_MGR *setup(void)
 	pthread_once(&setup_once, setup_init);
 	return setup_mgr;
 }
+
+/* ---- AES-GCM, direct API ------------------------------------------------ */
+
+struct mb_gcm {
+	struct gcm_key_data kd __attribute__((aligned(64)));
+	size_t key_len;
+};
+
+struct mb_gcm *mb_gcm_new(const uint8_t *key, size_t key_len)
+{
+	IMB_MGR *m = setup();
+	struct mb_gcm *g;
+
+	if (!m || (key_len != 16 && key_len != 24 && key_len != 32))
+		return NULL;
+	g = aligned_alloc(64, (sizeof(*g) + 63) & ~(size_t)63);
+	if (!g)
+		return NULL;
+	memset(g, 0, sizeof(*g));
+	if (key_len == 16)
+		IMB_AES128_GCM_PRE(m, key, &g->kd);
+	else if (key_len == 24)
+		IMB_AES192_GCM_PRE(m, key, &g->kd);
+	else
+		IMB_AES256_GCM_PRE(m, key, &g->kd);
+	g->key_len = key_len;
+	return g;
+}
+
+void mb_gcm_free(struct mb_gcm *g)
+{
+	if (!g)
+		return;
+	OPENSSL_cleanse(g, sizeof(*g));
+	free(g);
+}
+
+/* The functions are looked up in the shared manager's table; they keep
+ * their state in ctx (on the stack), so threads may call them at once. */
+static void gcm_run(const struct mb_gcm *g, bool enc, const uint8_t nonce[12], const uint8_t *aad,
+		    size_t aad_len, uint8_t *data, size_t len, uint8_t *tag, size_t tag_len)
+{
+	IMB_MGR *m = setup_mgr;
+	struct gcm_context_data ctx;
+
+	if (enc && g->key_len == 16)
+		IMB_AES128_GCM_ENC(m, &g->kd, &ctx, data, data, len, nonce, aad, aad_len, tag,
+				   tag_len);
+	else if (enc && g->key_len == 24)
+		IMB_AES192_GCM_ENC(m, &g->kd, &ctx, data, data, len, nonce, aad, aad_len, tag,
+				   tag_len);
+	else if (enc)
+		IMB_AES256_GCM_ENC(m, &g->kd, &ctx, data, data, len, nonce, aad, aad_len, tag,
+				   tag_len);
+	else if (g->key_len == 16)
+		IMB_AES128_GCM_DEC(m, &g->kd, &ctx, data, data, len, nonce, aad, aad_len, tag,
+				   tag_len);
+	else if (g->key_len == 24)
+		IMB_AES192_GCM_DEC(m, &g->kd, &ctx, data, data, len, nonce, aad, aad_len, tag,
+				   tag_len);
+	else
+		IMB_AES256_GCM_DEC(m, &g->kd, &ctx, data, data, len, nonce, aad, aad_len, tag,
+				   tag_len);
+	OPENSSL_cleanse(&ctx, sizeof(ctx));
+}
+
+void mb_gcm_seal(const struct mb_gcm *g, const uint8_t nonce[12], const uint8_t *aad,
+		 size_t aad_len, uint8_t *data, size_t len, uint8_t *tag, size_t tag_len)
+{
+	gcm_run(g, true, nonce, aad, aad_len, data, len, tag, tag_len);
+}
+
+bool mb_gcm_open(const struct mb_gcm *g, const uint8_t nonce[12], const uint8_t *aad,
+		 size_t aad_len, uint8_t *data, size_t len, const uint8_t *tag, size_t tag_len)
+{
+	uint8_t want[16];
+	bool ok;
+
+	if (tag_len > sizeof(want))
+		return false;
+	gcm_run(g, false, nonce, aad, aad_len, data, len, want, tag_len);
+	ok = CRYPTO_memcmp(want, tag, tag_len) == 0;
+	OPENSSL_cleanse(want, sizeof(want));
+	return ok;
+}
+
+/* ---- batched AES-CBC + HMAC ---------------------------------------------- */
 
 struct hash_desc {
 	uint16_t integ_id;
@@ -245,6 +340,32 @@ unsigned mb_flush(struct mb_mgr *m, void (*done)(void *user, bool ok))
 }
 
 #else /* !HAVE_IPSEC_MB */
+
+struct mb_gcm *mb_gcm_new(const uint8_t *key, size_t key_len)
+{
+	(void)key, (void)key_len;
+	return NULL;
+}
+
+void mb_gcm_free(struct mb_gcm *g)
+{
+	(void)g;
+}
+
+void mb_gcm_seal(const struct mb_gcm *g, const uint8_t nonce[12], const uint8_t *aad,
+		 size_t aad_len, uint8_t *data, size_t len, uint8_t *tag, size_t tag_len)
+{
+	(void)g, (void)nonce, (void)aad, (void)aad_len, (void)data, (void)len, (void)tag,
+		(void)tag_len;
+}
+
+bool mb_gcm_open(const struct mb_gcm *g, const uint8_t nonce[12], const uint8_t *aad,
+		 size_t aad_len, uint8_t *data, size_t len, const uint8_t *tag, size_t tag_len)
+{
+	(void)g, (void)nonce, (void)aad, (void)aad_len, (void)data, (void)len, (void)tag,
+		(void)tag_len;
+	return false;
+}
 
 struct mb_key *mb_key_new(uint16_t encr_id, const uint8_t *ekey, size_t eklen, uint16_t integ_id,
 			  const uint8_t *ikey, size_t iklen)
