@@ -142,6 +142,7 @@ esprit_cfg() { # SIDE ENCR AUTH
   if [ -n "$auth" ]; then ain=" authenticator $6"; aout=" authenticator $6"; fi
   cat <<CFG
 hostname gw$side
+${BENCH_WORKERS:+crypto engine workers $BENCH_WORKERS}
 crypto ipsec transform-set T $encr $auth
  mode tunnel
 access-list 101 permit ip $lnet 0.0.0.255 $rnet 0.0.0.255
@@ -178,22 +179,31 @@ bench_esprit() { # NAME ENCR AUTH KEYLEN
 # to gwB, 0x20000+i back) and its own random AES-128-GCM keys. ADDR(i) =
 # 198.19.(4 + i/250).(1 + i%250): 198.19.4.1 .. 198.19.7.250 for i < 1000,
 # on hostB's lo, routed by gwB to hostB.
+# ADDR_N: how many hostB addresses the traffic is spread over, in every
+# run (the 1-SA baseline too: its single entry covers them all).
 SA_N=${BENCH_SA_N:-1000}
+ADDR_N=$SA_N
 sa_addr() { echo "198.19.$((4 + $1 / 250)).$((1 + $1 % 250))"; }
 
-esprit_cfg_many() { # OUTDIR N: writes OUTDIR/gwA.cfg, OUTDIR/gwB.cfg, OUTDIR/addrs
-  python3 - "$1" "$2" <<'EOF'
+esprit_cfg_many() { # OUTDIR N ADDRS: writes OUTDIR/gwA.cfg, OUTDIR/gwB.cfg, OUTDIR/addrs
+  python3 - "$1" "$2" "$3" <<'EOF'
 import os, sys
-out, n = sys.argv[1], int(sys.argv[2])
+out, n, na = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 addr = lambda i: "198.19.%d.%d" % (4 + i // 250, 1 + i % 250)
 ent = [(addr(i), 0x10000 + i, os.urandom(20).hex(), 0x20000 + i, os.urandom(20).hex())
        for i in range(n)]
-open(os.path.join(out, "addrs"), "w").write("".join(e[0] + "\n" for e in ent))
+# the traffic goes to na addresses; one entry (the baseline) covers them all
+open(os.path.join(out, "addrs"), "w").write("".join(addr(i) + "\n" for i in range(na)))
+if n == 1:
+    ent[0] = ("198.19.4.0 0.0.3.255",) + ent[0][1:]
 for side in "AB":
     me, peer = ("198.18.0.1", "198.18.0.2") if side == "A" else ("198.18.0.2", "198.18.0.1")
     L = ["hostname gw" + side, "crypto ipsec transform-set T esp-gcm 128", " mode tunnel"]
+    if os.environ.get("BENCH_WORKERS"):
+        L.insert(1, "crypto engine workers " + os.environ["BENCH_WORKERS"])
     for i, (h, _, _, _, _) in enumerate(ent):
-        pair = ("host 198.19.1.2 host " + h) if side == "A" else ("host %s host 198.19.1.2" % h)
+        h = h if " " in h else "host " + h
+        pair = ("host 198.19.1.2 " + h) if side == "A" else ("%s host 198.19.1.2" % h)
         L += ["ip access-list extended S%04d" % i, " permit ip " + pair]
     for i, (h, sab, kab, sba, kba) in enumerate(ent):
         sin, kin, sout, kout = (sba, kba, sab, kab) if side == "A" else (sab, kab, sba, kba)
@@ -226,18 +236,19 @@ print(len(ins), len(outs), sum(1 for x in ins if x.get("packets", 0) > 0),
 EOF
 }
 
-# measure_1k NAME: like measure, but the traffic is spread over the SAs.
-# TCP: TCP_P parallel iperf3 clients, each to its own hostB address (spread
-# evenly over the N, first and last included) and its own server port; the
-# sum of the receivers' rates. UDP: bench/udpspray, one datagram to each of
-# the N addresses in turn, received datagrams/s counted by the application
-# on hostB. Ping: to the address of the last entry (sequence N).
+# measure_1k NAME: like measure, but the traffic is spread over the
+# ADDR_N hostB addresses (over the SAs: one per address, or the baseline's
+# one for all). TCP: TCP_P parallel iperf3 clients, each to its own hostB
+# address (spread evenly over them, first and last included) and its own
+# server port; the sum of the receivers' rates. UDP: bench/udpspray, one
+# datagram to each address in turn, received datagrams/s counted by the
+# application on hostB. Ping: to the last address.
 TCP_P=${BENCH_TCP_P:-8}
 measure_1k() {
   local name=$1 tcp=() cpu=() u1400=() u64=() png=() rev=() dsts=() k last
-  last=$(sa_addr $((SA_N - 1)))
-  for k in $(seq 0 $((TCP_P - 1))); do dsts+=("$(sa_addr $(( TCP_P > 1 ? k * (SA_N - 1) / (TCP_P - 1) : 0 )))"); done
-  for a in "$(sa_addr 0)" "$(sa_addr $((SA_N / 2)))" "$last"; do
+  last=$(sa_addr $((ADDR_N - 1)))
+  for k in $(seq 0 $((TCP_P - 1))); do dsts+=("$(sa_addr $(( TCP_P > 1 ? k * (ADDR_N - 1) / (TCP_P - 1) : 0 )))"); done
+  for a in "$(sa_addr 0)" "$(sa_addr $((ADDR_N / 2)))" "$last"; do
     if ! ex $NS_HA ping -c 3 -W 2 -i 0.2 "$a" >/dev/null 2>&1; then
       echo "  $name: no connectivity to $a, skipped"; printf '%s\tFAIL\n' "$name" >>"$RESULTS"; return 1
     fi
@@ -295,7 +306,7 @@ EOF
     "$(printf '%s\n' "${u64[@]}" | median)" "$(printf '%s\n' "${png[@]}" | median)" \
     "$(printf '%s\n' "${cpu[@]}" | median)" >>"$RESULTS"
   tail -1 "$RESULTS" | awk -F'\t' '{printf "  %-22s TCP %s Gbit/s, UDP1400 %s pps, UDP64 %s pps, ping %s ms, CPU %s%%\n",$1,$2,$3,$4,$5,$6}'
-  echo "  $name reverse UDP64 (hostB -> hostA, $SA_N sources): $(printf '%s\n' "${rev[@]}" | median) pps"
+  echo "  $name reverse UDP64 (hostB -> hostA, $ADDR_N sources): $(printf '%s\n' "${rev[@]}" | median) pps"
 }
 
 bench_esprit_1k() { # NAME N
@@ -303,7 +314,7 @@ bench_esprit_1k() { # NAME N
   [ -x "$RUN/udpspray" ] || cc -O2 -o "$RUN/udpspray" "$SRC/bench/udpspray.c" ||
     { echo "  $name: cannot build udpspray"; return; }
   rm -rf "$RUN/1k"; mkdir -p "$RUN/1k"
-  esprit_cfg_many "$RUN/1k" "$SA_N"
+  esprit_cfg_many "$RUN/1k" "$SA_N" "$ADDR_N"
   topo_up
   # hostB answers on all N addresses; gwB routes them to hostB
   sed 's|.*|addr add &/32 dev lo|' "$RUN/1k/addrs" | ex $NS_HB ip -batch -
@@ -487,7 +498,7 @@ want plain && { echo "== plain routed veth"; bench_plain; }
 want esprit && { echo "== esprit AES-128-GCM (manual SA)"; bench_esprit esprit-aes128gcm "esp-gcm 128" "" 20; }
 want esprit-udp && { echo "== esprit AES-128-GCM (manual SA), ESP-in-UDP 4500"; ESPRIT_UDP=1 bench_esprit esprit-aes128gcm-udp "esp-gcm 128" "" 20; }
 want esprit-1k && {
-  echo "== esprit AES-128-GCM, 1 manual SA, traffic as for $SA_N (baseline: same tools, same parallelism)"
+  echo "== esprit AES-128-GCM, 1 manual SA for all $ADDR_N addresses (baseline: same traffic, same tools)"
   bench_esprit_1k esprit-1sa-aes128gcm 1
   echo "== esprit AES-128-GCM, $SA_N manual SAs, traffic spread over them"
   bench_esprit_1k "esprit-${SA_N}sa-aes128gcm" "$SA_N"
