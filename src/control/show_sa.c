@@ -611,8 +611,10 @@ static void dp_text(struct strbuf *b, const struct dp_global_stats *st)
 		      (unsigned long long)st->acquires);
 	strbuf_printf(b, "    coalesced into tunnel superpackets: %llu packets in %llu writes\n",
 		      (unsigned long long)st->tun_gro_pkts, (unsigned long long)st->tun_gro_writes);
-	strbuf_printf(b, "    sealed in multi-buffer batches: %llu packets in %llu batches\n",
-		      (unsigned long long)st->mb_pkts, (unsigned long long)st->mb_batches);
+	strbuf_printf(b, "    multi-buffer batches: sealed %llu packets in %llu, verified %llu "
+			 "in %llu\n",
+		      (unsigned long long)st->mb_pkts, (unsigned long long)st->mb_batches,
+		      (unsigned long long)st->mb_in_pkts, (unsigned long long)st->mb_in_batches);
 	strbuf_printf(b, "    waiting for an SA: queued %llu, sent %llu, expired %llu, "
 			 "queue full %llu\n",
 		      (unsigned long long)st->acq_queued, (unsigned long long)st->acq_flushed,
@@ -636,6 +638,8 @@ static struct json_object *dp_json(const struct dp_global_stats *st)
 	json_object_object_add(o, "tun_gro_pkts", u64(st->tun_gro_pkts));
 	json_object_object_add(o, "mb_batches", u64(st->mb_batches));
 	json_object_object_add(o, "mb_pkts", u64(st->mb_pkts));
+	json_object_object_add(o, "mb_in_batches", u64(st->mb_in_batches));
+	json_object_object_add(o, "mb_in_pkts", u64(st->mb_in_pkts));
 	json_object_object_add(o, "acq_queued", u64(st->acq_queued));
 	json_object_object_add(o, "acq_flushed", u64(st->acq_flushed));
 	json_object_object_add(o, "acq_expired", u64(st->acq_expired));

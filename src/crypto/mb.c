@@ -320,6 +320,39 @@ int mb_seal_queue(struct mb_mgr *m, const struct mb_key *k, uint8_t *auth, size_
 	return 0;
 }
 
+int mb_hmac_queue(struct mb_mgr *m, const struct mb_key *k, const uint8_t *data, size_t len,
+		  uint8_t *tag, void *user)
+{
+	IMB_JOB *j;
+
+	if (m->queued >= MB_MAX_JOBS)
+		return -1;
+	j = IMB_GET_NEXT_JOB(m->imb);
+	j->cipher_mode = IMB_CIPHER_NULL;
+	j->cipher_direction = IMB_DIR_DECRYPT;
+	j->chain_order = IMB_ORDER_HASH_CIPHER;
+	j->enc_keys = k->enc;
+	j->dec_keys = k->dec;
+	j->key_len_in_bytes = k->aes_len;
+	j->src = data;
+	j->dst = (uint8_t *)data; /* NULL cipher: nothing is written there */
+	j->cipher_start_src_offset_in_bytes = 0;
+	j->msg_len_to_cipher_in_bytes = 0;
+	j->iv = NULL;
+	j->iv_len_in_bytes = 0;
+	j->hash_alg = k->hash;
+	j->hash_start_src_offset_in_bytes = 0;
+	j->msg_len_to_hash_in_bytes = len;
+	j->auth_tag_output = tag;
+	j->auth_tag_output_len_in_bytes = k->icv_len;
+	j->u.HMAC._hashed_auth_key_xor_ipad = k->ipad;
+	j->u.HMAC._hashed_auth_key_xor_opad = k->opad;
+	j->user_data = user;
+	m->queued++;
+	collect(m, IMB_SUBMIT_JOB(m->imb));
+	return 0;
+}
+
 unsigned mb_queued(const struct mb_mgr *m)
 {
 	return m->queued;
@@ -394,6 +427,13 @@ int mb_seal_queue(struct mb_mgr *m, const struct mb_key *k, uint8_t *auth, size_
 {
 	(void)m, (void)k, (void)auth, (void)auth_len, (void)ct, (void)ct_len, (void)iv,
 		(void)tag, (void)user;
+	return -1;
+}
+
+int mb_hmac_queue(struct mb_mgr *m, const struct mb_key *k, const uint8_t *data, size_t len,
+		  uint8_t *tag, void *user)
+{
+	(void)m, (void)k, (void)data, (void)len, (void)tag, (void)user;
 	return -1;
 }
 

@@ -72,6 +72,10 @@ void mb_mgr_free(struct mb_mgr *m);
  * until mb_flush(). Returns 0, or -1 if MB_MAX_JOBS are already queued. */
 int mb_seal_queue(struct mb_mgr *m, const struct mb_key *k, uint8_t *auth, size_t auth_len,
 		  uint8_t *ct, size_t ct_len, const uint8_t *iv, uint8_t *tag, void *user);
+/* One HMAC alone (an inbound ESP packet's ICV, to be compared by the
+ * caller): over len bytes at data, truncated ICV to tag. */
+int mb_hmac_queue(struct mb_mgr *m, const struct mb_key *k, const uint8_t *data, size_t len,
+		  uint8_t *tag, void *user);
 unsigned mb_queued(const struct mb_mgr *m);
 
 /* Run every queued seal; done(user, ok) is called once for each, in any

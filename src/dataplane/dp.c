@@ -68,8 +68,10 @@ static int workers_create(struct dp *dp)
 		w->scratch = xform_scratch_new();
 		if (!w->scratch)
 			return -1;
-		if (!dp->cfg.no_batch_crypto && xform_defer_enable(w->scratch))
+		if (!dp->cfg.no_batch_crypto && xform_defer_enable(w->scratch)) {
 			dp->batch_crypto = true;
+			w->prever = true;
+		}
 		w->gso = dp->gso;
 		w->gro = !dp->cfg.no_tun_gro && dp->tun.vnet;
 		w->gro_udp = w->gro && !dp->cfg.no_uso;
@@ -226,6 +228,8 @@ void dp_stats(const struct dp *dp, struct dp_global_stats *out)
 		out->tun_gro_pkts += LOAD(s->tun_gro_pkts);
 		out->mb_batches += LOAD(s->mb_batches);
 		out->mb_pkts += LOAD(s->mb_pkts);
+		out->mb_in_batches += LOAD(s->mb_in_batches);
+		out->mb_in_pkts += LOAD(s->mb_in_pkts);
 		for (unsigned d = 0; d < DROP__COUNT; d++)
 			out->drops[d] += LOAD(s->drops[d]);
 	}
@@ -252,6 +256,8 @@ void dp_clear_stats(struct dp *dp)
 		ZERO(s->tun_gro_pkts);
 		ZERO(s->mb_batches);
 		ZERO(s->mb_pkts);
+		ZERO(s->mb_in_batches);
+		ZERO(s->mb_in_pkts);
 		for (unsigned d = 0; d < DROP__COUNT; d++)
 			ZERO(s->drops[d]);
 	}

@@ -70,6 +70,7 @@ struct dp_global_stats {
 	/* Batch sealing (crypto/mb.h): batches sealed by the multi-buffer
 	 * library and the ESP packets in them. */
 	uint64_t mb_batches, mb_pkts;
+	uint64_t mb_in_batches, mb_in_pkts; /* inbound: ICVs computed together */
 	/* The acquire queue (packets waiting for their SA): queued, sent once
 	 * the SA was up, dropped after the timeout, refused (queue full; those
 	 * are also counted as no-outbound-sa drops, as are the expired). */

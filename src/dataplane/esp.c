@@ -19,6 +19,7 @@
  * |         Integrity Check Value (variable)                      |
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  */
+#include <openssl/crypto.h>
 #include <string.h>
 
 #include "crypto/cipher.h"
@@ -239,8 +240,17 @@ unsigned esp_seal_pending(struct xform_scratch *s)
 }
 
 /* Verify (and for AEAD, decrypt) the packet at esph. */
-static enum dp_drop esp_open(struct sa *sa, unsigned worker, const struct encr_alg *a,
-			     uint8_t *esph, size_t clen, uint64_t seq)
+/* The ICV computed ahead for this packet (xform_preverify_run), if any. */
+static const uint8_t *prever_icv(const struct xform_scratch *s, const struct sa *sa,
+				 const uint8_t *esph)
+{
+	const struct esp_prever *v = s ? s->prever_cur : NULL;
+
+	return v && v->done && v->sa == sa && v->esph == esph ? v->icv : NULL;
+}
+
+static enum dp_drop esp_open(struct sa *sa, unsigned worker, const struct xform_scratch *s,
+			     const struct encr_alg *a, uint8_t *esph, size_t clen, uint64_t seq)
 {
 	struct sa_crypto *wk = &sa->wk[worker];
 	uint8_t *iv = esph + ESP_HDR_LEN, *data = iv + a->iv_len, seq_hi[4];
@@ -262,9 +272,17 @@ static enum dp_drop esp_open(struct sa *sa, unsigned worker, const struct encr_a
 	/* RFC 4303 3.4.4: integrity first, then decrypt. mac_verify is
 	 * constant time (CRYPTO_memcmp). */
 	if (wk->mac) {
-		esp_icv_pieces(&aad, esph, ESP_HDR_LEN + a->iv_len + clen, seq_hi, sa->p.esn);
-		if (!mac_verify(wk->mac, &aad, data + clen))
-			return DROP_ICV;
+		const uint8_t *want = prever_icv(s, sa, esph);
+
+		if (want) {
+			if (CRYPTO_memcmp(want, data + clen, sa->integ_alg->icv_len) != 0)
+				return DROP_ICV;
+		} else {
+			esp_icv_pieces(&aad, esph, ESP_HDR_LEN + a->iv_len + clen, seq_hi,
+				       sa->p.esn);
+			if (!mac_verify(wk->mac, &aad, data + clen))
+				return DROP_ICV;
+		}
 	}
 	if (a->id != ENCR_NULL) {
 		if (!wk->cipher || cipher_crypt(wk->cipher, iv, data, clen) != 0)
@@ -289,7 +307,8 @@ static bool pad_ok(const uint8_t *data, size_t clen, size_t *padlen)
 	return true;
 }
 
-enum dp_drop esp_decap(struct sa *sa, unsigned worker, struct pkt *p, uint8_t *nh)
+enum dp_drop esp_decap(struct sa *sa, unsigned worker, const struct xform_scratch *s,
+		       struct pkt *p, uint8_t *nh)
 {
 	const struct encr_alg *a = esp_alg(sa);
 	size_t icv = esp_icv_len(sa), front = ESP_HDR_LEN + a->iv_len, clen, padlen = 0;
@@ -312,7 +331,7 @@ enum dp_drop esp_decap(struct sa *sa, unsigned worker, struct pkt *p, uint8_t *n
 	r = xform_replay_check(sa, seq_lo, &seq);
 	if (r != DROP_NONE)
 		return r;
-	r = esp_open(sa, worker, a, esph, clen, seq);
+	r = esp_open(sa, worker, s, a, esph, clen, seq);
 	if (r != DROP_NONE)
 		return r;
 	r = xform_replay_update(sa, seq);

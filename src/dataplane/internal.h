@@ -28,6 +28,7 @@
 /* A TUN superpacket is cut into up to 64 KB / MSS segments (about 48 at
  * MTU 1400), each held in its own buffer until the batch is sent. */
 #define DP_TX_MAX 64
+#define DP_RXQ_MAX 32 /* received packets opened together (worker.c rxq_run) */
 #define DP_POOL_SIZE (DP_BATCH + DP_TX_MAX + 64 + 2) /* + GRO_HOLD */
 
 /* ---- packet pool (pool.c) ---------------------------------------------
@@ -381,6 +382,15 @@ struct dp_worker {
 	bool gro_udp;           /* and UDP datagrams (GSO_UDP_L4) */
 	unsigned nheld;
 	struct gro_held held[GRO_HOLD]; /* decrypted, waiting for gro_flush */
+	/* Received, not yet opened: their ICVs are computed together first
+	 * (xform_preverify_*) when batch crypto is on. */
+	bool prever;
+	unsigned nrxq;
+	struct rx_ent {
+		struct pkt *p;
+		struct xform_in in;
+		bool owned;
+	} rxq[DP_RXQ_MAX];
 	int kick_fd;            /* eventfd: VTI set changed / acquire queue work (worker 0) */
 	unsigned vti_gen_seen;  /* atomic: the dp->vti_gen this worker polls */
 	uint64_t acqq_next_ns;  /* worker 0: next look at the acquire queue */

@@ -510,6 +510,53 @@ static void inbound_one(struct dp_worker *w, struct pkt *p, const struct xform_i
 		pkt_pool_put(&w->pool, p);
 }
 
+/* Open the queued received packets, in order: first their ICVs together
+ * (AES-CBC+HMAC SAs without ESN, xform_preverify_*), then each packet as
+ * one. One RCU read-side section covers both, so the SAs the ICVs were
+ * computed for are the ones the packets are opened with. */
+static void rxq_run(struct dp_worker *w)
+{
+	struct xform_scratch *s = w->scratch;
+	int slot[DP_RXQ_MAX];
+	unsigned n;
+
+	rcu_read_lock();
+	for (unsigned i = 0; i < w->nrxq; i++) {
+		const struct rx_ent *e = &w->rxq[i];
+
+		slot[i] = -1;
+		if (!e->in.udp || udp_classify(pkt_data(e->p), e->p->len) == UDP_ESP)
+			slot[i] = xform_preverify_add(w->dp->sad, s, e->p, &e->in);
+	}
+	n = xform_preverify_run(s);
+	if (n) {
+		stat_add(&w->stats.s.mb_in_batches, 1);
+		stat_add(&w->stats.s.mb_in_pkts, n);
+	}
+	for (unsigned i = 0; i < w->nrxq; i++) {
+		struct rx_ent *e = &w->rxq[i];
+
+		xform_preverify_use(s, n ? slot[i] : -1);
+		inbound_one(w, e->p, &e->in, e->owned);
+		xform_preverify_use(s, -1);
+	}
+	xform_preverify_reset(s);
+	rcu_read_unlock();
+	w->nrxq = 0;
+}
+
+/* A received packet: opened now, or queued for rxq_run with batch crypto. */
+static void rxq_push(struct dp_worker *w, struct pkt *p, const struct xform_in *in, bool owned)
+{
+	if (!w->prever) {
+		inbound_one(w, p, in, owned);
+		return;
+	}
+	if (w->nrxq == DP_RXQ_MAX)
+		rxq_run(w);
+	w->rxq[w->nrxq++] = (struct rx_ent){p, *in, owned};
+}
+
 /* UDP_GRO handed us several datagrams of seg bytes (the last shorter) in
  * one buffer: each into its own buffer (decapsulation may prepend an IP
  * header and must not overwrite its neighbour). */
@@ -527,7 +574,7 @@ static void inbound_gro(struct dp_worker *w, const struct pkt *p, const struct x
 		stat_add(&w->stats.s.net_rx, 1);
 		memcpy(pkt_data(q), pkt_data(p) + at, len);
 		q->len = len;
-		inbound_one(w, q, in, true);
+		rxq_push(w, q, in, true);
 	}
 }
 
@@ -552,7 +599,7 @@ static void inbound(struct dp_worker *w, enum dp_rxsock k, const struct mmsghdr 
 		}
 	}
 	stat_add(&w->stats.s.net_rx, 1);
-	inbound_one(w, p, &in, false);
+	rxq_push(w, p, &in, false);
 }
 
 static void net_rx(struct dp_worker *w, enum dp_rxsock k, int fd)
@@ -573,6 +620,7 @@ static void net_rx(struct dp_worker *w, enum dp_rxsock k, int fd)
 		log_rl(&w->dp->rl_io, LOG_LVL_WARN, "dp: recvmmsg: %s", strerror(errno));
 	for (int i = 0; i < n; i++)
 		inbound(w, k, &m[i], pk[i]);
+	rxq_run(w);
 	gro_flush(w); /* before pk[] go back to the pool */
 	for (unsigned i = 0; i < cnt; i++)
 		pkt_pool_put(&w->pool, pk[i]);

@@ -67,6 +67,23 @@ bool xform_defer_enable(struct xform_scratch *s);
 unsigned xform_seal_pending(struct xform_scratch *s);
 unsigned xform_pending(const struct xform_scratch *s); /* packets waiting */
 
+/* Inbound batches (after xform_defer_enable): xform_preverify_add queues
+ * the ICV of an ESP packet (native, or UDP-encapsulated and classified as
+ * ESP) of an AES-CBC+HMAC SA without ESN, and returns its slot (or -1:
+ * nothing queued, xform_input will compute it). xform_preverify_run
+ * computes every queued ICV at once (crypto/mb.h). Before xform_input on
+ * such a packet (when run returned non-zero: it does nothing for fewer
+ * than MB_MIN_BATCH), xform_preverify_use(s, slot) lets it compare with the
+ * computed ICV instead of computing it; it is used for that one call
+ * only, and only if the packet still starts at the same place and the SA
+ * is the same one. xform_preverify_reset ends the batch (before the
+ * packet buffers are reused). The packets must not change in between. */
+int xform_preverify_add(struct sad *sad, struct xform_scratch *s, const struct pkt *p,
+			const struct xform_in *in);
+unsigned xform_preverify_run(struct xform_scratch *s);
+void xform_preverify_use(struct xform_scratch *s, int slot);
+void xform_preverify_reset(struct xform_scratch *s);
+
 /* Outbound. p holds a clear IP packet (from the TUN device); pol is the
  * PROTECT policy it matched. Applies IPComp (if the bundle has a COMP SA
  * and compression helps), ESP and/or AH in the policy's mode. On success

@@ -47,6 +47,17 @@ struct esp_pending {
 	bool *failed;        /* set if sealing fails: the packet must not go out */
 };
 
+/* An inbound ESP packet whose ICV was computed ahead, with others
+ * (xform_preverify_*). */
+#define XFORM_PREVER_MAX 32
+struct esp_prever {
+	const struct sa *sa;  /* the SA it was computed for (borrowed, RCU) */
+	const uint8_t *esph;  /* where the ESP header was */
+	size_t len;           /* bytes covered by the ICV */
+	uint8_t icv[32];      /* the ICV it should carry (HMAC-SHA-512-256 at most) */
+	bool done;            /* computed (the library reported success) */
+};
+
 struct xform_scratch {
 	z_stream def, inf;
 	bool def_ok, inf_ok;
@@ -59,6 +70,11 @@ struct xform_scratch {
 	bool *defer_failed;         /* set by xform_output for the packet at hand */
 	unsigned npend;
 	struct esp_pending pend[MB_MAX_JOBS];
+	/* Inbound: ICVs computed together (xform_preverify_run); prever_cur
+	 * is the one the next xform_input may use. */
+	unsigned nprever;
+	struct esp_prever prever[XFORM_PREVER_MAX];
+	const struct esp_prever *prever_cur;
 };
 
 /* Where the IP header ends and the protected part begins. */
@@ -98,7 +114,8 @@ enum dp_drop esp_encap(struct sa *sa, unsigned worker, struct xform_scratch *s, 
  * multi-buffer library when there are MB_MIN_BATCH or more, else one by
  * one. Returns how many failed (their *failed is set). */
 unsigned esp_seal_pending(struct xform_scratch *s);
-enum dp_drop esp_decap(struct sa *sa, unsigned worker, struct pkt *p, uint8_t *nh);
+enum dp_drop esp_decap(struct sa *sa, unsigned worker, const struct xform_scratch *s,
+			struct pkt *p, uint8_t *nh);
 /* ICV (or AEAD tag) length of an ESP SA, 0 if none. */
 size_t esp_icv_len(const struct sa *sa);
 

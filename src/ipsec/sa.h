@@ -107,7 +107,7 @@ struct sa {
 	const struct integ_alg *integ_alg;
 	struct secret *encr_key, *integ_key; /* owned */
 	struct sa_crypto *wk;       /* [nworkers] */
-	struct mb_key *mbk;         /* outbound AES-CBC+HMAC: batch sealing (crypto/mb.h); NULL: none */
+	struct mb_key *mbk;         /* AES-CBC+HMAC: batch seal / ICV (crypto/mb.h); NULL: none */
 	struct sa_stats *stats;     /* [nworkers] */
 	unsigned nworkers;
 	uint64_t seq_out;           /* next outbound sequence number - 1; atomic add */

@@ -220,9 +220,10 @@ static int sa_crypto_init(struct sa *sa)
 				return -1;
 		}
 	}
-	/* Outbound AES-CBC with HMAC-SHA: also set up for multi-buffer
-	 * sealing of batches (NULL where not supported: OpenSSL alone). */
-	if (p->proto == IPSEC_PROTO_ESP && p->dir == SA_DIR_OUT && ek && sa->integ_key)
+	/* AES-CBC with HMAC-SHA: also set up for multi-buffer sealing
+	 * (outbound) and ICV computation (inbound) of batches (NULL where not
+	 * supported: OpenSSL alone). */
+	if (p->proto == IPSEC_PROTO_ESP && ek && sa->integ_key)
 		sa->mbk = mb_key_new(p->encr_id, ek, eklen, p->integ_id, sa->integ_key->p,
 				     sa->integ_key->len);
 	return 0;
