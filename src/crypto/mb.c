@@ -287,6 +287,34 @@ static void collect(struct mb_mgr *m, IMB_JOB *j)
 	}
 }
 
+/* A job with the HMAC half filled in (k's pads, over len bytes from
+ * src, ICV to tag): the caller sets the cipher half, then submit(). */
+static IMB_JOB *hmac_job(struct mb_mgr *m, const struct mb_key *k, const uint8_t *src,
+			 size_t len, uint8_t *tag, void *user)
+{
+	IMB_JOB *j = IMB_GET_NEXT_JOB(m->imb);
+
+	j->enc_keys = k->enc;
+	j->dec_keys = k->dec;
+	j->key_len_in_bytes = k->aes_len;
+	j->src = src;
+	j->hash_alg = k->hash;
+	j->hash_start_src_offset_in_bytes = 0;
+	j->msg_len_to_hash_in_bytes = len;
+	j->auth_tag_output = tag;
+	j->auth_tag_output_len_in_bytes = k->icv_len;
+	j->u.HMAC._hashed_auth_key_xor_ipad = k->ipad;
+	j->u.HMAC._hashed_auth_key_xor_opad = k->opad;
+	j->user_data = user;
+	return j;
+}
+
+static void submit(struct mb_mgr *m)
+{
+	m->queued++;
+	collect(m, IMB_SUBMIT_JOB(m->imb));
+}
+
 int mb_seal_queue(struct mb_mgr *m, const struct mb_key *k, uint8_t *auth, size_t auth_len,
 		  uint8_t *ct, size_t ct_len, const uint8_t *iv, uint8_t *tag, void *user)
 {
@@ -294,29 +322,16 @@ int mb_seal_queue(struct mb_mgr *m, const struct mb_key *k, uint8_t *auth, size_
 
 	if (m->queued >= MB_MAX_JOBS || ct < auth || ct + ct_len > auth + auth_len)
 		return -1;
-	j = IMB_GET_NEXT_JOB(m->imb);
+	j = hmac_job(m, k, auth, auth_len, tag, user);
 	j->cipher_mode = IMB_CIPHER_CBC;
 	j->cipher_direction = IMB_DIR_ENCRYPT;
 	j->chain_order = IMB_ORDER_CIPHER_HASH; /* ESP: encrypt, then MAC (RFC 4303 3.3.2) */
-	j->enc_keys = k->enc;
-	j->dec_keys = k->dec;
-	j->key_len_in_bytes = k->aes_len;
-	j->src = auth;
 	j->dst = ct;
 	j->cipher_start_src_offset_in_bytes = (uint64_t)(ct - auth);
 	j->msg_len_to_cipher_in_bytes = ct_len;
 	j->iv = iv;
 	j->iv_len_in_bytes = 16;
-	j->hash_alg = k->hash;
-	j->hash_start_src_offset_in_bytes = 0;
-	j->msg_len_to_hash_in_bytes = auth_len;
-	j->auth_tag_output = tag;
-	j->auth_tag_output_len_in_bytes = k->icv_len;
-	j->u.HMAC._hashed_auth_key_xor_ipad = k->ipad;
-	j->u.HMAC._hashed_auth_key_xor_opad = k->opad;
-	j->user_data = user;
-	m->queued++;
-	collect(m, IMB_SUBMIT_JOB(m->imb));
+	submit(m);
 	return 0;
 }
 
@@ -327,35 +342,17 @@ int mb_hmac_queue(struct mb_mgr *m, const struct mb_key *k, const uint8_t *data,
 
 	if (m->queued >= MB_MAX_JOBS)
 		return -1;
-	j = IMB_GET_NEXT_JOB(m->imb);
+	j = hmac_job(m, k, data, len, tag, user);
 	j->cipher_mode = IMB_CIPHER_NULL;
 	j->cipher_direction = IMB_DIR_DECRYPT;
 	j->chain_order = IMB_ORDER_HASH_CIPHER;
-	j->enc_keys = k->enc;
-	j->dec_keys = k->dec;
-	j->key_len_in_bytes = k->aes_len;
-	j->src = data;
 	j->dst = (uint8_t *)data; /* NULL cipher: nothing is written there */
 	j->cipher_start_src_offset_in_bytes = 0;
 	j->msg_len_to_cipher_in_bytes = 0;
 	j->iv = NULL;
 	j->iv_len_in_bytes = 0;
-	j->hash_alg = k->hash;
-	j->hash_start_src_offset_in_bytes = 0;
-	j->msg_len_to_hash_in_bytes = len;
-	j->auth_tag_output = tag;
-	j->auth_tag_output_len_in_bytes = k->icv_len;
-	j->u.HMAC._hashed_auth_key_xor_ipad = k->ipad;
-	j->u.HMAC._hashed_auth_key_xor_opad = k->opad;
-	j->user_data = user;
-	m->queued++;
-	collect(m, IMB_SUBMIT_JOB(m->imb));
+	submit(m);
 	return 0;
-}
-
-unsigned mb_queued(const struct mb_mgr *m)
-{
-	return m->queued;
 }
 
 unsigned mb_flush(struct mb_mgr *m, void (*done)(void *user, bool ok))
@@ -435,12 +432,6 @@ int mb_hmac_queue(struct mb_mgr *m, const struct mb_key *k, const uint8_t *data,
 {
 	(void)m, (void)k, (void)data, (void)len, (void)tag, (void)user;
 	return -1;
-}
-
-unsigned mb_queued(const struct mb_mgr *m)
-{
-	(void)m;
-	return 0;
 }
 
 unsigned mb_flush(struct mb_mgr *m, void (*done)(void *user, bool ok))

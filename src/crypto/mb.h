@@ -76,7 +76,6 @@ int mb_seal_queue(struct mb_mgr *m, const struct mb_key *k, uint8_t *auth, size_
  * caller): over len bytes at data, truncated ICV to tag. */
 int mb_hmac_queue(struct mb_mgr *m, const struct mb_key *k, const uint8_t *data, size_t len,
 		  uint8_t *tag, void *user);
-unsigned mb_queued(const struct mb_mgr *m);
 
 /* Run every queued seal; done(user, ok) is called once for each, in any
  * order. Returns how many were queued. */

@@ -239,16 +239,20 @@ unsigned esp_seal_pending(struct xform_scratch *s)
 	return failed;
 }
 
-/* Verify (and for AEAD, decrypt) the packet at esph. */
 /* The ICV computed ahead for this packet (xform_preverify_run), if any. */
 static const uint8_t *prever_icv(const struct xform_scratch *s, const struct sa *sa,
-				 const uint8_t *esph)
+				 const uint8_t *esph, uint64_t seq)
 {
 	const struct esp_prever *v = s ? s->prever_cur : NULL;
 
-	return v && v->done && v->sa == sa && v->esph == esph ? v->icv : NULL;
+	if (!v || !v->done || v->sa != sa || v->esph != esph)
+		return NULL;
+	if (v->esn && v->seq_hi != (uint32_t)(seq >> 32))
+		return NULL; /* the window moved on meanwhile: compute it here */
+	return v->icv;
 }
 
+/* Verify (and for AEAD, decrypt) the packet at esph. */
 static enum dp_drop esp_open(struct sa *sa, unsigned worker, const struct xform_scratch *s,
 			     const struct encr_alg *a, uint8_t *esph, size_t clen, uint64_t seq)
 {
@@ -272,7 +276,7 @@ static enum dp_drop esp_open(struct sa *sa, unsigned worker, const struct xform_
 	/* RFC 4303 3.4.4: integrity first, then decrypt. mac_verify is
 	 * constant time (CRYPTO_memcmp). */
 	if (wk->mac) {
-		const uint8_t *want = prever_icv(s, sa, esph);
+		const uint8_t *want = prever_icv(s, sa, esph, seq);
 
 		if (want) {
 			if (CRYPTO_memcmp(want, data + clen, sa->integ_alg->icv_len) != 0)

@@ -78,9 +78,6 @@ static bool link_scope_multicast(const struct flow *f)
 	       f->dst.b[2] == 0;
 }
 
-/* Send every packet queued in the batch and give the buffers back. Under
- * rcu_read_lock: the entries point at their SAs (RCU-protected) since
- * xform_output, so the lock is held from the TUN read to here (tun_rx). */
 /* Seal the packets whose encryption waited for the batch (xform.h,
  * xform_seal_pending); a packet that failed is dropped, never sent. */
 static void tx_seal(struct dp_worker *w)
@@ -107,6 +104,10 @@ static void tx_seal(struct dp_worker *w)
 	b->n = k;
 }
 
+/* Seal what waits, send every packet queued in the batch and give the
+ * buffers back. Under rcu_read_lock: the entries point at their SAs
+ * (RCU-protected) since xform_output, so the lock is held from the TUN
+ * read to here (tun_rx). */
 static void tx_flush(struct dp_worker *w)
 {
 	enum dp_drop res[DP_TX_MAX];
@@ -511,7 +512,7 @@ static void inbound_one(struct dp_worker *w, struct pkt *p, const struct xform_i
 }
 
 /* Open the queued received packets, in order: first their ICVs together
- * (AES-CBC+HMAC SAs without ESN, xform_preverify_*), then each packet as
+ * (AES-CBC+HMAC SAs, xform_preverify_*), then each packet as
  * one. One RCU read-side section covers both, so the SAs the ICVs were
  * computed for are the ones the packets are opened with. */
 static void rxq_run(struct dp_worker *w)

@@ -622,16 +622,17 @@ static void prever_done(void *user, bool ok)
 	((struct esp_prever *)user)->done = ok;
 }
 
-/* RFC 4303 3.4.4: the ICV covers ESP header, IV and ciphertext; here
- * without ESN only (with ESN it also covers seq-hi, which depends on the
- * replay window: xform_input computes those itself). */
-int xform_preverify_add(struct sad *sad, struct xform_scratch *s, const struct pkt *p,
+/* RFC 4303 3.4.4: the ICV covers ESP header, IV and ciphertext, and with
+ * ESN seq-hi (3.3.2.1), which the replay window infers from seq-lo
+ * (Appendix A): asked now, without updating it. */
+int xform_preverify_add(struct sad *sad, struct xform_scratch *s, struct pkt *p,
 			const struct xform_in *in)
 {
 	struct iphdr_info h;
-	const uint8_t *esph = pkt_data(p);
+	uint8_t *esph = pkt_data(p);
 	size_t len = p->len, front, icv;
 	struct esp_prever *v;
+	uint64_t seq = 0;
 	struct sa *sa;
 
 	if (!s->mb || s->nprever >= XFORM_PREVER_MAX)
@@ -645,14 +646,17 @@ int xform_preverify_add(struct sad *sad, struct xform_scratch *s, const struct p
 	if (len < ESP_HDR_LEN)
 		return -1;
 	sa = sad_lookup_in(sad, get_be32(esph), IPSEC_PROTO_ESP);
-	if (!sa || !sa->mbk || sa->p.esn || !sa->encr_alg || !sa->integ_alg)
+	if (!sa || !sa->mbk || !sa->encr_alg || !sa->integ_alg)
 		return -1;
+	if (sa->p.esn && xform_replay_check(sa, get_be32(esph + 4), &seq) != DROP_NONE)
+		return -1; /* a replay: xform_input drops it */
 	front = ESP_HDR_LEN + sa->encr_alg->iv_len;
 	icv = sa->integ_alg->icv_len;
 	if (len < front + icv + 2 || icv > sizeof(v->icv))
 		return -1; /* xform_input says why */
 	v = &s->prever[s->nprever];
-	*v = (struct esp_prever){.sa = sa, .esph = esph, .len = len - icv};
+	*v = (struct esp_prever){.sa = sa, .esph = esph, .len = len - icv, .esn = sa->p.esn,
+				 .seq_hi = (uint32_t)(seq >> 32)};
 	return (int)s->nprever++;
 }
 
@@ -660,6 +664,9 @@ int xform_preverify_add(struct sad *sad, struct xform_scratch *s, const struct p
  * them one by one with OpenSSL). */
 unsigned xform_preverify_run(struct xform_scratch *s)
 {
+	/* With ESN, seq-hi goes where the ICV starts for the computation
+	 * (the first 4 of its 12 or more bytes), which is put back after. */
+	uint8_t saved[XFORM_PREVER_MAX][4];
 	unsigned n = 0;
 
 	if (s->nprever < MB_MIN_BATCH)
@@ -667,10 +674,18 @@ unsigned xform_preverify_run(struct xform_scratch *s)
 	for (unsigned i = 0; i < s->nprever; i++) {
 		struct esp_prever *v = &s->prever[i];
 
-		if (mb_hmac_queue(s->mb, v->sa->mbk, v->esph, v->len, v->icv, v) == 0)
+		if (v->esn) {
+			memcpy(saved[i], v->esph + v->len, 4);
+			put_be32(v->esph + v->len, v->seq_hi);
+		}
+		if (mb_hmac_queue(s->mb, v->sa->mbk, v->esph, v->len + (v->esn ? 4 : 0), v->icv,
+				  v) == 0)
 			n++;
 	}
 	mb_flush(s->mb, prever_done);
+	for (unsigned i = 0; i < s->nprever; i++)
+		if (s->prever[i].esn)
+			memcpy(s->prever[i].esph + s->prever[i].len, saved[i], 4);
 	return n;
 }
 

@@ -69,8 +69,10 @@ unsigned xform_pending(const struct xform_scratch *s); /* packets waiting */
 
 /* Inbound batches (after xform_defer_enable): xform_preverify_add queues
  * the ICV of an ESP packet (native, or UDP-encapsulated and classified as
- * ESP) of an AES-CBC+HMAC SA without ESN, and returns its slot (or -1:
- * nothing queued, xform_input will compute it). xform_preverify_run
+ * ESP) of an AES-CBC+HMAC SA, and returns its slot (or -1: nothing
+ * queued, xform_input will compute it); with ESN it asks the replay
+ * window for seq-hi now, and the ICV is used only if xform_input infers
+ * the same. xform_preverify_run
  * computes every queued ICV at once (crypto/mb.h). Before xform_input on
  * such a packet (when run returned non-zero: it does nothing for fewer
  * than MB_MIN_BATCH), xform_preverify_use(s, slot) lets it compare with the
@@ -78,7 +80,7 @@ unsigned xform_pending(const struct xform_scratch *s); /* packets waiting */
  * only, and only if the packet still starts at the same place and the SA
  * is the same one. xform_preverify_reset ends the batch (before the
  * packet buffers are reused). The packets must not change in between. */
-int xform_preverify_add(struct sad *sad, struct xform_scratch *s, const struct pkt *p,
+int xform_preverify_add(struct sad *sad, struct xform_scratch *s, struct pkt *p,
 			const struct xform_in *in);
 unsigned xform_preverify_run(struct xform_scratch *s);
 void xform_preverify_use(struct xform_scratch *s, int slot);

@@ -52,8 +52,10 @@ struct esp_pending {
 #define XFORM_PREVER_MAX 32
 struct esp_prever {
 	const struct sa *sa;  /* the SA it was computed for (borrowed, RCU) */
-	const uint8_t *esph;  /* where the ESP header was */
-	size_t len;           /* bytes covered by the ICV */
+	uint8_t *esph;        /* where the ESP header was */
+	size_t len;           /* bytes covered by the ICV (without seq-hi) */
+	bool esn;             /* seq-hi was covered too: */
+	uint32_t seq_hi;      /* the one the replay window gave then */
 	uint8_t icv[32];      /* the ICV it should carry (HMAC-SHA-512-256 at most) */
 	bool done;            /* computed (the library reported success) */
 };
