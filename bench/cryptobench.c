@@ -95,13 +95,42 @@ static int sa_add(struct sad *sad, const struct algo *a, bool out, const struct 
 	return sad_install(sad, &p);
 }
 
-static int bench_algo(const struct algo *a, unsigned n, size_t len)
+/* One SA pair of algorithm a (same SPI and keys both ways, so that a
+ * sealed packet opens as is) in its own SAD, and a worker's scratch. */
+struct bench_env {
+	struct sad *sad;
+	struct xform_scratch *s;
+};
+
+static int env_open(struct bench_env *e, const struct algo *a)
 {
 	static const uint8_t kb[64] = "esprit-cryptobench-key-material-not-secret-0123456789abcdef";
 	struct secret *ek = secret_from(kb, a->encr_keylen);
 	struct secret *ik = secret_from(kb + 8, a->integ_keylen ? a->integ_keylen : 1);
-	struct sad *sad = sad_new(1);
-	struct xform_scratch *s = xform_scratch_new();
+	int ret = -1;
+
+	e->sad = sad_new(1);
+	e->s = xform_scratch_new();
+	if (ek && ik && e->sad && e->s && sa_add(e->sad, a, true, ek, ik) == 0 &&
+	    sa_add(e->sad, a, false, ek, ik) == 0)
+		ret = 0;
+	secret_free(ek); /* the SAD keeps copies */
+	secret_free(ik);
+	return ret;
+}
+
+static void env_close(struct bench_env *e)
+{
+	sad_free(e->sad);
+	xform_scratch_free(e->s);
+}
+
+static int bench_algo(const struct algo *a, unsigned n, size_t len)
+{
+	struct bench_env env;
+	int envr = env_open(&env, a);
+	struct sad *sad = env.sad;
+	struct xform_scratch *s = env.s;
 	uint8_t *buf = malloc(PKT_BUF_SIZE), *sealed = malloc(PKT_BUF_SIZE);
 	struct policy pol = {.reqid = 1, .action = POLICY_PROTECT, .mode = IPSEC_MODE_TUNNEL};
 	struct pkt p = {.buf = buf, .cap = PKT_BUF_SIZE};
@@ -112,8 +141,7 @@ static int bench_algo(const struct algo *a, unsigned n, size_t len)
 	double t0;
 	int ret = -1;
 
-	if (!ek || !ik || !sad || !s || !buf || !sealed || sa_add(sad, a, true, ek, ik) < 0 ||
-	    sa_add(sad, a, false, ek, ik) < 0)
+	if (envr < 0 || !buf || !sealed)
 		goto out;
 	rcu_read_lock();
 	t0 = now_s();
@@ -145,12 +173,9 @@ unlock:
 	if (ret)
 		fprintf(stderr, "cryptobench: %s failed\n", a->name);
 out:
-	sad_free(sad);
-	xform_scratch_free(s);
+	env_close(&env);
 	free(buf);
 	free(sealed);
-	secret_free(ek);
-	secret_free(ik);
 	return ret;
 }
 
@@ -162,11 +187,10 @@ out:
 #define BATCH 32
 static int bench_batch(const struct algo *a, unsigned n, size_t len)
 {
-	static const uint8_t kb[64] = "esprit-cryptobench-key-material-not-secret-0123456789abcdef";
-	struct secret *ek = secret_from(kb, a->encr_keylen);
-	struct secret *ik = secret_from(kb + 8, a->integ_keylen ? a->integ_keylen : 1);
-	struct sad *sad = sad_new(1);
-	struct xform_scratch *s = xform_scratch_new();
+	struct bench_env env;
+	int envr = env_open(&env, a);
+	struct sad *sad = env.sad;
+	struct xform_scratch *s = env.s;
 	uint8_t *bufs = malloc((size_t)BATCH * PKT_BUF_SIZE);
 	uint8_t *sealed = malloc((size_t)BATCH * PKT_BUF_SIZE);
 	struct policy pol = {.reqid = 1, .action = POLICY_PROTECT, .mode = IPSEC_MODE_TUNNEL};
@@ -177,8 +201,7 @@ static int bench_batch(const struct algo *a, unsigned n, size_t len)
 	double t0;
 	int ret = -1;
 
-	if (!ek || !ik || !sad || !s || !bufs || !sealed || sa_add(sad, a, true, ek, ik) < 0 ||
-	    sa_add(sad, a, false, ek, ik) < 0)
+	if (envr < 0 || !bufs || !sealed)
 		goto out;
 	ret = 0;
 	if (!xform_defer_enable(s))
@@ -243,12 +266,9 @@ static int bench_batch(const struct algo *a, unsigned n, size_t len)
 out:
 	if (ret)
 		fprintf(stderr, "cryptobench: %s batch failed\n", a->name);
-	sad_free(sad);
-	xform_scratch_free(s);
+	env_close(&env);
 	free(bufs);
 	free(sealed);
-	secret_free(ek);
-	secret_free(ik);
 	return ret;
 }
 

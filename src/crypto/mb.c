@@ -105,12 +105,18 @@ struct mb_gcm *mb_gcm_new(const uint8_t *key, size_t key_len)
 	return g;
 }
 
+/* Keys are wiped before their memory goes back. */
+static void wipe_free(void *p, size_t len)
+{
+	if (!p)
+		return;
+	OPENSSL_cleanse(p, len);
+	free(p);
+}
+
 void mb_gcm_free(struct mb_gcm *g)
 {
-	if (!g)
-		return;
-	OPENSSL_cleanse(g, sizeof(*g));
-	free(g);
+	wipe_free(g, sizeof(*g));
 }
 
 /* The functions are looked up in the shared manager's table; they keep
@@ -247,10 +253,7 @@ struct mb_key *mb_key_new(uint16_t encr_id, const uint8_t *ekey, size_t eklen, u
 
 void mb_key_free(struct mb_key *k)
 {
-	if (!k)
-		return;
-	OPENSSL_cleanse(k, sizeof(*k));
-	free(k);
+	wipe_free(k, sizeof(*k));
 }
 
 struct mb_mgr *mb_mgr_new(void)
