@@ -683,7 +683,7 @@ unsigned xform_preverify_run(struct xform_scratch *s)
 			n++;
 	}
 	mb_flush(s->mb, prever_done);
-	for (unsigned i = 0; i < s->nprever; i++)
+	for (unsigned i = s->nprever; i-- > 0;) /* last first: the first saved is the original */
 		if (s->prever[i].esn)
 			memcpy(s->prever[i].esph + s->prever[i].len, saved[i], 4);
 	return n;

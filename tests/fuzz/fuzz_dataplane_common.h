@@ -8,6 +8,8 @@
  *   SPI 0x101: ESP AES-GCM-16-256, ESN, tunnel, UDP-encapsulated
  *   SPI 0x102: ESP NULL + HMAC-SHA256-128, transport
  *   SPI 0x103: ESP ChaCha20-Poly1305, tunnel
+ *   SPI 0x104: ESP AES-CBC-128 + HMAC-SHA256-128, ESN, tunnel (alone: the
+ *              batch ICV path of fuzz_dataplane_esp)
  *   SPI 0x200: AH HMAC-SHA256-128, transport (bundled with ESP 0x100)
  *   SPI 0x201: AH HMAC-SHA1-96, tunnel
  *   CPI 0x300: IPComp deflate (bundled with ESP 0x103)
@@ -40,6 +42,8 @@ static const struct fuzz_sa fuzz_sas[] = {
 	{0x101, IPSEC_PROTO_ESP, IPSEC_MODE_TUNNEL, ENCR_AES_GCM_16, 256, 0, true, 4500, 2},
 	{0x102, IPSEC_PROTO_ESP, IPSEC_MODE_TRANSPORT, ENCR_NULL, 0, AUTH_HMAC_SHA2_256_128, false, 0, 3},
 	{0x103, IPSEC_PROTO_ESP, IPSEC_MODE_TUNNEL, ENCR_CHACHA20_POLY1305, 0, 0, false, 0, 4},
+	{0x104, IPSEC_PROTO_ESP, IPSEC_MODE_TUNNEL, ENCR_AES_CBC, 128, AUTH_HMAC_SHA2_256_128, true, 0,
+	 6},
 	{0x200, IPSEC_PROTO_AH, IPSEC_MODE_TUNNEL, 0, 0, AUTH_HMAC_SHA2_256_128, false, 0, 1},
 	{0x201, IPSEC_PROTO_AH, IPSEC_MODE_TUNNEL, 0, 0, AUTH_HMAC_SHA1_96, false, 0, 5},
 	{0x300, IPSEC_PROTO_COMP, IPSEC_MODE_TUNNEL, 0, 0, 0, false, 0, 4},

@@ -5,7 +5,7 @@
  * (re)writes them:
  *   ESPRIT_WRITE_CORPUS=1 ./test_dataplane_corpus   (from the source dir)
  * File formats: esp/ first byte 0 = native packet follows, 1 = UDP payload
- * (ESP header first); ah/ native packets; ipcomp/ first byte 0 = IPComp
+ * (ESP header first), 2 = native, through the batch ICV path; ah/ native packets; ipcomp/ first byte 0 = IPComp
  * header + deflate data, 1 = native packet. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -93,7 +93,7 @@ static void gen_one(struct sad *out, struct xform_scratch *s, uint32_t reqid, ui
 		file_write(sub, name, 1, true, pkt_data(&p) + o.udp_payload_off,
 			   p.len - o.udp_payload_off);
 	else
-		file_write(sub, name, fmt == 1 ? 0 : 1, true, pkt_data(&p), p.len);
+		file_write(sub, name, fmt == 1 ? 0 : fmt == 3 ? 2 : 1, true, pkt_data(&p), p.len);
 }
 
 static void corpus_generate(void)
@@ -115,6 +115,7 @@ static void corpus_generate(void)
 	gen_one(out, s, 3, IPSEC_MODE_TRANSPORT, 4, 25, "esp", "esp_null_transport_v4", 1);
 	gen_one(out, s, 3, IPSEC_MODE_TRANSPORT, 6, 25, "esp", "esp_null_transport_v6", 1);
 	gen_one(out, s, 4, IPSEC_MODE_TUNNEL, 4, 20, "esp", "esp_chacha_v4", 1);
+	gen_one(out, s, 6, IPSEC_MODE_TUNNEL, 4, 80, "esp", "esp_cbc_esn_batch_v4", 3);
 	gen_one(out, s, 4, IPSEC_MODE_TUNNEL, 4, 500, "ipcomp", "esp_chacha_comp_v4", 2);
 	gen_one(out, s, 4, IPSEC_MODE_TUNNEL, 6, 900, "ipcomp", "esp_chacha_comp_v6", 2);
 	/* a bare IPComp payload */
@@ -155,7 +156,7 @@ static unsigned corpus_check(const char *sub)
 		if (!strcmp(sub, "ah")) {
 			r = fuzz_xform_input(data, len, &xi);
 		} else if (!strcmp(sub, "esp") || data[0] == 1) {
-			xi.udp = data[0] == 1 && !strcmp(sub, "esp");
+			xi.udp = data[0] == 1 && !strcmp(sub, "esp"); /* 2: native */
 			ip_addr_parse("192.0.2.2", &xi.src);
 			ip_addr_parse("192.0.2.1", &xi.dst);
 			r = fuzz_xform_input(data + 1, len - 1, &xi);
