@@ -77,6 +77,17 @@ static IMB_MGR *setup(void)
 	return setup_mgr;
 }
 
+/* Zeroed, 64-byte aligned (the library's key structures want it). */
+static void *zalloc64(size_t n)
+{
+	size_t size = (n + 63) & ~(size_t)63;
+	void *p = aligned_alloc(64, size);
+
+	if (p)
+		memset(p, 0, size);
+	return p;
+}
+
 /* ---- AES-GCM, direct API ------------------------------------------------ */
 
 struct mb_gcm {
@@ -91,10 +102,9 @@ struct mb_gcm *mb_gcm_new(const uint8_t *key, size_t key_len)
 
 	if (!m || (key_len != 16 && key_len != 24 && key_len != 32))
 		return NULL;
-	g = aligned_alloc(64, (sizeof(*g) + 63) & ~(size_t)63);
+	g = zalloc64(sizeof(*g));
 	if (!g)
 		return NULL;
-	memset(g, 0, sizeof(*g));
 	if (key_len == 16)
 		IMB_AES128_GCM_PRE(m, key, &g->kd);
 	else if (key_len == 24)
@@ -234,10 +244,9 @@ struct mb_key *mb_key_new(uint16_t encr_id, const uint8_t *ekey, size_t eklen, u
 			h = &hashes[i];
 	if (!h || iklen > h->block || !(m = setup()))
 		return NULL;
-	k = aligned_alloc(64, (sizeof(*k) + 63) & ~(size_t)63);
+	k = zalloc64(sizeof(*k));
 	if (!k)
 		return NULL;
-	memset(k, 0, sizeof(*k));
 	if (eklen == 16)
 		IMB_AES_KEYEXP_128(m, ekey, k->enc, k->dec);
 	else if (eklen == 24)
