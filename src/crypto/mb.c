@@ -7,6 +7,7 @@
 
 #include "crypto/alg.h"
 #include "lib/log.h"
+#include "lib/mem.h"
 
 #ifdef HAVE_IPSEC_MB
 #include <intel-ipsec-mb.h>
@@ -77,17 +78,6 @@ static IMB_MGR *setup(void)
 	return setup_mgr;
 }
 
-/* Zeroed, 64-byte aligned (the library's key structures want it). */
-static void *zalloc64(size_t n)
-{
-	size_t size = (n + 63) & ~(size_t)63;
-	void *p = aligned_alloc(64, size);
-
-	if (p)
-		memset(p, 0, size);
-	return p;
-}
-
 /* ---- AES-GCM, direct API ------------------------------------------------ */
 
 struct mb_gcm {
@@ -102,7 +92,7 @@ struct mb_gcm *mb_gcm_new(const uint8_t *key, size_t key_len)
 
 	if (!m || (key_len != 16 && key_len != 24 && key_len != 32))
 		return NULL;
-	g = zalloc64(sizeof(*g));
+	g = zalloc_aligned64(sizeof(*g));
 	if (!g)
 		return NULL;
 	if (key_len == 16)
@@ -244,7 +234,7 @@ struct mb_key *mb_key_new(uint16_t encr_id, const uint8_t *ekey, size_t eklen, u
 			h = &hashes[i];
 	if (!h || iklen > h->block || !(m = setup()))
 		return NULL;
-	k = zalloc64(sizeof(*k));
+	k = zalloc_aligned64(sizeof(*k));
 	if (!k)
 		return NULL;
 	if (eklen == 16)

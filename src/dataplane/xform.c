@@ -628,21 +628,18 @@ static void prever_done(void *user, bool ok)
 int xform_preverify_add(struct sad *sad, struct xform_scratch *s, struct pkt *p,
 			const struct xform_in *in)
 {
-	struct iphdr_info h;
-	uint8_t *esph = pkt_data(p);
-	size_t len = p->len, front, icv;
+	size_t hlen, nh_off, len, front, icv;
 	struct esp_prever *v;
 	uint64_t seq = 0;
+	uint8_t nh, *esph;
 	struct sa *sa;
 
-	if (!s->mb || s->nprever >= XFORM_PREVER_MAX)
+	/* where xform_input will find the ESP header (it trims p the same) */
+	if (!s->mb || s->nprever >= XFORM_PREVER_MAX ||
+	    outer_parse(p, in, &hlen, &nh_off, &nh) != DROP_NONE || nh != IPPROTO_NUM_ESP)
 		return -1;
-	if (!in->udp) {
-		if (!iphdr_parse(esph, len, false, &h) || h.tot_len > len || h.nh != IPPROTO_NUM_ESP)
-			return -1;
-		esph += h.hlen;
-		len = h.tot_len - h.hlen;
-	}
+	esph = pkt_data(p) + hlen;
+	len = p->len - hlen;
 	if (len < ESP_HDR_LEN)
 		return -1;
 	sa = sad_lookup_in(sad, get_be32(esph), IPSEC_PROTO_ESP);

@@ -24,6 +24,7 @@
 #include "crypto/cipher.h"
 #include "crypto/mb.h"
 #include "lib/log.h"
+#include "lib/mem.h"
 
 #define SAD_BITS 10
 #define SAD_BUCKETS (1u << SAD_BITS)
@@ -229,16 +230,6 @@ static int sa_crypto_init(struct sa *sa)
 	return 0;
 }
 
-static void *zalloc_aligned(size_t n)
-{
-	size_t size = (n + 63) & ~(size_t)63;
-	void *p = aligned_alloc(64, size);
-
-	if (p)
-		memset(p, 0, size);
-	return p;
-}
-
 static struct sa *sa_create(const struct sa_params *p, unsigned nworkers)
 {
 	struct sa *sa = calloc(1, sizeof(*sa));
@@ -258,8 +249,8 @@ static struct sa *sa_create(const struct sa_params *p, unsigned nworkers)
 	if ((p->encr_key && p->encr_key->len && !(sa->encr_key = secret_dup(p->encr_key))) ||
 	    (p->integ_key && !(sa->integ_key = secret_dup(p->integ_key))))
 		goto fail;
-	sa->wk = zalloc_aligned(nworkers * sizeof(*sa->wk));
-	sa->stats = zalloc_aligned(nworkers * sizeof(*sa->stats));
+	sa->wk = zalloc_aligned64(nworkers * sizeof(*sa->wk));
+	sa->stats = zalloc_aligned64(nworkers * sizeof(*sa->stats));
 	if (!sa->wk || !sa->stats)
 		goto fail;
 	if (sa_crypto_init(sa) < 0)
