@@ -12,9 +12,10 @@
 # through `esprit --json show crypto ipsec sa` (see bench/README.md).
 # Metrics: TCP Gbit/s (iperf3 10 s), UDP packets/s received at 1400 B and
 # 64 B (iperf3: one sendto per datagram), 64-byte UDP packets/s from a
-# sender that uses UDP GSO (bench/udpspray sendgso: 64 datagrams per
-# sendto with UDP_SEGMENT, as QUIC stacks send; one recv per datagram at
-# the receiver), ping RTT (ms), CPU% of the whole box during the TCP run.
+# sender that uses UDP GSO and a receiver that uses UDP GRO (bench/udpspray
+# sendgso: 64 datagrams per sendto with UDP_SEGMENT; recvgro: UDP_GRO on,
+# as QUIC stacks send and receive), ping RTT (ms), CPU% of the whole box
+# during the TCP run.
 #
 # usage: bench/run.sh BUILD_DIR [--quick] [--only NAME,...]
 set -euo pipefail
@@ -80,9 +81,12 @@ cpu_ticks() { awk '/^cpu /{print $2+$3+$4+$6+$7+$8, $2+$3+$4+$5+$6+$7+$8}' /proc
 
 median() { sort -g | awk '{a[NR]=$1} END{if(NR==0){print "nan"} else print a[int((NR+1)/2)]}'; }
 
-# gso64: 64-byte datagrams/s received by hostB from a UDP GSO sender.
+# gso64: 64-byte datagrams/s received by hostB (UDP_GRO on) from a UDP GSO
+# sender. The receiving application reads coalesced datagrams, so the
+# column measures what the tunnel carries, not one recv() per datagram
+# (the iperf3 UDP64 column measures that).
 gso64() {
-  ex $NS_HB timeout $((SECS + 20)) "$RUN/udpspray" recv 5400 $((SECS + 15)) >"$RUN/gso.rx" 2>&1 &
+  ex $NS_HB timeout $((SECS + 20)) "$RUN/udpspray" recvgro 5400 $((SECS + 15)) >"$RUN/gso.rx" 2>&1 &
   local rx=$!
   for _ in $(seq 50); do grep -q ready "$RUN/gso.rx" && break; sleep 0.1; done
   ex $NS_HA timeout $((SECS + 15)) "$RUN/udpspray" sendgso 198.19.2.2 5400 64 "$SECS" 64 >"$RUN/gso.tx" 2>&1 || true
@@ -120,7 +124,7 @@ measure() {
     "$(printf '%s\n' "${tcp[@]}" | median)" "$(printf '%s\n' "${u1400[@]}" | median)" \
     "$(printf '%s\n' "${u64[@]}" | median)" "$(printf '%s\n' "${png[@]}" | median)" \
     "$(printf '%s\n' "${cpu[@]}" | median)" "$(printf '%s\n' "${g64[@]}" | median)" >>"$RESULTS"
-  tail -1 "$RESULTS" | awk -F'\t' '{printf "  %-22s TCP %s Gbit/s, UDP1400 %s pps, UDP64 %s pps, ping %s ms, CPU %s%%, UDP64 GSO sender %s pps\n",$1,$2,$3,$4,$5,$6,$7}'
+  tail -1 "$RESULTS" | awk -F'\t' '{printf "  %-22s TCP %s Gbit/s, UDP1400 %s pps, UDP64 %s pps, ping %s ms, CPU %s%%, UDP64 GSO/GRO %s pps\n",$1,$2,$3,$4,$5,$6,$7}'
 }
 
 want() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }

@@ -21,7 +21,7 @@ for line in open(sys.argv[1]):
     rows[f[0]] = v + [float("nan")] * (6 - len(v))  # the 1k rows have no GSO column
 
 hdr = (f"{'contender':<26}{'TCP Gbit/s':>11}{'UDP1400 pps':>13}{'UDP64 pps':>11}{'ping ms':>9}"
-       f"{'CPU%':>6}{'UDP64 GSO pps':>15}")
+       f"{'CPU%':>6}{'UDP64 GSO/GRO pps':>19}")
 print(hdr)
 print("-" * len(hdr))
 for name, v in rows.items():
@@ -64,4 +64,4 @@ for e in [n for n in rows if n.startswith("esprit") and rows[n]]:
         a, b = rows[e], rows[p]
         r = lambda i: (a[i] / b[i]) if b[i] else float("nan")
         print(f"{e} / {p}: TCP x{r(0):.2f}, UDP1400 x{r(1):.2f}, UDP64 x{r(2):.2f}, ping x{r(3):.2f},"
-              f" UDP64 GSO x{r(5):.2f}")
+              f" UDP64 GSO/GRO x{r(5):.2f}")

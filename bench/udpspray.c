@@ -20,6 +20,12 @@
  *                                          0.0.0.0:PORT; stops 1 s after the
  *                                          last datagram (or after SECS);
  *                                          prints "received N"
+ *   udpspray recvgro PORT SECS             the same with UDP_GRO on, as QUIC
+ *                                          stacks receive: one recvmsg() may
+ *                                          return several datagrams of one
+ *                                          flow, coalesced by the kernel; the
+ *                                          UDP_GRO control message gives their
+ *                                          size, so N still counts datagrams
  *
  * It does what `iperf3 -u -b 0 -l LEN` does for one destination (a blocking
  * socket, one system call per datagram on both ends, the receiver counts
@@ -174,14 +180,44 @@ static int do_sendgso(const char *addr, int port, size_t len, double secs, int n
 	return 0;
 }
 
-static int do_recv(int port, double secs)
+#ifndef UDP_GRO
+#define UDP_GRO 104 /* linux/udp.h */
+#endif
+
+/* Datagrams in one read: with UDP_GRO the kernel may hand over several
+ * datagrams of gso_size bytes (the last one shorter) as one buffer. */
+static unsigned long long read_one(int fd, char *buf, size_t size, int gro)
+{
+	char ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = buf, .iov_len = size };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n;
+	int gso = 0;
+
+	if (!gro)
+		return recv(fd, buf, size, MSG_DONTWAIT) >= 0 ? 1 : 0;
+	m.msg_control = ctl;
+	m.msg_controllen = sizeof(ctl);
+	n = recvmsg(fd, &m, MSG_DONTWAIT);
+	if (n < 0)
+		return 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
+		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO)
+			memcpy(&gso, CMSG_DATA(c), sizeof(gso));
+	if (gso <= 0 || n <= gso)
+		return 1;
+	return ((unsigned long long)n + (unsigned)gso - 1) / (unsigned)gso;
+}
+
+static int do_recv(int port, double secs, int gro)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	unsigned long long got = 0;
+	unsigned long long got = 0, k;
 	char buf[65536];
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	int one = 1, fd = socket(AF_INET, SOCK_DGRAM, 0);
 
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    (gro && setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) < 0)) {
 		perror("udpspray recv");
 		return 1;
 	}
@@ -199,8 +235,8 @@ static int do_recv(int port, double secs)
 				break;
 			continue;
 		}
-		while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
-			got++;
+		while ((k = read_one(fd, buf, sizeof(buf), gro)) > 0)
+			got += k;
 	}
 	printf("received %llu\n", got);
 	return 0;
@@ -214,9 +250,9 @@ int main(int argc, char **argv)
 	if (argc == 7 && !strcmp(argv[1], "sendgso"))
 		return do_sendgso(argv[2], atoi(argv[3]), (size_t)atoi(argv[4]), atof(argv[5]),
 				  atoi(argv[6]));
-	if (argc == 4 && !strcmp(argv[1], "recv"))
-		return do_recv(atoi(argv[2]), atof(argv[3]));
+	if (argc == 4 && (!strcmp(argv[1], "recv") || !strcmp(argv[1], "recvgro")))
+		return do_recv(atoi(argv[2]), atof(argv[3]), !strcmp(argv[1], "recvgro"));
 	fprintf(stderr, "usage: udpspray send ADDRFILE PORT LEN SECS [SRCFILE] | "
-			"udpspray sendgso ADDR PORT LEN SECS NSEG | udpspray recv PORT SECS\n");
+			"udpspray sendgso ADDR PORT LEN SECS NSEG | udpspray recv|recvgro PORT SECS\n");
 	return 2;
 }
