@@ -21,7 +21,7 @@ struct snap {
 	struct sa_params p; /* key pointers are NULL (sa.h) */
 	struct sa_stats st;
 	int state;
-	uint64_t install_time, total_bytes;
+	uint64_t install_time, total_bytes, retire_at;
 };
 
 struct snaps {
@@ -51,6 +51,8 @@ static void snap_one(struct sa *sa, void *arg)
 	sa_stats_sum(sa, &sn->st);
 	sn->state = sa_state_get(sa);
 	sn->install_time = sa->install_time;
+	sn->retire_at = __atomic_load_n(&sa->retire_at, __ATOMIC_RELAXED);
+	sn->p.standby = __atomic_load_n(&sa->p.standby, __ATOMIC_RELAXED);
 	sn->total_bytes = __atomic_load_n(&sa->total_bytes, __ATOMIC_RELAXED);
 }
 
@@ -90,7 +92,7 @@ struct group {
 	uint64_t send_errors, recv_errors;
 	uint64_t drops[DROP__COUNT];
 	uint32_t out_spi;
-	bool has_out_spi;
+	bool has_out_spi, out_standby;
 };
 
 /* "VPN 10" -> map VPN, seq 10; anything else (a tunnel interface) is
@@ -252,9 +254,12 @@ static void group_build(const struct config *c, struct group *g)
 			g->peer = s->p.dst;
 			if (s->p.encap_dport)
 				g->peer_port = s->p.encap_dport;
-			if (!g->has_out_spi && s->p.proto != IPSEC_PROTO_COMP) {
+			/* the one carrying traffic: a standby SA only if alone */
+			if (s->p.proto != IPSEC_PROTO_COMP &&
+			    (!g->has_out_spi || (g->out_standby && !s->p.standby))) {
 				g->out_spi = s->p.spi;
 				g->has_out_spi = true;
+				g->out_standby = s->p.standby;
 			}
 		} else {
 			if (!g->peer.af)
@@ -332,6 +337,17 @@ static const char *state_text(int st)
 	}
 }
 
+/* After a rekey (ipsec/sad.h): the old inbound SA deleted a few seconds
+ * from now; the new outbound SA waiting for the peer's DELETE of the old. */
+static const char *status_text(const struct snap *s)
+{
+	if (s->state < SA_HARD_EXPIRED && s->retire_at)
+		return "RETIRING";
+	if (s->state < SA_HARD_EXPIRED && s->p.standby)
+		return "STANDBY";
+	return state_text(s->state);
+}
+
 static void ident_text(struct strbuf *b, const struct ip_prefix *pf, uint8_t proto,
 		       uint16_t lo, uint16_t hi)
 {
@@ -386,7 +402,7 @@ static void sa_text(struct strbuf *b, const struct group *g, const struct snap *
 		if (g->replay_window)
 			strbuf_printf(b, "        replay window size: %u\n", g->replay_window);
 	}
-	strbuf_printf(b, "        Status: %s\n", state_text(s->state));
+	strbuf_printf(b, "        Status: %s\n", status_text(s));
 }
 
 static void sa_list_text(struct strbuf *b, const struct group *g, uint8_t dir, uint8_t proto)
@@ -520,7 +536,7 @@ static struct json_object *sa_json(const struct group *g, const struct snap *s)
 	json_object_object_add(o, "bytes", u64(s->st.bytes));
 	json_object_object_add(o, "hard_bytes", u64(s->p.hard_bytes));
 	json_object_object_add(o, "hard_seconds", u64(s->p.hard_seconds));
-	json_object_object_add(o, "status", json_object_new_string(state_text(s->state)));
+	json_object_object_add(o, "status", json_object_new_string(status_text(s)));
 	for (int d = 1; d < DROP__COUNT; d++)
 		json_object_object_add(dr, dp_drop_name((enum dp_drop)d), u64(s->st.drops[d]));
 	json_object_object_add(o, "drops", dr);

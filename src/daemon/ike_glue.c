@@ -139,6 +139,18 @@ static int env_sa_delete(void *ctx, uint32_t spi, uint8_t proto, const struct ip
 	return sad_delete(g->dd->sad, spi, proto, dst);
 }
 
+static int env_sa_retire(void *ctx, uint32_t spi, uint8_t proto, const struct ip_addr *dst)
+{
+	struct ike_glue *g = ctx;
+	return sad_retire(g->dd->sad, spi, proto, dst, now_ns() / 1000000000ull);
+}
+
+static int env_sa_activate(void *ctx, uint32_t spi, uint8_t proto, const struct ip_addr *dst)
+{
+	struct ike_glue *g = ctx;
+	return sad_activate(g->dd->sad, spi, proto, dst);
+}
+
 static void env_conn_event(void *ctx, const char *conn, bool up, int action)
 {
 	(void)ctx;
@@ -447,7 +459,8 @@ struct ike_glue *ike_glue_new(struct daemon *dd)
 			      .sa_install = env_sa_install, .sa_delete = env_sa_delete,
 			      .conn_event = env_conn_event,
 			      .send_keepalive = env_send_keepalive,
-			      .sa_update_encap = env_sa_update_encap};
+			      .sa_update_encap = env_sa_update_encap,
+			      .sa_retire = env_sa_retire, .sa_activate = env_sa_activate};
 	struct ike_global ig;
 
 	if (!g)

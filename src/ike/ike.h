@@ -50,6 +50,12 @@ struct ike_env {
 	 * sa_params for that SA's direction). 0 or -1. */
 	int (*sa_update_encap)(void *ctx, uint32_t spi, uint8_t proto, uint16_t sport,
 			       uint16_t dport);
+	/* Optional, make-before-break after a rekey (ipsec/sad.h): delete an
+	 * inbound SA a few seconds from now (sad_retire) instead of at once;
+	 * let a standby outbound SA carry traffic (sad_activate). 0 or -1.
+	 * Without them the engine deletes at once and installs no standby. */
+	int (*sa_retire)(void *ctx, uint32_t spi, uint8_t proto, const struct ip_addr *dst);
+	int (*sa_activate)(void *ctx, uint32_t spi, uint8_t proto, const struct ip_addr *dst);
 };
 
 /* Identities (RFC 7296 3.5). type 0 in a remote identity means "any". */

@@ -259,7 +259,7 @@ void v2_auth_request(struct v2_sa *sa, const struct ikev2_msg *m)
 		goto out;
 	}
 	/* 1.2: the first Child SA; its failure leaves the IKE SA up (2.21.2) */
-	v2_child_respond(sa, m, o, NULL, sa->ni, sa->ni_len, sa->nr, sa->nr_len);
+	v2_child_respond(sa, m, o, 0, NULL, sa->ni, sa->ni_len, sa->nr, sa->nr_len);
 	v2_send_response(sa, IKEV2_EXCH_IKE_AUTH, msgid, o);
 out:
 	free(o);

@@ -131,12 +131,21 @@ static void dir_in(struct v2_sa *sa, struct sa_params *p, uint32_t spi)
 	p->encap_dport = sp;
 }
 
-static void dir_out(struct v2_sa *sa, struct sa_params *p, uint32_t spi)
+/* A responder's replacement SA waits for the initiator (2.8): the
+ * initiator reads the new SA only once it has processed our answer, so we
+ * send on the old one until its DELETE arrives (v2_child_retire). */
+static bool out_standby(const struct v2_sa *sa, const struct v2_child *ch)
+{
+	return ch->rekey_of && !ch->exch_init && sa->eng->env.sa_activate;
+}
+
+static void dir_out(struct v2_sa *sa, struct v2_child *ch, struct sa_params *p, uint32_t spi)
 {
 	p->dir = SA_DIR_OUT;
 	p->spi = spi;
 	p->src = sa->local;
 	p->dst = sa->remote;
+	p->standby = out_standby(sa, ch);
 }
 
 static int install_comp(struct v2_sa *sa, struct v2_child *ch)
@@ -159,7 +168,7 @@ static int install_comp(struct v2_sa *sa, struct v2_child *ch)
 	p.encr_key_bits = 0;
 	p.replay_window = 0;
 	p.esn = false;
-	dir_out(sa, &p, ch->cpi_out);
+	dir_out(sa, ch, &p, ch->cpi_out);
 	return e->env.sa_install(e->env.ctx, &p);
 }
 
@@ -201,7 +210,7 @@ int v2_child_install(struct v2_sa *sa, struct v2_child *ch, const struct secret 
 	if (e->env.sa_install(e->env.ctx, &p))
 		goto out;
 	params_common(sa, ch, &p);
-	dir_out(sa, &p, ch->spi_out);
+	dir_out(sa, ch, &p, ch->spi_out);
 	p.encr_key = ch->exch_init ? k.encr_i : k.encr_r;
 	p.integ_key = ch->exch_init ? k.integ_i : k.integ_r;
 	if (e->env.sa_install(e->env.ctx, &p)) {
@@ -224,6 +233,36 @@ out:
 	return ret;
 }
 
+/* The inbound SA of a replaced child stays a few seconds (what the peer
+ * sent on it before switching is still in flight); the outbound SA of
+ * its replacement, if we answered that rekey, now carries the traffic. */
+void v2_child_retire(struct v2_sa *sa, struct v2_child *ch)
+{
+	struct ikev2 *e = sa->eng;
+	bool replaced = false;
+
+	for (struct v2_child *c = sa->children; c; c = c->next) {
+		if (c == ch || c->rekey_of != ch->spi_in || !c->installed)
+			continue;
+		replaced = true;
+		if (!out_standby(sa, c))
+			continue;
+		e->env.sa_activate(e->env.ctx, c->spi_out, c->proto, &sa->remote);
+		if (c->cpi_in && c->cpi_out)
+			e->env.sa_activate(e->env.ctx, c->cpi_out, IPSEC_PROTO_COMP, &sa->remote);
+	}
+	if (replaced && ch->installed && e->env.sa_retire &&
+	    !e->env.sa_retire(e->env.ctx, ch->spi_in, ch->proto, &sa->local)) {
+		if (ch->cpi_in && ch->cpi_out)
+			e->env.sa_retire(e->env.ctx, ch->cpi_in, IPSEC_PROTO_COMP, &sa->local);
+		ch->retiring = true;
+		log_info("ikev2 %s: Child SA in %08x out %08x replaced: its inbound SA stays "
+			 "a few seconds for packets in flight", sa->conn->name, ch->spi_in,
+			 ch->spi_out);
+	}
+	v2_child_remove(sa, ch);
+}
+
 void v2_child_remove(struct v2_sa *sa, struct v2_child *ch)
 {
 	struct ikev2 *e = sa->eng;
@@ -234,10 +273,13 @@ void v2_child_remove(struct v2_sa *sa, struct v2_child *ch)
 			break;
 		}
 	if (ch->installed) {
-		e->env.sa_delete(e->env.ctx, ch->spi_in, ch->proto, &sa->local);
+		if (!ch->retiring)
+			e->env.sa_delete(e->env.ctx, ch->spi_in, ch->proto, &sa->local);
 		e->env.sa_delete(e->env.ctx, ch->spi_out, ch->proto, &sa->remote);
 		if (ch->cpi_in && ch->cpi_out) {
-			e->env.sa_delete(e->env.ctx, ch->cpi_in, IPSEC_PROTO_COMP, &sa->local);
+			if (!ch->retiring)
+				e->env.sa_delete(e->env.ctx, ch->cpi_in, IPSEC_PROTO_COMP,
+						 &sa->local);
 			e->env.sa_delete(e->env.ctx, ch->cpi_out, IPSEC_PROTO_COMP, &sa->remote);
 		}
 		log_info("ikev2 %s: Child SA in %08x out %08x deleted", sa->conn->name, ch->spi_in,
@@ -284,7 +326,7 @@ static uint16_t ipcomp_peer(const struct ikev2_msg *m)
 }
 
 struct v2_child *v2_child_respond(struct v2_sa *sa, const struct ikev2_msg *m,
-				  struct v2_out *o, const struct secret *g_ir,
+				  struct v2_out *o, uint32_t rekey_of, const struct secret *g_ir,
 				  const uint8_t *ni, size_t ni_len, const uint8_t *nr,
 				  size_t nr_len)
 {
@@ -335,6 +377,7 @@ struct v2_child *v2_child_respond(struct v2_sa *sa, const struct ikev2_msg *m,
 	if (!ch->cpi_out)
 		ch->cpi_in = 0;
 	ch->exch_init = false;
+	ch->rekey_of = rekey_of;
 	min_nonce(ch, ni, ni_len, nr, nr_len);
 	pl = v2_out_add(o, IKEV2_PL_SA);
 	o->props[o->n_prop] = chosen;
@@ -525,7 +568,8 @@ void v2_create_child_request(struct v2_sa *sa, const struct ikev2_msg *m)
 		v2_out_notify(o, IKEV2_N_NO_PROPOSAL_CHOSEN, 0, NULL, 0, NULL, 0);
 		goto send;
 	}
-	ch = v2_child_respond(sa, m, o, g_ir, ni->u.nonce.p, ni->u.nonce.len, nr, sizeof(nr));
+	ch = v2_child_respond(sa, m, o, old ? old->spi_in : 0, g_ir, ni->u.nonce.p,
+			      ni->u.nonce.len, nr, sizeof(nr));
 	if (ch) {
 		pl = v2_out_add(o, IKEV2_PL_NONCE);
 		pl->u.nonce.p = v2_out_copy(o, nr, sizeof(nr));
@@ -537,7 +581,6 @@ void v2_create_child_request(struct v2_sa *sa, const struct ikev2_msg *m)
 			pl->u.ke.data.len = pub_len;
 		}
 		if (old) {
-			ch->rekey_of = old->spi_in;
 			/* 2.8.1: we are rekeying the same SA ourselves */
 			if (sa->task == T_CHILD_REKEY && sa->creq.rekey_spi == old->spi_in)
 				old->collided = true;

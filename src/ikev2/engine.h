@@ -44,6 +44,7 @@ struct v2_child {
 	uint16_t cpi_in, cpi_out; /* IPComp, 0 = none */
 	struct ikev2_algs algs;
 	bool esn, installed, rekeyed, collided;
+	bool retiring;      /* replaced: its inbound SA is deleted later (sad_retire) */
 	bool exch_init;     /* we initiated the exchange that made it (KEYMAT order) */
 	uint32_t rekey_of;  /* spi_in of the child it replaces, 0 = none */
 	uint8_t mode;
@@ -289,14 +290,18 @@ void v2_auth_response(struct v2_sa *sa, const struct ikev2_msg *m);
 int v2_child_install(struct v2_sa *sa, struct v2_child *ch, const struct secret *g_ir,
 		     const uint8_t *ni, size_t ni_len, const uint8_t *nr, size_t nr_len);
 void v2_child_remove(struct v2_sa *sa, struct v2_child *ch);
+/* The same for a child that a rekey replaced (its DELETE sent and
+ * answered, or received): make-before-break, see ipsec/sad.h. */
+void v2_child_retire(struct v2_sa *sa, struct v2_child *ch);
 struct v2_child *v2_child_by_in(struct v2_sa *sa, uint32_t spi_in);
 struct v2_child *v2_child_by_out(struct v2_sa *sa, uint32_t spi_out);
 /* Fill SA/TS/notify payloads of a first child (IKE_AUTH) request. */
 int v2_child_req_out(struct v2_sa *sa, struct v2_out *o, uint16_t pfs);
 /* Responder side of a child negotiation; adds the response payloads to o,
- * or an error notify. Returns the new child or NULL. */
+ * or an error notify. rekey_of: spi_in of the child it replaces, 0 for a
+ * new one. Returns the new child or NULL. */
 struct v2_child *v2_child_respond(struct v2_sa *sa, const struct ikev2_msg *m,
-				  struct v2_out *o, const struct secret *g_ir,
+				  struct v2_out *o, uint32_t rekey_of, const struct secret *g_ir,
 				  const uint8_t *ni, size_t ni_len, const uint8_t *nr,
 				  size_t nr_len);
 struct v2_child *v2_child_complete(struct v2_sa *sa, const struct ikev2_msg *m,

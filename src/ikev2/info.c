@@ -99,7 +99,7 @@ static void delete_children(struct v2_sa *sa, const struct ikev2_delete *d, stru
 		if (!ch)
 			continue; /* 1.4.1: already gone (a crossing DELETE) */
 		ours[n++] = ch->spi_in;
-		v2_child_remove(sa, ch);
+		v2_child_retire(sa, ch);
 	}
 	if (n)
 		delete_out(o, d->proto, ours, n);
@@ -141,7 +141,7 @@ void v2_info_response(struct v2_sa *sa, const struct ikev2_msg *m)
 	case T_DELETE_CHILD:
 		ch = v2_child_by_in(sa, sa->del_spi);
 		if (ch)
-			v2_child_remove(sa, ch);
+			v2_child_retire(sa, ch);
 		break;
 	case T_DELETE_IKE:
 		v2_sa_dead(sa, "deleted", true);

@@ -77,6 +77,10 @@ struct sa_params {
 	struct ts_list sel;
 	char name[64];              /* "MAP 10" or "Tunnel101", for show */
 	uint8_t origin;             /* enum sa_origin */
+	/* Outbound only: a rekey responder's new SA, held back while an
+	 * older usable SA of the same reqid exists (sad_lookup_out) until
+	 * sad_activate; see ipsec/sad.h "make-before-break". */
+	bool standby;
 };
 
 /* Counters the show command prints, one set per worker, summed on show
@@ -114,6 +118,7 @@ struct sa {
 	struct replay_window *replay; /* inbound; NULL if disabled */
 	pthread_spinlock_t replay_lock; /* protects replay (workers share it) */
 	uint64_t install_time;      /* CLOCK_MONOTONIC seconds */
+	uint64_t retire_at;         /* CLOCK_MONOTONIC seconds, 0 = none; atomic (sad_retire) */
 	int state;                  /* enum sa_state, atomic */
 	uint64_t total_bytes, total_packets; /* atomic; for lifetimes */
 	struct sa *next_hash;       /* SAD internal */

@@ -341,6 +341,11 @@ static void unlink_locked(struct sad *sad, struct sa **pp)
 	call_rcu((struct rcu_head *)&sa->rcu, sa_reclaim);
 }
 
+static bool sa_is(const struct sa *sa, uint32_t spi, uint8_t proto, const struct ip_addr *dst)
+{
+	return sa->p.spi == spi && sa->p.proto == proto && addr_match(dst, &sa->p.dst);
+}
+
 static unsigned delete_in_list(struct sad *sad, struct sa **pp, uint32_t spi, uint8_t proto,
 			       const struct ip_addr *dst)
 {
@@ -348,7 +353,7 @@ static unsigned delete_in_list(struct sad *sad, struct sa **pp, uint32_t spi, ui
 
 	while (*pp) {
 		struct sa *sa = *pp;
-		if (sa->p.spi == spi && sa->p.proto == proto && addr_match(dst, &sa->p.dst)) {
+		if (sa_is(sa, spi, proto, dst)) {
 			unlink_locked(sad, pp);
 			n++;
 		} else {
@@ -367,6 +372,37 @@ int sad_delete(struct sad *sad, uint32_t spi, uint8_t proto, const struct ip_add
 	/* outbound SAs hash by reqid: scan (deletes are rare) */
 	for (unsigned b = 0; b < SAD_BUCKETS; b++)
 		n += delete_in_list(sad, &sad->out[b], spi, proto, dst);
+	pthread_mutex_unlock(&sad->lock);
+	return n ? 0 : -1;
+}
+
+int sad_retire(struct sad *sad, uint32_t spi, uint8_t proto, const struct ip_addr *dst,
+	       uint64_t now_mono_s)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock(&sad->lock);
+	for (struct sa *sa = sad->in[bucket(spi, proto)]; sa; sa = sa->next_hash)
+		if (sa_is(sa, spi, proto, dst)) {
+			__atomic_store_n(&sa->retire_at, now_mono_s + SAD_RETIRE_DELAY_S,
+					 __ATOMIC_RELAXED);
+			n++;
+		}
+	pthread_mutex_unlock(&sad->lock);
+	return n ? 0 : -1;
+}
+
+int sad_activate(struct sad *sad, uint32_t spi, uint8_t proto, const struct ip_addr *dst)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock(&sad->lock);
+	for (unsigned b = 0; b < SAD_BUCKETS; b++) /* outbound hash by reqid */
+		for (struct sa *sa = sad->out[b]; sa; sa = sa->next_hash)
+			if (sa_is(sa, spi, proto, dst)) {
+				__atomic_store_n(&sa->p.standby, false, __ATOMIC_RELAXED);
+				n++;
+			}
 	pthread_mutex_unlock(&sad->lock);
 	return n ? 0 : -1;
 }
@@ -455,15 +491,18 @@ struct sa *sad_lookup_in(struct sad *sad, uint32_t spi, uint8_t proto)
 
 struct sa *sad_lookup_out(struct sad *sad, uint32_t reqid, uint8_t proto)
 {
-	struct sa *sa = rcu_dereference(sad->out[bucket(reqid, proto)]);
+	struct sa *sa = rcu_dereference(sad->out[bucket(reqid, proto)]), *standby = NULL;
 
 	for (; sa; sa = rcu_dereference(sa->next_hash)) {
 		if (sa->p.reqid != reqid || sa->p.proto != proto)
 			continue;
-		if (sa_state_get(sa) < SA_HARD_EXPIRED)
+		if (sa_state_get(sa) >= SA_HARD_EXPIRED)
+			continue;
+		if (!__atomic_load_n(&sa->p.standby, __ATOMIC_RELAXED))
 			return sa;
+		standby = sa; /* newest first: ends on the oldest standby */
 	}
-	return NULL;
+	return standby;
 }
 
 static void foreach_locked(struct sad *sad, sad_visit_fn fn, void *arg)
@@ -549,8 +588,13 @@ bool sad_account(struct sad *sad, struct sa *sa, uint64_t bytes)
 static void tick_one(struct sad *sad, struct sa *sa, uint64_t now)
 {
 	uint64_t age = now > sa->install_time ? now - sa->install_time : 0;
+	uint64_t retire = __atomic_load_n(&sa->retire_at, __ATOMIC_RELAXED);
 	enum sa_state st = sa_state_get(sa);
 
+	if (retire && now >= retire) {
+		sad_delete(sad, sa->p.spi, sa->p.proto, &sa->p.dst);
+		return;
+	}
 	if (st == SA_MATURE && reached(sa->p.soft_seconds, age))
 		fire(sad, sa, EXPIRE_SOFT);
 	if (st < SA_HARD_EXPIRED && reached(sa->p.hard_seconds, age))

@@ -20,6 +20,22 @@ int sad_install(struct sad *sad, const struct sa_params *p);
  * period (call_rcu). Returns 0 if one was found, -1 if none. */
 int sad_delete(struct sad *sad, uint32_t spi, uint8_t proto, const struct ip_addr *dst);
 void sad_flush(struct sad *sad);
+
+/* Make-before-break after a rekey (RFC 7296 2.8), what strongSwan does
+ * with delete_rekeyed_delay and its deferred outbound SA:
+ * - the old inbound SA stays SAD_RETIRE_DELAY_S after its DELETE, so
+ *   that packets the peer sent on it before switching are still read:
+ *   sad_retire marks every SA with this SPI/protocol/destination to be
+ *   deleted by sad_tick at now_mono_s + delay (0 or -1 if none);
+ * - a responder installs its new outbound SA with p.standby: the old one
+ *   goes on carrying traffic until the initiator's DELETE of it (then
+ *   sad_activate) -- the initiator cannot read the new SA before it has
+ *   processed the answer. A standby SA is used anyway when no other
+ *   usable SA of its reqid is left. */
+#define SAD_RETIRE_DELAY_S 5
+int sad_retire(struct sad *sad, uint32_t spi, uint8_t proto, const struct ip_addr *dst,
+	       uint64_t now_mono_s);
+int sad_activate(struct sad *sad, uint32_t spi, uint8_t proto, const struct ip_addr *dst);
 /* The peer's NAT mapping moved (RFC 7296 2.23, RFC 3948): change the UDP
  * encapsulation ports of an SA in place, keeping its sequence numbers,
  * replay window and counters. Readers see the old or the new port.
@@ -31,7 +47,8 @@ void sad_flush_origin(struct sad *sad, uint8_t origin); /* enum sa_origin */
 /* Hot path, under rcu_read_lock: O(1) hash lookups. */
 struct sa *sad_lookup_in(struct sad *sad, uint32_t spi, uint8_t proto);
 /* Outbound SA of a policy for one protocol (ESP, AH or COMP): the newest
- * one installed that is not hard-expired (after a rekey, the new SA). */
+ * one installed that is not hard-expired (after a rekey, the new SA), not
+ * standby unless only standby ones are left (then the oldest). */
 struct sa *sad_lookup_out(struct sad *sad, uint32_t reqid, uint8_t proto);
 
 /* Visit every SA (for show). The callback runs with the SAD's writer lock

@@ -27,6 +27,8 @@ struct inst {
 	uint8_t ek[128], ik[128];
 	size_t el, il;
 	bool deleted;
+	bool retired;   /* deleted later by the data plane (sad_retire) */
+	bool activated; /* was standby, then sad_activate */
 };
 
 struct peer {
@@ -64,6 +66,7 @@ static struct {
 	bool nat_a;         /* rewrite A's source as a NAT would */
 	uint16_t nat_port;  /* the NAT's port for A's 4500 (0: 44500) */
 	bool blackhole_b;   /* B vanished */
+	bool no_mbb;        /* env without sa_retire/sa_activate */
 } net;
 
 static int t_send(void *ctx, const uint8_t *msg, size_t len, const struct ip_addr *src,
@@ -154,6 +157,42 @@ static int t_delete(void *ctx, uint32_t spi, uint8_t proto, const struct ip_addr
 		}
 	fail_msg("%s: delete of unknown SA %08x", p->name, spi);
 	return -1;
+}
+
+static struct inst *find_live(struct peer *p, uint32_t spi, uint8_t proto,
+			      const struct ip_addr *dst, uint8_t dir)
+{
+	for (unsigned i = 0; i < p->n_sa; i++)
+		if (!p->sa[i].deleted && p->sa[i].p.spi == spi && p->sa[i].p.proto == proto &&
+		    p->sa[i].p.dir == dir && ip_addr_eq(&p->sa[i].p.dst, dst))
+			return &p->sa[i];
+	return NULL;
+}
+
+/* As the daemon's SAD: an inbound SA to be deleted in a few seconds (it
+ * counts as gone here); a standby outbound SA that now carries traffic. */
+static int t_retire(void *ctx, uint32_t spi, uint8_t proto, const struct ip_addr *dst)
+{
+	struct peer *p = ctx;
+	struct inst *s = find_live(p, spi, proto, dst, SA_DIR_IN);
+
+	if (!s)
+		fail_msg("%s: retire of unknown inbound SA %08x", p->name, spi);
+	s->retired = s->deleted = true;
+	return 0;
+}
+
+static int t_activate(void *ctx, uint32_t spi, uint8_t proto, const struct ip_addr *dst)
+{
+	struct peer *p = ctx;
+	struct inst *s = find_live(p, spi, proto, dst, SA_DIR_OUT);
+
+	if (!s)
+		fail_msg("%s: activate of unknown outbound SA %08x", p->name, spi);
+	assert_true(s->p.standby);
+	s->p.standby = false;
+	s->activated = true;
+	return 0;
 }
 
 static void t_event(void *ctx, const char *conn, bool up, int action)
@@ -288,6 +327,11 @@ static void peers_up(const struct ike_conn *ca, const struct ike_conn *cb,
 				      .send_keepalive = t_keepalive,
 				      .sa_update_encap = t_update_encap};
 		struct ike_global g = {.cookies_off = true};
+
+		if (!net.no_mbb) {
+			env.sa_retire = t_retire;
+			env.sa_activate = t_activate;
+		}
 
 		net.p[i].e = ikev2_new(&env, i && gb ? gb : &g);
 		assert_non_null(net.p[i].e);
@@ -735,6 +779,76 @@ static void run_one(void)
 	memmove(net.q, net.q + 1, --net.nq * sizeof(net.q[0]));
 	ikev2_input(net.p[pk->to].e, pk->buf, pk->len, &pk->src, pk->sport, &pk->dst, pk->dport);
 	free(pk);
+}
+
+static const struct inst *newest(const struct peer *p, uint8_t dir)
+{
+	for (unsigned i = p->n_sa; i-- > 0;)
+		if (p->sa[i].p.dir == dir)
+			return &p->sa[i];
+	return NULL;
+}
+
+static const struct inst *find_any(const struct peer *p, uint32_t spi, uint8_t dir)
+{
+	for (unsigned i = 0; i < p->n_sa; i++)
+		if (p->sa[i].p.spi == spi && p->sa[i].p.dir == dir)
+			return &p->sa[i];
+	return NULL;
+}
+
+/* Make-before-break, step by step (RFC 7296 2.8; ipsec/sad.h): B, the
+ * responder, sends on its old SA until A's DELETE of it arrives (A reads
+ * B's new SA only once it has processed the answer); each side's old
+ * inbound SA is retired (kept a few seconds for packets in flight), not
+ * deleted at once. Without the data plane's support the engine deletes
+ * at once and installs nothing standby. */
+static void child_rekey_steps(bool mbb)
+{
+	struct ike_conn a, b;
+	uint32_t old_a, old_b;
+	const struct inst *bo, *ao;
+
+	net.no_mbb = !mbb;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	peers_up(&a, &b, NULL);
+	establish();
+	old_a = first_in(&net.p[0]);
+	old_b = first_in(&net.p[1]);
+	assert_int_equal(ikev2_child_rekey(net.p[0].e, old_a), 0);
+	run_one(); /* B: CREATE_CHILD_SA request, answered */
+	bo = newest(&net.p[1], SA_DIR_OUT);
+	assert_int_equal(bo->p.standby, mbb);
+	assert_int_equal(live(&net.p[1]), 4);
+	run_one(); /* A: the answer; new pair installed, DELETE of old_a sent */
+	ao = newest(&net.p[0], SA_DIR_OUT);
+	assert_false(ao->p.standby);
+	assert_int_equal(ao->p.spi, newest(&net.p[1], SA_DIR_IN)->p.spi);
+	run_one(); /* B: the DELETE; its new outbound SA takes over */
+	assert_int_equal(bo->p.standby, false);
+	assert_int_equal(bo->activated, mbb);
+	assert_int_equal(find_any(&net.p[1], old_b, SA_DIR_IN)->retired, mbb);
+	assert_true(find_any(&net.p[1], old_b, SA_DIR_IN)->deleted);
+	run(); /* A: the DELETE's answer */
+	assert_int_equal(find_any(&net.p[0], old_a, SA_DIR_IN)->retired, mbb);
+	assert_int_equal(live(&net.p[0]), 2);
+	assert_int_equal(live(&net.p[1]), 2);
+	assert_false(ao->activated);
+	assert_mirrored();
+	conns_free(&a, &b);
+}
+
+static void test_child_rekey_mbb(void **state)
+{
+	(void)state;
+	child_rekey_steps(true);
+}
+
+static void test_child_rekey_no_mbb(void **state)
+{
+	(void)state;
+	child_rekey_steps(false);
 }
 
 /* Volume lifetimes run out on both ends at about the same time (A's
@@ -1840,6 +1954,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_give_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cookie, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_child_rekey, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_child_rekey_mbb, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_child_rekey_no_mbb, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rekey_collision, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rekey_after_peer_rekeyed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rekey_collision_delete_first_a, setup, teardown),

@@ -278,6 +278,69 @@ static void test_delete_flush_rekey(void **state)
 	sad_free(sad);
 }
 
+/* Make-before-break (sad.h): a standby outbound SA is passed over while
+ * an older usable SA of its reqid exists, used when none is left, and
+ * taken once activated; a retired inbound SA still decrypts until
+ * sad_tick reaches its delay, then it is gone. */
+static void test_standby_retire(void **state)
+{
+	(void)state;
+	struct sad *sad = sad_new(1);
+	struct secret *k = key(20, 0x33);
+	struct sa_params p;
+	struct ip_addr other;
+	uint64_t t0;
+
+	p = gcm(0x600, SA_DIR_OUT, k);
+	assert_int_equal(sad_install(sad, &p), 0);
+	p = gcm(0x601, SA_DIR_OUT, k);
+	p.standby = true;
+	assert_int_equal(sad_install(sad, &p), 0);
+	rcu_read_lock();
+	assert_int_equal(sad_lookup_out(sad, 10, IPSEC_PROTO_ESP)->p.spi, 0x600);
+	rcu_read_unlock();
+	/* the old one goes without the peer's DELETE: the standby takes over */
+	assert_int_equal(sad_delete(sad, 0x600, IPSEC_PROTO_ESP, NULL), 0);
+	rcu_read_lock();
+	assert_int_equal(sad_lookup_out(sad, 10, IPSEC_PROTO_ESP)->p.spi, 0x601);
+	rcu_read_unlock();
+	/* a newer standby again waits behind 0x601, until activated */
+	p = gcm(0x602, SA_DIR_OUT, k);
+	p.standby = true;
+	assert_int_equal(sad_install(sad, &p), 0);
+	rcu_read_lock();
+	assert_int_equal(sad_lookup_out(sad, 10, IPSEC_PROTO_ESP)->p.spi, 0x601);
+	rcu_read_unlock();
+	ip_addr_parse("192.0.2.1", &other);
+	assert_int_equal(sad_activate(sad, 0x602, IPSEC_PROTO_ESP, &other), -1);
+	assert_int_equal(sad_activate(sad, 0x699, IPSEC_PROTO_ESP, NULL), -1);
+	assert_int_equal(sad_activate(sad, 0x602, IPSEC_PROTO_ESP, &p.dst), 0);
+	rcu_read_lock();
+	assert_int_equal(sad_lookup_out(sad, 10, IPSEC_PROTO_ESP)->p.spi, 0x602);
+	rcu_read_unlock();
+
+	p = gcm(0x700, SA_DIR_IN, k);
+	assert_int_equal(sad_install(sad, &p), 0);
+	rcu_read_lock();
+	t0 = sad_lookup_in(sad, 0x700, IPSEC_PROTO_ESP)->install_time;
+	rcu_read_unlock();
+	assert_int_equal(sad_retire(sad, 0x700, IPSEC_PROTO_ESP, &other, t0), -1);
+	assert_int_equal(sad_retire(sad, 0x701, IPSEC_PROTO_ESP, NULL, t0), -1);
+	assert_int_equal(sad_retire(sad, 0x700, IPSEC_PROTO_ESP, &p.dst, t0), 0);
+	sad_tick(sad, t0 + SAD_RETIRE_DELAY_S - 1);
+	rcu_read_lock();
+	assert_non_null(sad_lookup_in(sad, 0x700, IPSEC_PROTO_ESP));
+	rcu_read_unlock();
+	sad_tick(sad, t0 + SAD_RETIRE_DELAY_S);
+	rcu_read_lock();
+	assert_null(sad_lookup_in(sad, 0x700, IPSEC_PROTO_ESP));
+	assert_non_null(sad_lookup_out(sad, 10, IPSEC_PROTO_ESP)); /* others stay */
+	rcu_read_unlock();
+	assert_int_equal(sad_count(sad), 2);
+	secret_free(k);
+	sad_free(sad);
+}
+
 /* ---- lifetimes ---- */
 
 struct events {
@@ -640,6 +703,7 @@ int main(void)
 		cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_delete_flush_rekey),
 		cmocka_unit_test(test_set_encap_ports),
+		cmocka_unit_test(test_standby_retire),
 		cmocka_unit_test(test_lifetime_packets_bytes),
 		cmocka_unit_test(test_lifetime_seconds),
 		cmocka_unit_test(test_lifetime_race),
