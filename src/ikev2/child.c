@@ -233,16 +233,23 @@ out:
 	return ret;
 }
 
-/* The inbound SA of a replaced child stays a few seconds (what the peer
- * sent on it before switching is still in flight); the outbound SA of
- * its replacement, if we answered that rekey, now carries the traffic. */
+/* The inbound SA of a replaced child (or of the redundant one of two
+ * crossing rekeys) stays a few seconds (what the peer sent on it before
+ * switching is still in flight); the outbound SA of its replacement, if
+ * we answered that rekey, now carries the traffic. */
 void v2_child_retire(struct v2_sa *sa, struct v2_child *ch)
 {
 	struct ikev2 *e = sa->eng;
 	bool replaced = false;
 
 	for (struct v2_child *c = sa->children; c; c = c->next) {
-		if (c == ch || c->rekey_of != ch->spi_in || !c->installed)
+		if (c == ch || !c->installed)
+			continue;
+		/* 2.8.1: the redundant one of two crossing rekeys; its twin
+		 * carries on, packets sent on it may still be on their way */
+		if (ch->rekey_of && c->rekey_of == ch->rekey_of)
+			replaced = true;
+		if (c->rekey_of != ch->spi_in)
 			continue;
 		replaced = true;
 		if (!out_standby(sa, c))

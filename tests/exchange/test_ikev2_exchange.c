@@ -766,6 +766,23 @@ static void test_rekey_collision(void **state)
 	assert_int_equal(live(&net.p[1]), 2);
 	assert_int_equal(net.p[0].n_sa, 6);
 	assert_mirrored();
+	/* make-before-break: every replaced inbound SA -- the old one and the
+	 * redundant new one -- is retired, none deleted at once; each side's
+	 * surviving outbound SA carries traffic */
+	for (int k = 0; k < 2; k++) {
+		unsigned retired = 0;
+
+		for (unsigned i = 0; i < net.p[k].n_sa; i++) {
+			const struct inst *x = &net.p[k].sa[i];
+
+			retired += x->retired;
+			if (x->p.dir == SA_DIR_IN && x->deleted)
+				assert_true(x->retired);
+			if (x->p.dir == SA_DIR_OUT && !x->deleted)
+				assert_false(x->p.standby);
+		}
+		assert_int_equal(retired, 2);
+	}
 	conns_free(&a, &b);
 }
 
