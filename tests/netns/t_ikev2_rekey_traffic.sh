@@ -205,6 +205,7 @@ spis = {"A": {"in": set(), "out": set()}, "B": {"in": set(), "out": set()}}
 sa_drops = {"A": {}, "B": {}}  # (dir, spi) -> {reason: max}
 dp = {"A": {}, "B": {}}
 snaps = {"A": 0, "B": 0}
+status = {"A": set(), "B": set()}  # (direction, Status) pairs seen
 for f in sorted(glob.glob(os.path.join(d, "*.json"))):
     side = os.path.basename(f)[0]
     try:
@@ -218,6 +219,7 @@ for f in sorted(glob.glob(os.path.join(d, "*.json"))):
                 if x["proto"] != "esp":
                     continue
                 spis[side]["in" if dr == "inbound" else "out"].add(x["spi"])
+                status[side].add((dr, x.get("status")))
                 m = sa_drops[side].setdefault((dr, x["spi"]), {})
                 for k, v in x.get("drops", {}).items():
                     m[k] = max(m.get(k, 0), int(v))
@@ -281,6 +283,8 @@ nosa=$(($(mon_eval 'drops("A").get("no-sa", 0)') + $(mon_eval 'drops("B").get("n
 other=$(mon_eval 'sum(v for s in "AB" for k, v in drops(s).items() if k != "no-sa")')
 check "no drop other than no-sa during the rekeys (gwA $da, gwB $db)" num_eq "$other" 0
 check "no no-sa drops during the two Child rekeys (make-before-break): $nosa" num_eq "$nosa" 0
+check "each side showed a replaced inbound SA as RETIRING (kept for packets in flight)" \
+	eval '[ "$(mon_eval "all((\"inbound\", \"RETIRING\") in status[s] for s in \"AB\")")" = True ]'
 info "hostA TCP retransmissions during the stream: $((r1 - r0)) (TcpRetransSegs $r0 -> $r1)"
 state_now
 check "still settled at the end ($STATE)" eval '[[ $STATE == OK* ]]'
