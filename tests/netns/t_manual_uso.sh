@@ -16,14 +16,15 @@ topo_up
 UG="$ESPRIT_SRC/tests/netns/udp_gso.py"
 
 # run_flow DST SEG NSEG COUNT [half]: receiver on hostB, sender on hostA;
-# all datagrams (or at least half) arrive, none damaged or twice.
+# all datagrams (or at least half) arrive, none damaged or twice. With
+# half, the sender pauses after every superpacket instead of every 8th.
 run_flow() {
-	local dst=$1 seg=$2 nseg=$3 count=$4 want=$(($3 * $4)) out
-	[ "${5:-}" = half ] && want=$((want / 2))
+	local dst=$1 seg=$2 nseg=$3 count=$4 want=$(($3 * $4)) out every=8
+	[ "${5:-}" = half ] && want=$((want / 2)) every=1
 	nsx "$HB" timeout 60 "$PY" "$UG" recv 9000 "$seg" 2 >"$TMP/recv.out" &
 	local rp=$!
 	sleep 0.5
-	out=$(nsx "$HA" timeout 60 "$PY" "$UG" send "$dst" 9000 "$seg" "$nseg" "$count")
+	out=$(nsx "$HA" timeout 60 "$PY" "$UG" send "$dst" 9000 "$seg" "$nseg" "$count" "$every")
 	wait "$rp"
 	local got bad
 	got=$(awk '{print $2}' "$TMP/recv.out")
@@ -53,8 +54,10 @@ for pass in uso:esp-gcm:$HB4 uso:ipv6:$HB6 no-uso:esp-gcm:$HB4; do
 	rx0=$(tun_rx "$GA")
 	enc0=$(sa_get "$GA" 'sum_g("pkts_encaps")')
 	# Without USO the kernel cuts each superpacket into 40 datagrams in
-	# front of the TUN, whose queue may overflow in a burst: loss is
-	# allowed there (damage is not).
+	# front of the TUN, whose queue may overflow in a burst when the
+	# gateway is slow (sanitizers, a loaded CI box; once 2139 of 4000 were
+	# lost with 8 superpackets per burst): the sender paces each
+	# superpacket and loss up to half is allowed there (damage is not).
 	[ "$mode" = uso ] && min= || min=half
 	run_flow "$dst" 64 40 100 $min
 	run_flow "$dst" 1200 20 50 $min

@@ -1,9 +1,12 @@
 """UDP datagrams sent with UDP_SEGMENT (as QUIC stacks send), and a
 receiver that checks each one, for tests/netns/t_manual_uso.sh.
 
-  udp_gso.py send DST PORT SEG NSEG COUNT   COUNT sendmsg calls, each of
+  udp_gso.py send DST PORT SEG NSEG COUNT [EVERY]
+                                            COUNT sendmsg calls, each of
                                             NSEG datagrams of SEG bytes
-                                            (one UDP GSO superpacket);
+                                            (one UDP GSO superpacket),
+                                            2 ms pause after every EVERY
+                                            calls (default 8);
                                             prints "sent N"
   udp_gso.py recv PORT SEG IDLE             datagrams on [::]:PORT until
                                             IDLE seconds pass without one;
@@ -23,7 +26,7 @@ def body(n, seg):
     return n.to_bytes(4, "big") + bytes((n + j) & 0xFF for j in range(seg - 4))
 
 
-def send(dst, port, seg, nseg, count):
+def send(dst, port, seg, nseg, count, every):
     fam = socket.AF_INET6 if ":" in dst else socket.AF_INET
     s = socket.socket(fam, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_UDP, UDP_SEGMENT, seg)
@@ -31,7 +34,7 @@ def send(dst, port, seg, nseg, count):
     for k in range(count):
         s.sendto(b"".join(body(n + i, seg) for i in range(nseg)), (dst, port))
         n += nseg
-        if k % 8 == 7:
+        if k % every == every - 1:
             time.sleep(0.002)  # paced: the test is about correctness
     print("sent", n)
 
@@ -57,6 +60,7 @@ def recv(port, seg, idle):
 if __name__ == "__main__":
     a = sys.argv
     if a[1] == "send":
-        send(a[2], int(a[3]), int(a[4]), int(a[5]), int(a[6]))
+        send(a[2], int(a[3]), int(a[4]), int(a[5]), int(a[6]),
+             int(a[7]) if len(a) > 7 else 8)
     else:
         recv(int(a[2]), int(a[3]), float(a[4]))
