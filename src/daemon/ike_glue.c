@@ -151,6 +151,12 @@ static int env_sa_activate(void *ctx, uint32_t spi, uint8_t proto, const struct 
 	return sad_activate(g->dd->sad, spi, proto, dst);
 }
 
+static bool env_spi_in_use(void *ctx, uint32_t spi, uint8_t proto)
+{
+	struct ike_glue *g = ctx;
+	return sad_spi_in_use(g->dd->sad, spi, proto);
+}
+
 static void env_conn_event(void *ctx, const char *conn, bool up, int action)
 {
 	(void)ctx;
@@ -460,7 +466,8 @@ struct ike_glue *ike_glue_new(struct daemon *dd)
 			      .conn_event = env_conn_event,
 			      .send_keepalive = env_send_keepalive,
 			      .sa_update_encap = env_sa_update_encap,
-			      .sa_retire = env_sa_retire, .sa_activate = env_sa_activate};
+			      .sa_retire = env_sa_retire, .sa_activate = env_sa_activate,
+			      .spi_in_use = env_spi_in_use};
 	struct ike_global ig;
 
 	if (!g)

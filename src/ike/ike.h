@@ -56,6 +56,10 @@ struct ike_env {
 	 * Without them the engine deletes at once and installs no standby. */
 	int (*sa_retire)(void *ctx, uint32_t spi, uint8_t proto, const struct ip_addr *dst);
 	int (*sa_activate)(void *ctx, uint32_t spi, uint8_t proto, const struct ip_addr *dst);
+	/* Optional: does an installed inbound SA (in any state, also one
+	 * retiring) use this SPI (CPI for IPSEC_PROTO_COMP)? The engine draws
+	 * another one then; without it only its own children are checked. */
+	bool (*spi_in_use)(void *ctx, uint32_t spi, uint8_t proto);
 };
 
 /* Identities (RFC 7296 3.5). type 0 in a remote identity means "any". */

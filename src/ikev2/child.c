@@ -17,28 +17,69 @@
 #define NONCE_LEN 32
 #define IPCOMP_DEFLATE 2 /* RFC 7296 3.10.1 IPCOMP_SUPPORTED transform ID */
 
+/* Is v the inbound SPI (the CPI when comp) of a child of ours, installed
+ * or offered in a pending request, or of an inbound SA in the data plane
+ * (which still holds the retiring ones)? Inbound SAs are found by SPI
+ * and protocol alone (RFC 4301 4.1), so a second one would not install. */
+static bool spi_taken(struct ikev2 *e, uint32_t v, bool comp)
+{
+	const struct ike_env *env = &e->env;
+
+	for (const struct v2_sa *s = e->all; s; s = s->all_next) {
+		if (v == (comp ? s->creq.cpi_in : s->creq.spi_in))
+			return true;
+		for (const struct v2_child *ch = s->children; ch; ch = ch->next)
+			if (v == (comp ? ch->cpi_in : ch->spi_in))
+				return true;
+	}
+	if (!env->spi_in_use)
+		return false;
+	if (comp)
+		return env->spi_in_use(env->ctx, v, IPSEC_PROTO_COMP);
+	return env->spi_in_use(env->ctx, v, IPSEC_PROTO_ESP) ||
+	       env->spi_in_use(env->ctx, v, IPSEC_PROTO_AH);
+}
+
+/* Tries before giving up: only a broken random source or a full SPI space
+ * repeats a taken value this often. */
+#define SPI_TRIES 64
+
 static int child_spi(struct v2_sa *sa, uint32_t *spi)
 {
 	uint8_t b[4];
 
-	do { /* 0..255 are reserved (RFC 4303 2.1) */
+	for (int i = 0; i < SPI_TRIES; i++) {
 		if (v2_random(sa->eng, b, 4))
 			return -1;
-		*spi = get_be32(b);
-	} while (*spi < 256);
-	return 0;
+		uint32_t v = get_be32(b); /* *spi may be the pending request's */
+		/* 0..255 are reserved (RFC 4303 2.1) */
+		if (v >= 256 && !spi_taken(sa->eng, v, false)) {
+			*spi = v;
+			return 0;
+		}
+	}
+	log_warn("ikev2 %s: no free inbound SPI after %d random draws", sa->conn->name,
+		 SPI_TRIES);
+	return -1;
 }
 
 static int child_cpi(struct v2_sa *sa, uint16_t *cpi)
 {
 	uint8_t b[2];
 
-	do { /* RFC 3173 3.3: negotiated CPIs are 256..61439 */
+	for (int i = 0; i < SPI_TRIES; i++) {
 		if (v2_random(sa->eng, b, 2))
 			return -1;
-		*cpi = get_be16(b);
-	} while (*cpi < 256 || *cpi > 61439);
-	return 0;
+		uint16_t v = get_be16(b);
+		/* RFC 3173 3.3: negotiated CPIs are 256..61439 */
+		if (v >= 256 && v <= 61439 && !spi_taken(sa->eng, v, true)) {
+			*cpi = v;
+			return 0;
+		}
+	}
+	log_warn("ikev2 %s: no free IPComp CPI after %d random draws", sa->conn->name,
+		 SPI_TRIES);
+	return -1;
 }
 
 struct v2_child *v2_child_by_in(struct v2_sa *sa, uint32_t spi_in)
@@ -377,6 +418,8 @@ struct v2_child *v2_child_respond(struct v2_sa *sa, const struct ikev2_msg *m,
 			   cc->mode == IPSEC_MODE_TRANSPORT ? "transport" : "tunnel",
 			   ch->mode == IPSEC_MODE_TRANSPORT ? "transport" : "tunnel");
 	if (child_spi(sa, &ch->spi_in) || (peer_cpi && cc->ipcomp && child_cpi(sa, &ch->cpi_in))) {
+		/* no SPI to give now: the peer may try again later (2.25) */
+		v2_out_notify(o, IKEV2_N_TEMPORARY_FAILURE, 0, NULL, 0, NULL, 0);
 		free(ch);
 		return NULL;
 	}
@@ -418,6 +461,7 @@ static bool child_error(struct v2_sa *sa, const struct ikev2_msg *m)
 			   t == IKEV2_N_NO_PROPOSAL_CHOSEN ? "NO_PROPOSAL_CHOSEN"
 			   : t == IKEV2_N_TS_UNACCEPTABLE  ? "TS_UNACCEPTABLE"
 			   : t == IKEV2_N_INVALID_KE_PAYLOAD ? "INVALID_KE_PAYLOAD"
+			   : t == IKEV2_N_TEMPORARY_FAILURE  ? "TEMPORARY_FAILURE"
 							    : "error notify");
 		return true;
 	}
@@ -688,5 +732,11 @@ void v2_create_child_response(struct v2_sa *sa, const struct ikev2_msg *m)
 		rekey_done_old_gone(sa, ch, r->rekey_spi);
 	else if (!ch && old && ikev2_msg_find_notify(m, IKEV2_N_CHILD_SA_NOT_FOUND))
 		v2_child_remove(sa, old);
+	else if (!ch && old && ikev2_msg_find_notify(m, IKEV2_N_TEMPORARY_FAILURE)) {
+		/* 2.25: the peer cannot now; rekey again later, not at once */
+		old->soft_at = v2_now(sa->eng) + V2_RETRY_MS;
+		log_info("ikev2 %s: Child SA rekey: retrying in %d s", sa->conn->name,
+			 V2_RETRY_MS / 1000);
+	}
 	r->rekey_spi = 0;
 }

@@ -164,6 +164,8 @@ struct ikev2 {
 	struct ip_addr trace_peer; /* V2_TRACE_PEER */
 };
 enum { V2_TRACE_OFF, V2_TRACE_ALL, V2_TRACE_PEER };
+/* 2.25: wait before retrying a rekey the peer answered TEMPORARY_FAILURE. */
+#define V2_RETRY_MS 10000
 /* DPD requests sent before the peer is declared dead (with dpd RETRY). */
 #define V2_DPD_SENDS 5
 

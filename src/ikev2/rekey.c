@@ -19,7 +19,6 @@
 #include "lib/log.h"
 
 #define NONCE_LEN 32
-#define RETRY_MS 10000 /* 2.25: wait before retrying after TEMPORARY_FAILURE */
 
 static unsigned long long spi64(const uint8_t *spi)
 {
@@ -234,7 +233,7 @@ static void rekey_refused(struct v2_sa *sa, struct v2_sa *n, const struct ikev2_
 		return;
 	}
 	if (ikev2_msg_find_notify(m, IKEV2_N_TEMPORARY_FAILURE)) {
-		sa->rekey_at = v2_now(sa->eng) + RETRY_MS; /* 2.25: not at once */
+		sa->rekey_at = v2_now(sa->eng) + V2_RETRY_MS; /* 2.25: not at once */
 		log_info("ikev2 %s: IKE rekey: TEMPORARY_FAILURE, retrying later", sa->conn->name);
 		return;
 	}

@@ -283,6 +283,16 @@ static struct sa *find_in_locked(struct sad *sad, uint32_t spi, uint8_t proto)
 	return NULL;
 }
 
+bool sad_spi_in_use(struct sad *sad, uint32_t spi, uint8_t proto)
+{
+	bool used;
+
+	pthread_mutex_lock(&sad->lock);
+	used = find_in_locked(sad, spi, proto) != NULL;
+	pthread_mutex_unlock(&sad->lock);
+	return used;
+}
+
 static bool out_dup_locked(struct sad *sad, const struct sa_params *p)
 {
 	for (unsigned b = 0; b < SAD_BUCKETS; b++)

@@ -44,6 +44,10 @@ int sad_set_encap_ports(struct sad *sad, uint32_t spi, uint8_t proto, uint16_t s
 			uint16_t dport);
 void sad_flush_origin(struct sad *sad, uint8_t origin); /* enum sa_origin */
 
+/* Is an inbound SA with this SPI (CPI for IPSEC_PROTO_COMP) installed, in
+ * any state (also retiring)? For SPI allocation; takes the writer lock. */
+bool sad_spi_in_use(struct sad *sad, uint32_t spi, uint8_t proto);
+
 /* Hot path, under rcu_read_lock: O(1) hash lookups. */
 struct sa *sad_lookup_in(struct sad *sad, uint32_t spi, uint8_t proto);
 /* Outbound SA of a policy for one protocol (ESP, AH or COMP): the newest

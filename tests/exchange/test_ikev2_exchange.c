@@ -46,6 +46,10 @@ struct peer {
 	uint16_t encap_dport[8];
 	size_t max_len; /* longest datagram sent */
 	bool fail_install; /* the data plane refuses every SA */
+	/* spi_in_use: answer "in use" to the next spi_busy questions, noting
+	 * the SPIs refused so */
+	unsigned spi_busy, n_busy, spi_queries;
+	uint32_t busy_spi[256];
 };
 
 struct pkt {
@@ -195,6 +199,25 @@ static int t_activate(void *ctx, uint32_t spi, uint8_t proto, const struct ip_ad
 	return 0;
 }
 
+/* As sad_spi_in_use: an inbound SA holds it, also a retiring one. */
+static bool t_spi_in_use(void *ctx, uint32_t spi, uint8_t proto)
+{
+	struct peer *p = ctx;
+
+	p->spi_queries++;
+	if (p->spi_busy) {
+		p->spi_busy--;
+		if (p->n_busy < 256)
+			p->busy_spi[p->n_busy++] = spi;
+		return true;
+	}
+	for (unsigned i = 0; i < p->n_sa; i++)
+		if (p->sa[i].p.dir == SA_DIR_IN && p->sa[i].p.spi == spi &&
+		    p->sa[i].p.proto == proto && (!p->sa[i].deleted || p->sa[i].retired))
+			return true;
+	return false;
+}
+
 static void t_event(void *ctx, const char *conn, bool up, int action)
 {
 	struct peer *p = ctx;
@@ -325,7 +348,8 @@ static void peers_up(const struct ike_conn *ca, const struct ike_conn *cb,
 				      .random = t_random, .sa_install = t_install,
 				      .sa_delete = t_delete, .conn_event = t_event,
 				      .send_keepalive = t_keepalive,
-				      .sa_update_encap = t_update_encap};
+				      .sa_update_encap = t_update_encap,
+				      .spi_in_use = t_spi_in_use};
 		struct ike_global g = {.cookies_off = true};
 
 		if (!net.no_mbb) {
@@ -743,6 +767,75 @@ static void test_child_rekey(void **state)
 	assert_int_equal(live(&net.p[0]), 2);
 	assert_int_equal(live(&net.p[1]), 2);
 	assert_null(find(&net.p[0], old, SA_DIR_IN));
+	assert_mirrored();
+	conns_free(&a, &b);
+}
+
+/* Inbound SPIs are drawn at random; one an installed (or retiring) SA
+ * holds is drawn again, and a responder that finds none answers
+ * TEMPORARY_FAILURE, after which the initiator keeps its SA and tries
+ * again later (2.25). */
+static void test_spi_in_use(void **state)
+{
+	struct ike_conn a, b;
+	struct peer *pa = &net.p[0], *pb = &net.p[1];
+	uint32_t old, cur;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	peers_up(&a, &b, NULL);
+	establish();
+	assert_true(pa->spi_queries >= 1 && pb->spi_queries >= 1);
+	/* both ends: the first three SPIs drawn are taken */
+	pa->spi_busy = pb->spi_busy = 3;
+	old = first_in(pa);
+	assert_int_equal(ikev2_child_rekey(pa->e, old), 0);
+	run();
+	assert_int_equal(pa->n_busy, 3);
+	assert_int_equal(pb->n_busy, 3);
+	assert_int_equal(live(pa), 2);
+	assert_int_equal(live(pb), 2);
+	assert_mirrored();
+	for (int k = 0; k < 2; k++)
+		for (unsigned i = 0; i < net.p[k].n_busy; i++) {
+			assert_null(find(&net.p[k], net.p[k].busy_spi[i], SA_DIR_IN));
+			assert_int_not_equal(net.p[k].busy_spi[i], 0);
+		}
+	/* the responder finds no free SPI: TEMPORARY_FAILURE, nothing new */
+	cur = first_in(pa);
+	pb->spi_busy = 1000;
+	assert_int_equal(ikev2_child_rekey(pa->e, cur), 0);
+	run();
+	assert_int_equal(pb->spi_busy, 1000 - 64);
+	assert_int_equal(live(pa), 2);
+	assert_int_equal(live(pb), 2);
+	assert_non_null(find(pa, cur, SA_DIR_IN));
+	/* 10 s later A asks again, and now B has SPIs */
+	pb->spi_busy = 0;
+	advance(9000);
+	assert_non_null(find(pa, cur, SA_DIR_IN));
+	advance(2000);
+	assert_null(find(pa, cur, SA_DIR_IN));
+	assert_int_equal(live(pa), 2);
+	assert_int_equal(live(pb), 2);
+	assert_mirrored();
+	/* the initiator finds none: no request, the SA stays */
+	cur = first_in(pa);
+	pa->spi_busy = 1000;
+	pa->sent = 0;
+	assert_int_equal(ikev2_child_rekey(pa->e, cur), 0);
+	run();
+	assert_int_equal(pa->spi_busy, 1000 - 64);
+	assert_non_null(find(pa, cur, SA_DIR_IN));
+	assert_int_equal(live(pa), 2);
+	assert_int_equal(pa->downs, 0);
+	/* and the IKE SA is not stuck on it: the next rekey goes through */
+	pa->spi_busy = 0;
+	assert_int_equal(ikev2_child_rekey(pa->e, cur), 0);
+	run();
+	assert_null(find(pa, cur, SA_DIR_IN));
+	assert_int_equal(live(pa), 2);
 	assert_mirrored();
 	conns_free(&a, &b);
 }
@@ -1973,6 +2066,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_child_rekey, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_child_rekey_mbb, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_child_rekey_no_mbb, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spi_in_use, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rekey_collision, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rekey_after_peer_rekeyed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rekey_collision_delete_first_a, setup, teardown),

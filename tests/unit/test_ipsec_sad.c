@@ -331,11 +331,16 @@ static void test_standby_retire(void **state)
 	rcu_read_lock();
 	assert_non_null(sad_lookup_in(sad, 0x700, IPSEC_PROTO_ESP));
 	rcu_read_unlock();
+	/* a retiring SA's SPI is not free for a new SA (inbound only, per proto) */
+	assert_true(sad_spi_in_use(sad, 0x700, IPSEC_PROTO_ESP));
+	assert_false(sad_spi_in_use(sad, 0x700, IPSEC_PROTO_AH));
+	assert_false(sad_spi_in_use(sad, 0x602, IPSEC_PROTO_ESP));
 	sad_tick(sad, t0 + SAD_RETIRE_DELAY_S);
 	rcu_read_lock();
 	assert_null(sad_lookup_in(sad, 0x700, IPSEC_PROTO_ESP));
 	assert_non_null(sad_lookup_out(sad, 10, IPSEC_PROTO_ESP)); /* others stay */
 	rcu_read_unlock();
+	assert_false(sad_spi_in_use(sad, 0x700, IPSEC_PROTO_ESP));
 	assert_int_equal(sad_count(sad), 2);
 	secret_free(k);
 	sad_free(sad);
