@@ -26,7 +26,7 @@
 #define SPI "<256-4294967295>"
 #define PFS                                                                                        \
 	"{group1|group2|group5|group14|group15|group16|group17|group18|group19|group20|group21"     \
-	"|group24|group31|group32}"
+	"|group31|group32}"
 
 /* IKEv2 proposal lists (several per line, in preference order). */
 #define R1(x) "[" x "]"

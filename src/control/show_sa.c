@@ -635,6 +635,10 @@ static void dp_text(struct strbuf *b, const struct dp_global_stats *st)
 			 "queue full %llu\n",
 		      (unsigned long long)st->acq_queued, (unsigned long long)st->acq_flushed,
 		      (unsigned long long)st->acq_expired, (unsigned long long)st->acq_overflow);
+	strbuf_printf(b, "    dropped by the kernel before a worker read them: tunnel queue "
+			 "full %llu, socket buffer full %llu\n",
+		      (unsigned long long)st->tun_queue_drops,
+		      (unsigned long long)st->sock_buffer_drops);
 	drops_text(b, st->drops, "    ");
 }
 
@@ -660,6 +664,8 @@ static struct json_object *dp_json(const struct dp_global_stats *st)
 	json_object_object_add(o, "acq_flushed", u64(st->acq_flushed));
 	json_object_object_add(o, "acq_expired", u64(st->acq_expired));
 	json_object_object_add(o, "acq_overflow", u64(st->acq_overflow));
+	json_object_object_add(o, "tun_queue_drops", u64(st->tun_queue_drops));
+	json_object_object_add(o, "sock_buffer_drops", u64(st->sock_buffer_drops));
 	for (int d = 1; d < DROP__COUNT; d++)
 		json_object_object_add(dr, dp_drop_name((enum dp_drop)d), u64(st->drops[d]));
 	json_object_object_add(o, "drops", dr);

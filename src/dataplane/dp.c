@@ -211,8 +211,45 @@ fail:
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define ZERO(x) __atomic_store_n(&(x), 0, __ATOMIC_RELAXED)
 
-void dp_stats(const struct dp *dp, struct dp_global_stats *out)
+/* The kernel's drop counters of the tunnel devices (the TUN and every
+ * VTI) and of the distinct receive sockets of the workers. */
+static void kernel_drops(struct dp *dp, uint64_t *tun, uint64_t *sock)
 {
+	int ifx[1 + DP_VTI_MAX], fds[64];
+	unsigned nifx = 0, nfds = 0;
+
+	ifx[nifx++] = dp->tun.ifindex;
+	pthread_mutex_lock(&dp->vti_lock);
+	for (unsigned i = 0; i < DP_VTI_MAX; i++)
+		if (__atomic_load_n(&dp->vti[i].used, __ATOMIC_RELAXED))
+			ifx[nifx++] = dp->vti[i].tun.ifindex;
+	pthread_mutex_unlock(&dp->vti_lock);
+	if (route_links_tx_dropped(ifx, nifx, tun) < 0)
+		*tun = 0;
+	*sock = 0;
+	for (unsigned i = 0; dp->workers && i < dp->nworkers; i++)
+		for (unsigned k = 0; k < RX__COUNT; k++) {
+			int fd = dp->workers[i].rx[k];
+			unsigned j = 0;
+
+			while (j < nfds && fds[j] != fd)
+				j++;
+			if (fd < 0 || j < nfds || nfds == sizeof(fds) / sizeof(fds[0]))
+				continue; /* closed, shared (counted once), or too many */
+			fds[nfds++] = fd;
+			*sock += sock_rx_drops(fd);
+		}
+}
+
+static uint64_t since(uint64_t now, uint64_t base)
+{
+	return now > base ? now - base : 0; /* a VTI removed takes its count along */
+}
+
+void dp_stats(struct dp *dp, struct dp_global_stats *out)
+{
+	uint64_t ktun, ksock;
+
 	memset(out, 0, sizeof(*out));
 	for (unsigned i = 0; dp->workers && i < dp->nworkers; i++) {
 		const struct dp_global_stats *s = &dp->workers[i].stats.s;
@@ -237,6 +274,9 @@ void dp_stats(const struct dp *dp, struct dp_global_stats *out)
 	out->acq_flushed = LOAD(dp->acqq.flushed);
 	out->acq_expired = LOAD(dp->acqq.expired);
 	out->acq_overflow = LOAD(dp->acqq.overflow);
+	kernel_drops(dp, &ktun, &ksock);
+	out->tun_queue_drops = since(ktun, dp->kdrop_base_tun);
+	out->sock_buffer_drops = since(ksock, dp->kdrop_base_sock);
 }
 
 /* Races with workers only in losing increments made during the clear. */
@@ -265,6 +305,7 @@ void dp_clear_stats(struct dp *dp)
 	ZERO(dp->acqq.flushed);
 	ZERO(dp->acqq.expired);
 	ZERO(dp->acqq.overflow);
+	kernel_drops(dp, &dp->kdrop_base_tun, &dp->kdrop_base_sock);
 }
 
 /* ---- the acquire queue ----------------------------------------------------- */

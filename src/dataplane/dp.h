@@ -75,6 +75,12 @@ struct dp_global_stats {
 	 * the SA was up, dropped after the timeout, refused (queue full; those
 	 * are also counted as no-outbound-sa drops, as are the expired). */
 	uint64_t acq_queued, acq_flushed, acq_expired, acq_overflow;
+	/* Dropped by the kernel before a worker read them (the kernel's own
+	 * counters, since start or the last clear; filled by dp_stats, not by
+	 * the workers): packets routed into a tunnel device whose queue was
+	 * full, datagrams for a receive socket whose buffer was full. Both
+	 * mean the workers fell behind (load, too few cores, a burst). */
+	uint64_t tun_queue_drops, sock_buffer_drops;
 	uint64_t drops[DROP__COUNT]; /* drops not attributable to an SA (no SA, no policy) */
 };
 
@@ -96,7 +102,7 @@ struct dp *dp_start(const struct dp_config *cfg, struct sad *sad, struct spd *sp
 /* Wakes and joins the workers, closes sockets, removes routes and rules,
  * removes the TUN device. NULL is fine. */
 void dp_stop(struct dp *dp);
-void dp_stats(const struct dp *dp, struct dp_global_stats *out);
+void dp_stats(struct dp *dp, struct dp_global_stats *out);
 void dp_clear_stats(struct dp *dp);
 int dp_tun_ifindex(const struct dp *dp);
 unsigned dp_nworkers(const struct dp *dp);

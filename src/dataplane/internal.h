@@ -236,6 +236,9 @@ void dp_socks_close(struct dp_socks *s);
 int dp_socks_worker_open(const struct dp_socks *s, unsigned idx, unsigned n, uint32_t fwmark,
 			 bool gro, int rx[RX__COUNT], bool own[RX__COUNT]);
 int dp_socks_steer(const struct dp_socks *s, unsigned n);
+/* Datagrams the kernel dropped on a receive socket since it was opened
+ * (its buffer was full: SO_MEMINFO's SK_MEMINFO_DROPS); 0 if unknown. */
+uint64_t sock_rx_drops(int fd);
 /* Classic BPF programs (exposed for tests): keep IPv4 ESP with
  * SPI % n == idx; pick reuseport socket SPI % n. */
 struct sock_fprog;
@@ -336,6 +339,10 @@ int route_set_dev(struct dp_route_set *rs, int ifindex, const struct ip_prefix *
 void route_sysctl_setup(const char *tun_name);
 /* Open a NETLINK_ROUTE socket (tun.c uses it too). */
 struct nl_sock *route_nl_open(void);
+/* Sum of the TX drops of the links (a TUN device counts there the packets
+ * routed into it that found its queue full); links that are gone count 0.
+ * Returns 0, or -1 if netlink failed. */
+int route_links_tx_dropped(const int *ifindex, unsigned n, uint64_t *sum);
 
 /* ---- route-based VTIs (vti.c) ------------------------------------------
  * `interface TunnelN` with tunnel protection: a TUN device of that name.
@@ -421,6 +428,8 @@ struct dp {
 	bool stopping;    /* atomic */
 	unsigned nworkers;
 	struct dp_worker *workers; /* [nworkers] */
+	/* The kernel's drop counters at the last clear (dp_clear_stats). */
+	uint64_t kdrop_base_tun, kdrop_base_sock;
 	/* Rate limits for drop logs, shared by the workers. */
 	struct ratelimit rl_drop, rl_io;
 };

@@ -27,6 +27,7 @@
 
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
+#include <netlink/route/link.h>
 #include <netlink/route/route.h>
 #include <netlink/route/rule.h>
 
@@ -48,6 +49,25 @@ struct nl_sock *route_nl_open(void)
 		return NULL;
 	}
 	return nl;
+}
+
+int route_links_tx_dropped(const int *ifindex, unsigned n, uint64_t *sum)
+{
+	struct nl_sock *nl = route_nl_open();
+
+	*sum = 0;
+	if (!nl)
+		return -1;
+	for (unsigned i = 0; i < n; i++) {
+		struct rtnl_link *link = NULL;
+
+		if (ifindex[i] <= 0 || rtnl_link_get_kernel(nl, ifindex[i], NULL, &link) < 0)
+			continue;
+		*sum += rtnl_link_get_stat(link, RTNL_LINK_TX_DROPPED);
+		rtnl_link_put(link);
+	}
+	nl_socket_free(nl);
+	return 0;
 }
 
 /* ---- the "not fwmark" rule --------------------------------------------- */

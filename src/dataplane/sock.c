@@ -18,6 +18,7 @@
  * the worker rather than a silent drop. */
 #include <errno.h>
 #include <linux/filter.h>
+#include <linux/sock_diag.h>
 #include <netinet/ip.h>
 #include <netinet/udp.h>
 #include <string.h>
@@ -688,4 +689,15 @@ unsigned sock_send_batch(const struct dp_socks *s, const struct tx_batch *b, boo
 		}
 	}
 	return sent;
+}
+
+uint64_t sock_rx_drops(int fd)
+{
+	uint32_t mi[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mi);
+
+	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mi, &len) < 0 ||
+	    len < (SK_MEMINFO_DROPS + 1) * sizeof(mi[0]))
+		return 0;
+	return mi[SK_MEMINFO_DROPS];
 }

@@ -10,7 +10,10 @@ receiver that checks each one, for tests/netns/t_manual_uso.sh.
                                             prints "sent N"
   udp_gso.py recv PORT SEG IDLE             datagrams on [::]:PORT until
                                             IDLE seconds pass without one;
-                                            prints "received GOOD bad BAD"
+                                            prints "received GOOD bad BAD
+                                            drops D" (D: what the kernel
+                                            dropped on this socket, its
+                                            buffer full)
 
 Datagram n carries n (4 bytes, big endian) then bytes (n + j) & 0xff; a
 datagram of another length or content, or seen twice, counts as bad."""
@@ -20,6 +23,9 @@ import sys
 import time
 
 UDP_SEGMENT = 103  # linux/udp.h
+SO_RCVBUFFORCE = 33  # asm-generic/socket.h
+SO_MEMINFO = 55
+SK_MEMINFO_DROPS = 8  # linux/sock_diag.h
 
 
 def body(n, seg):
@@ -42,7 +48,10 @@ def send(dst, port, seg, nseg, count, every):
 def recv(port, seg, idle):
     s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    try:  # root passes net.core.rmem_max
+        s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 32 << 20)
+    except OSError:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
     s.bind(("::", port))
     good = bad = 0
     seen = set()
@@ -54,7 +63,9 @@ def recv(port, seg, idle):
             seen.add(n)
         else:
             bad += 1
-    print("received", good, "bad", bad)
+    mi = s.getsockopt(socket.SOL_SOCKET, SO_MEMINFO, 4 * (SK_MEMINFO_DROPS + 1))
+    drops = int.from_bytes(mi[4 * SK_MEMINFO_DROPS:], sys.byteorder)
+    print("received", good, "bad", bad, "drops", drops)
 
 
 if __name__ == "__main__":

@@ -125,7 +125,7 @@ static void on_acquire(const struct policy *pol, const struct flow *f, void *arg
 		   ip_addr_str(&f->dst, d));
 }
 
-static void stats_print(const struct dp *dp)
+static void stats_print(struct dp *dp)
 {
 	struct dp_global_stats st;
 

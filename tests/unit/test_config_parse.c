@@ -254,6 +254,9 @@ static void test_err_other(void **state)
 		     2, 46, "16", "32..65536", CFG_ERR_INVALID);
 	expect_error("interface wan0\n do show running-config\n", 2, 2, "do", "exec",
 		     CFG_ERR_EXEC);
+	/* RFC 5114 group 24 (MODP 2048 with a 256-bit subgroup) is not built in */
+	expect_error("crypto map V 10 ipsec-isakmp\n set pfs group24\n", 2, 10, "group24",
+		     "group14", CFG_ERR_INVALID);
 	expect_error("crypto map V 10 ipsec-manual\n", 1, 12, "V", "needs set peer",
 		     CFG_ERR_SEMANTIC);
 	expect_error("ip route 198.19.0.0 255.0.255.0 wan0\n", 1, 21, "255.0.255.0", "mask",
