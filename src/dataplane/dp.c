@@ -212,11 +212,12 @@ fail:
 #define ZERO(x) __atomic_store_n(&(x), 0, __ATOMIC_RELAXED)
 
 /* The kernel's drop counters of the tunnel devices (the TUN and every
- * VTI) and of the distinct receive sockets of the workers. */
+ * VTI) and of the receive sockets: the shared ones and those a worker
+ * opened for itself (dp_socks_worker_open). */
 static void kernel_drops(struct dp *dp, uint64_t *tun, uint64_t *sock)
 {
-	int ifx[1 + DP_VTI_MAX], fds[64];
-	unsigned nifx = 0, nfds = 0;
+	int ifx[1 + DP_VTI_MAX];
+	unsigned nifx = 0;
 
 	ifx[nifx++] = dp->tun.ifindex;
 	pthread_mutex_lock(&dp->vti_lock);
@@ -227,18 +228,12 @@ static void kernel_drops(struct dp *dp, uint64_t *tun, uint64_t *sock)
 	if (route_links_tx_dropped(ifx, nifx, tun) < 0)
 		*tun = 0;
 	*sock = 0;
-	for (unsigned i = 0; dp->workers && i < dp->nworkers; i++)
-		for (unsigned k = 0; k < RX__COUNT; k++) {
-			int fd = dp->workers[i].rx[k];
-			unsigned j = 0;
-
-			while (j < nfds && fds[j] != fd)
-				j++;
-			if (fd < 0 || j < nfds || nfds == sizeof(fds) / sizeof(fds[0]))
-				continue; /* closed, shared (counted once), or too many */
-			fds[nfds++] = fd;
-			*sock += sock_rx_drops(fd);
-		}
+	for (unsigned k = 0; k < RX__COUNT; k++) {
+		*sock += sock_rx_drops(dp->socks.rx[k]);
+		for (unsigned i = 0; dp->workers && i < dp->nworkers; i++)
+			if (dp->workers[i].rx_own[k])
+				*sock += sock_rx_drops(dp->workers[i].rx[k]);
+	}
 }
 
 static uint64_t since(uint64_t now, uint64_t base)
