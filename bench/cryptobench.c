@@ -169,6 +169,7 @@ static int bench_algo(const struct algo *a, unsigned n, size_t len)
 	report(a->name, "open", now_s() - t0, n, len);
 	ret = 0;
 unlock:
+	xform_release(s); /* the SA's sending turn, taken by the first seal */
 	rcu_read_unlock();
 	if (ret)
 		fprintf(stderr, "cryptobench: %s failed\n", a->name);
@@ -262,6 +263,7 @@ static int bench_batch(const struct algo *a, unsigned n, size_t len)
 		if (!ret && slot[0] >= 0)
 			report(a->name, "open-b32", now_s() - t0, opened, len);
 	}
+	xform_release(s);
 	rcu_read_unlock();
 out:
 	if (ret)

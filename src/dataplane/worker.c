@@ -104,10 +104,10 @@ static void tx_seal(struct dp_worker *w)
 	b->n = k;
 }
 
-/* Seal what waits, send every packet queued in the batch and give the
- * buffers back. Under rcu_read_lock: the entries point at their SAs
- * (RCU-protected) since xform_output, so the lock is held from the TUN
- * read to here (tun_rx). */
+/* Seal what waits, send every packet queued in the batch, give the
+ * buffers back and the SAs' sending turns (xform_release). Under
+ * rcu_read_lock: the entries point at their SAs (RCU-protected) since
+ * xform_output, so the lock is held from the TUN read to here (tun_rx). */
 static void tx_flush(struct dp_worker *w)
 {
 	enum dp_drop res[DP_TX_MAX];
@@ -115,8 +115,10 @@ static void tx_flush(struct dp_worker *w)
 	unsigned sent;
 
 	tx_seal(w);
-	if (!b->n)
+	if (!b->n) {
+		xform_release(w->scratch);
 		return;
+	}
 	sent = sock_send_batch(&w->dp->socks, b, &w->gso, res);
 	stat_add(&w->stats.s.net_tx, sent);
 	for (unsigned i = 0; i < b->n; i++) {
@@ -125,6 +127,7 @@ static void tx_flush(struct dp_worker *w)
 		pkt_pool_put(&w->pool, b->e[i].p);
 	}
 	b->n = 0;
+	xform_release(w->scratch);
 }
 
 /* No outbound SA yet for pol: keep a copy of the packet until the SA is
@@ -155,10 +158,20 @@ static bool protect(struct dp_worker *w, const struct policy *pol, const struct 
 		    struct pkt *p, unsigned origin, bool may_queue)
 {
 	struct dp *dp = w->dp;
-	struct tx_ent *e = &w->tx.e[w->tx.n];
+	struct tx_ent *e;
 	enum dp_drop r;
 
-	r = xform_output(dp->sad, pol, w->idx, w->scratch, p, &e->o);
+	for (;;) {
+		e = &w->tx.e[w->tx.n];
+		r = xform_output(dp->sad, pol, w->idx, w->scratch, p, &e->o);
+		if (r != XFORM_SA_BUSY)
+			break;
+		/* another worker is sending on the SA: send ours (holding no
+		 * turn while waiting, so two workers never wait on each other),
+		 * then wait for it */
+		tx_flush(w);
+		xform_wait_turn(w->scratch, w->idx);
+	}
 	if (r == DROP_NO_OUT_SA && may_queue) {
 		no_out_sa(w, pol, f, p, origin);
 		return false;

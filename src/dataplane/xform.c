@@ -1,6 +1,7 @@
 /* The bundle: IPComp, ESP, AH and UDP encapsulation put together in the
  * order of RFC 4301 and RFC 3173 2 (outbound: compress, ESP, then AH over
  * the result; inbound: the reverse, layer by layer while an SA exists). */
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -358,6 +359,58 @@ static void out_fill(struct xform_out *o, const struct pkt *p, const struct bund
 	}
 }
 
+/* ---- the sending turn of an outbound SA (xform.h) ------------------------ */
+
+static void turn_note(struct xform_scratch *s, struct sa *sa, unsigned worker)
+{
+	__atomic_store_n(&sa->tx_holder, worker + 1, __ATOMIC_RELAXED);
+	s->held[s->nheld++] = sa;
+}
+
+/* Take the SA's turn if it is free and nobody waits for it. */
+static bool turn_try(struct xform_scratch *s, struct sa *sa, unsigned worker)
+{
+	uint32_t t;
+
+	if (!sa || __atomic_load_n(&sa->tx_holder, __ATOMIC_RELAXED) == worker + 1)
+		return true;
+	if (s->nheld == XFORM_HELD_MAX)
+		return false;
+	t = __atomic_load_n(&sa->tx_serving, __ATOMIC_ACQUIRE);
+	if (!__atomic_compare_exchange_n(&sa->tx_next, &t, t + 1, false, __ATOMIC_ACQUIRE,
+					 __ATOMIC_RELAXED))
+		return false;
+	turn_note(s, sa, worker);
+	return true;
+}
+
+void xform_wait_turn(struct xform_scratch *s, unsigned worker)
+{
+	struct sa *sa = s->busy;
+	uint32_t t;
+
+	s->busy = NULL;
+	if (!sa || s->nheld == XFORM_HELD_MAX)
+		return;
+	t = __atomic_fetch_add(&sa->tx_next, 1, __ATOMIC_RELAXED);
+	while (__atomic_load_n(&sa->tx_serving, __ATOMIC_ACQUIRE) != t)
+		sched_yield(); /* the holder seals and sends one batch at most */
+	turn_note(s, sa, worker);
+}
+
+void xform_release(struct xform_scratch *s)
+{
+	for (unsigned i = 0; i < s->nheld; i++) {
+		struct sa *sa = s->held[i];
+
+		__atomic_store_n(&sa->tx_holder, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&sa->tx_serving,
+				 __atomic_load_n(&sa->tx_serving, __ATOMIC_RELAXED) + 1,
+				 __ATOMIC_RELEASE);
+	}
+	s->nheld = 0;
+}
+
 enum dp_drop xform_output(struct sad *sad, const struct policy *pol, unsigned worker,
 			  struct xform_scratch *s, struct pkt *p, struct xform_out *o)
 {
@@ -375,6 +428,9 @@ enum dp_drop xform_output(struct sad *sad, const struct policy *pol, unsigned wo
 	b.comp = b.esp ? sad_lookup_out(sad, pol->reqid, IPSEC_PROTO_COMP) : NULL;
 	if (!b.esp && !b.ah)
 		return DROP_NO_OUT_SA;
+	s->busy = !turn_try(s, b.ah, worker) ? b.ah : !turn_try(s, b.esp, worker) ? b.esp : NULL;
+	if (s->busy)
+		return XFORM_SA_BUSY;
 	o->sa = b.ah ? b.ah : b.esp;
 	if (!iphdr_parse(pkt_data(p), p->len, true, &h) || h.tot_len > p->len)
 		return count_drop(b.ah ? b.ah : b.esp, worker, DROP_MALFORMED);

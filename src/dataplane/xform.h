@@ -96,6 +96,24 @@ void xform_preverify_reset(struct xform_scratch *s);
  * and every drop it can attribute to an SA on that SA's stats[worker]
  * itself; the caller counts a drop globally only when o->sa is NULL
  * (DROP_NO_OUT_SA). */
+/* Not a drop: xform_output's answer when another worker holds the sending
+ * turn of an SA the packet needs (p is untouched). The caller sends what
+ * it has (xform_release), waits its turn (xform_wait_turn), and calls
+ * xform_output again. */
+#define XFORM_SA_BUSY ((enum dp_drop)DROP__COUNT)
+
+/* One worker at a time takes sequence numbers of an outbound SA: from
+ * xform_output on the first packet until the packets are sent. So the
+ * SA's packets leave in sequence order, and the peer's replay window
+ * never sees one that a worker only delayed (two workers sealing packets
+ * of one SA would otherwise interleave on the wire by a batch or more,
+ * beyond a 64-packet window). After sending: xform_release gives back
+ * every turn the worker holds (do it also when nothing was sent). */
+void xform_release(struct xform_scratch *s);
+/* Holding no turn (after xform_release): wait for the busy SA's turn, in
+ * the order the workers asked (a ticket lock: no worker starves). */
+void xform_wait_turn(struct xform_scratch *s, unsigned worker);
+
 enum dp_drop xform_output(struct sad *sad, const struct policy *pol, unsigned worker,
 			  struct xform_scratch *s, struct pkt *p, struct xform_out *o);
 

@@ -60,6 +60,10 @@ struct esp_prever {
 	bool done;            /* computed (the library reported success) */
 };
 
+/* Outbound SAs one worker may hold between two sends: two per packet of a
+ * full batch (AH and ESP) and a few more for packets that failed. */
+#define XFORM_HELD_MAX 160
+
 struct xform_scratch {
 	z_stream def, inf;
 	bool def_ok, inf_ok;
@@ -77,6 +81,12 @@ struct xform_scratch {
 	unsigned nprever;
 	struct esp_prever prever[XFORM_PREVER_MAX];
 	const struct esp_prever *prever_cur;
+	/* Outbound SAs whose sending turn this worker holds (until
+	 * xform_release), and the one another worker holds when xform_output
+	 * returned XFORM_SA_BUSY. */
+	unsigned nheld;
+	struct sa *held[XFORM_HELD_MAX];
+	struct sa *busy;
 };
 
 /* Where the IP header ends and the protected part begins. */

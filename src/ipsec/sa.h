@@ -115,6 +115,10 @@ struct sa {
 	struct sa_stats *stats;     /* [nworkers] */
 	unsigned nworkers;
 	uint64_t seq_out;           /* next outbound sequence number - 1; atomic add */
+	/* Outbound: the turn to take sequence numbers and send (a ticket
+	 * lock; dataplane/xform.h xform_output, xform_release). tx_holder is
+	 * the worker index + 1 of the holder, 0 = none. All atomic. */
+	uint32_t tx_next, tx_serving, tx_holder;
 	struct replay_window *replay; /* inbound; NULL if disabled */
 	pthread_spinlock_t replay_lock; /* protects replay (workers share it) */
 	uint64_t install_time;      /* CLOCK_MONOTONIC seconds */

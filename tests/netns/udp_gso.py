@@ -11,12 +11,15 @@ receiver that checks each one, for tests/netns/t_manual_uso.sh.
   udp_gso.py recv PORT SEG IDLE             datagrams on [::]:PORT until
                                             IDLE seconds pass without one;
                                             prints "received GOOD bad BAD
-                                            drops D" (D: what the kernel
-                                            dropped on this socket, its
-                                            buffer full)
+                                            drops D reordered R" (D: what
+                                            the kernel dropped on this
+                                            socket, its buffer full; R:
+                                            datagrams that arrived after a
+                                            later one of their flow)
 
 Datagram n carries n (4 bytes, big endian) then bytes (n + j) & 0xff; a
-datagram of another length or content, or seen twice, counts as bad."""
+datagram of another length or content, or seen twice, counts as bad. A
+flow is one sender's address and port; each numbers its datagrams from 0."""
 import select
 import socket
 import sys
@@ -53,19 +56,24 @@ def recv(port, seg, idle):
     except OSError:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
     s.bind(("::", port))
-    good = bad = 0
+    good = bad = reordered = 0
     seen = set()
+    top = {}  # flow -> highest n so far
     while select.select([s], [], [], idle)[0]:
-        d = s.recv(65536)
+        d, src = s.recvfrom(65536)
         n = int.from_bytes(d[:4], "big")
-        if len(d) == seg and n not in seen and d == body(n, seg):
+        flow = src[:2]
+        if len(d) == seg and (flow, n) not in seen and d == body(n, seg):
             good += 1
-            seen.add(n)
+            seen.add((flow, n))
+            if n < top.get(flow, -1):
+                reordered += 1
+            top[flow] = max(n, top.get(flow, -1))
         else:
             bad += 1
     mi = s.getsockopt(socket.SOL_SOCKET, SO_MEMINFO, 4 * (SK_MEMINFO_DROPS + 1))
     drops = int.from_bytes(mi[4 * SK_MEMINFO_DROPS:], sys.byteorder)
-    print("received", good, "bad", bad, "drops", drops)
+    print("received", good, "bad", bad, "drops", drops, "reordered", reordered)
 
 
 if __name__ == "__main__":

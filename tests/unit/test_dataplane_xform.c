@@ -10,7 +10,9 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 #include <urcu.h>
 
 #include "crypto/alg.h"
@@ -210,6 +212,7 @@ static enum dp_drop out(const struct sacfg *c, const uint8_t *in, size_t len,
 	pkt_load(in, len);
 	rcu_read_lock();
 	r = xform_output(E.out, &pol, 0, E.s, &E.p, o);
+	xform_release(E.s); /* as a worker does once the packet is sent */
 	rcu_read_unlock();
 	return r;
 }
@@ -377,6 +380,65 @@ static void test_esp_counters(void **state)
 	sa_stats_sum(sa_in(SPI_ESP, IPSEC_PROTO_ESP), &st);
 	assert_int_equal(st.packets, 2);
 	assert_true(st.bytes >= 2 * 128);
+}
+
+/* One worker at a time takes sequence numbers of an outbound SA and sends
+ * (xform.h): another worker's xform_output answers XFORM_SA_BUSY and
+ * leaves the packet as it was until the holder's xform_release; a waiting
+ * worker gets the turn when the holder lets go, and the holder then waits
+ * behind it. */
+static void *turn_waiter(void *arg)
+{
+	xform_wait_turn(arg, 1);
+	return NULL;
+}
+
+static void test_send_turn(void **state)
+{
+	(void)state;
+	struct sacfg c = {.proto = IPSEC_PROTO_ESP, .encr = ENCR_AES_GCM_16, .key_bits = 128,
+			  .af_outer = 4, .spi = SPI_ESP, .mode = IPSEC_MODE_TUNNEL};
+	struct policy pol = {.reqid = REQID, .action = POLICY_PROTECT, .mode = c.mode};
+	struct sad *out2 = sad_new(2);
+	struct xform_scratch *s0 = xform_scratch_new(), *s1 = xform_scratch_new();
+	uint8_t clear[256];
+	size_t len = inner_make(clear, 4, 50, false);
+	struct xform_out o;
+	struct sa *sa;
+	pthread_t t;
+
+	assert_non_null(out2);
+	assert_int_equal(install(out2, &c, SA_DIR_OUT), 0);
+	rcu_read_lock();
+	sa = sad_lookup_out(out2, REQID, IPSEC_PROTO_ESP);
+	pkt_load(clear, len);
+	assert_int_equal(xform_output(out2, &pol, 0, s0, &E.p, &o), DROP_NONE);
+	pkt_load(clear, len);
+	assert_int_equal(xform_output(out2, &pol, 1, s1, &E.p, &o), XFORM_SA_BUSY);
+	assert_int_equal(E.p.len, len);
+	assert_memory_equal(pkt_data(&E.p), clear, len);
+	assert_int_equal(sa->seq_out, 1); /* no sequence number taken */
+	assert_int_equal(xform_output(out2, &pol, 0, s0, &E.p, &o), DROP_NONE);
+	/* worker 1 waits; worker 0's release lets it in */
+	assert_int_equal(pthread_create(&t, NULL, turn_waiter, s1), 0);
+	usleep(20000);
+	assert_int_equal(sa->tx_holder, 1);
+	xform_release(s0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(sa->tx_holder, 2);
+	pkt_load(clear, len);
+	assert_int_equal(xform_output(out2, &pol, 1, s1, &E.p, &o), DROP_NONE);
+	pkt_load(clear, len);
+	assert_int_equal(xform_output(out2, &pol, 0, s0, &E.p, &o), XFORM_SA_BUSY);
+	xform_release(s1);
+	assert_int_equal(sa->tx_holder, 0);
+	assert_int_equal(xform_output(out2, &pol, 0, s0, &E.p, &o), DROP_NONE);
+	assert_int_equal(sa->seq_out, 4);
+	xform_release(s0);
+	rcu_read_unlock();
+	xform_scratch_free(s0);
+	xform_scratch_free(s1);
+	sad_free(out2);
 }
 
 /* The sequence number is the IV for counter and AEAD modes: check it is
@@ -1144,6 +1206,7 @@ static void batch_roundtrip(struct xform_scratch *s, const struct sacfg *c, unsi
 		memcpy(pkt_data(&q[i]), clear, len[i]);
 		assert_int_equal(xform_output(E.out, &pol, 0, s, &q[i], &o[i]), DROP_NONE);
 	}
+	xform_release(s);
 	rcu_read_unlock();
 	assert_int_equal(xform_pending(s), expect_defer ? n : 0);
 	assert_int_equal(xform_seal_pending(s), 0);
@@ -1373,6 +1436,7 @@ int main(void)
 		cmocka_unit_test(test_esp_batch_seal),
 		cmocka_unit_test(test_esp_preverify),
 		cmocka_unit_test(test_esp_counters),
+		cmocka_unit_test(test_send_turn),
 		cmocka_unit_test(test_esp_iv),
 		cmocka_unit_test(test_esp_wrong_key),
 		cmocka_unit_test(test_esp_replay),
