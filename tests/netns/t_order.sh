@@ -5,8 +5,9 @@
 # interleave on the wire); each flow is read from one TUN queue by one
 # worker and gwB steers the SA to one worker. Over native ESP and over
 # ESP-in-UDP, hostB checks that no datagram of a flow arrives after a
-# later one, gwB's replay window drops nothing, and every datagram lost is
-# one the kernel counted (a queue or buffer full).
+# later one, gwB's replay window drops nothing, and what was lost the
+# kernel counted (a queue or buffer full; it counts a dropped superpacket
+# of NSEG datagrams once).
 . "$(dirname "$0")/lib.sh"
 lib_init
 need_daemon
@@ -14,8 +15,8 @@ topo_up
 UG="$ESPRIT_SRC/tests/netns/udp_gso.py"
 FLOWS=8
 # per flow: 150 superpackets of 20 datagrams of 200 bytes, 2 ms pause
-# after every 4th
-COUNT=150 NSEG=20 SEG=200
+# after every 2nd
+COUNT=150 NSEG=20 SEG=200 EVERY=2
 
 dp_get() { sa_get "$1" "d[\"dataplane\"][\"$2\"]"; }
 kdrops() { echo $(($(dp_get "$1" tun_queue_drops) + $(dp_get "$1" sock_buffer_drops))); }
@@ -31,7 +32,7 @@ for ex in esp-gcm udp-encap; do
 	sleep 0.5
 	pids=()
 	for f in $(seq "$FLOWS"); do
-		nsx "$HA" timeout 60 "$PY" "$UG" send "$HB4" 9000 "$SEG" "$NSEG" "$COUNT" 4 \
+		nsx "$HA" timeout 60 "$PY" "$UG" send "$HB4" 9000 "$SEG" "$NSEG" "$COUNT" "$EVERY" \
 			>/dev/null &
 		pids+=($!)
 	done
@@ -46,8 +47,8 @@ for ex in esp-gcm udp-encap; do
 	check "manual-$ex: no datagram arrived after a later one of its flow ($reord)" \
 		num_eq "$reord" 0
 	check "manual-$ex: gwB's replay window dropped nothing ($replay)" num_eq "$replay" 0
-	check "manual-$ex: every lost datagram was counted by the kernel ($((sent - got)) lost, $kd counted)" \
-		num_eq $((sent - got)) "$kd"
+	check "manual-$ex: what was lost the kernel counted ($((sent - got)) datagrams lost, $kd drops counted)" \
+		num_ge $((kd * NSEG)) $((sent - got))
 	stop_esprit "$GA"
 	stop_esprit "$GB"
 done
