@@ -357,6 +357,11 @@ ikev2_mode_scenario() {
 		rekeyed() { new=$(spis "$GA"); [ -n "$new" ] && [ "$new" != "$old" ] && [ "$(wc -w <<<"$new")" = 2 ]; }
 		check "operator rekey: gwA's child SA has new SPIs (was $old)" wait_for 15 rekeyed
 		info "new SPIs $new"
+		# gwA's replaced inbound SA is gone (5 s after the DELETE); gwB
+		# retired its own when the DELETE came, but deletes it on its own
+		# once-a-second tick, up to a second later
+		check "gwB deleted the replaced inbound SA too (RETIRING, then gone)" \
+			wait_for 5 eval '! cli "$GB" show crypto ipsec sa detail | grep -q RETIRING'
 		t=$(trace_line CREATE_CHILD_SA '->')
 		x=$(trace_line CREATE_CHILD_SA '<-')
 		if [ -n "$M_PFS" ]; then
