@@ -66,6 +66,20 @@ WR_FN(wr_workers)
 		sbuf_printf(b, "crypto engine workers %u\n", c->workers);
 }
 
+/* [no] crypto engine queue-length N */
+CMD_FN(cmd_queue_len)
+{
+	p->cfg->queue_len = neg || !have(m, 4) ? 0 : (uint32_t)tok_u64(m, 3);
+	return 0;
+}
+
+WR_FN(wr_queue_len)
+{
+	(void)obj;
+	if (c->queue_len)
+		sbuf_printf(b, "crypto engine queue-length %u\n", c->queue_len);
+}
+
 const char *const cfg_offload_names[CFG_OFFLOAD_N] = {"multiqueue", "tso", "udp-gso",
 							"udp-gro", "tun-gro", "batch-crypto",
 							"uso"};

@@ -65,6 +65,7 @@ CMD_FN(cmd_tun_mode);
 CMD_FN(cmd_tun_prot);
 CMD_FN(cmd_tun_src);
 CMD_FN(cmd_workers);
+CMD_FN(cmd_queue_len);
 CMD_FN(cmd_offload);
 
 WR_FN(wr_ace);
@@ -99,6 +100,7 @@ WR_FN(wr_tun_mode);
 WR_FN(wr_tun_prot);
 WR_FN(wr_tun_src);
 WR_FN(wr_workers);
+WR_FN(wr_queue_len);
 WR_FN(wr_offload);
 
 /* cmd_ikev2.c */

@@ -289,6 +289,7 @@ struct config {
 	char control_socket[256];  /* esprit control-socket PATH, default /run/esprit/espritd.sock */
 	unsigned workers;          /* crypto engine workers N (0 = one per core) */
 	unsigned offload_off;      /* no crypto engine offload X: CFG_OFFLOAD_* bits */
+	uint32_t queue_len;        /* crypto engine queue-length N (0 = the kernel's 500) */
 
 	unsigned nacls, nsets, nmaps, nbindings, nifs, nroutes;
 	struct cfg_acl *acls;

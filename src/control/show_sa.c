@@ -636,9 +636,9 @@ static void dp_text(struct strbuf *b, const struct dp_global_stats *st)
 		      (unsigned long long)st->acq_queued, (unsigned long long)st->acq_flushed,
 		      (unsigned long long)st->acq_expired, (unsigned long long)st->acq_overflow);
 	strbuf_printf(b, "    dropped by the kernel before a worker read them: tunnel queue "
-			 "full %llu, socket buffer full %llu\n",
+			 "full %llu, socket buffer full %llu (queues of %u packets)\n",
 		      (unsigned long long)st->tun_queue_drops,
-		      (unsigned long long)st->sock_buffer_drops);
+		      (unsigned long long)st->sock_buffer_drops, st->tun_qlen);
 	drops_text(b, st->drops, "    ");
 }
 
@@ -666,6 +666,7 @@ static struct json_object *dp_json(const struct dp_global_stats *st)
 	json_object_object_add(o, "acq_overflow", u64(st->acq_overflow));
 	json_object_object_add(o, "tun_queue_drops", u64(st->tun_queue_drops));
 	json_object_object_add(o, "sock_buffer_drops", u64(st->sock_buffer_drops));
+	json_object_object_add(o, "tun_queue_len", u64(st->tun_qlen));
 	for (int d = 1; d < DROP__COUNT; d++)
 		json_object_object_add(dr, dp_drop_name((enum dp_drop)d), u64(st->drops[d]));
 	json_object_object_add(o, "drops", dr);

@@ -85,6 +85,8 @@ static int daemon_apply(struct daemon *dd, struct config *c, char *err, size_t e
 	}
 	if (dd->running)
 		warn_restart_only(dd->running, c);
+	if (dd->running && dd->dp && dd->running->queue_len != c->queue_len)
+		(void)dp_set_queue_len(dd->dp, c->queue_len); /* logged */
 	config_free(dd->running);
 	dd->running = c;
 	return 0;
@@ -180,6 +182,7 @@ static void dp_config_from(const struct config *c, struct dp_config *dc)
 		 c->tun_ifname[0] ? c->tun_ifname : "ipsec0");
 	dc->tun_mtu = 1400;
 	dc->workers = c->workers;
+	dc->tun_qlen = c->queue_len;
 	dc->no_multiqueue = c->offload_off & CFG_OFFLOAD_MULTIQUEUE;
 	dc->no_tso = c->offload_off & CFG_OFFLOAD_TSO;
 	dc->no_gso = c->offload_off & CFG_OFFLOAD_UDP_GSO;

@@ -178,6 +178,8 @@ struct dp *dp_start(const struct dp_config *cfg, struct sad *sad, struct spd *sp
 		     dp->cfg.no_multiqueue ? 1 : dp->nworkers, !dp->cfg.no_tso, !dp->cfg.no_tso,
 		     !dp->cfg.no_tso && !dp->cfg.no_uso) < 0)
 		goto fail;
+	if (dp->cfg.tun_qlen && tun_set_qlen(&dp->tun, dp->cfg.tun_qlen) < 0)
+		goto fail;
 	dp->tso = dp->tun.tso;
 	dp->gso = !dp->cfg.no_gso;
 	dp->gro = !dp->cfg.no_gro;
@@ -272,6 +274,7 @@ void dp_stats(struct dp *dp, struct dp_global_stats *out)
 	kernel_drops(dp, &ktun, &ksock);
 	out->tun_queue_drops = since(ktun, dp->kdrop_base_tun);
 	out->sock_buffer_drops = since(ksock, dp->kdrop_base_sock);
+	out->tun_qlen = dp->cfg.tun_qlen ? dp->cfg.tun_qlen : DP_TUN_QLEN_DEFAULT;
 }
 
 /* Races with workers only in losing increments made during the clear. */

@@ -30,6 +30,7 @@
 #define DP_ROUTE_TABLE_DEFAULT 220
 #define DP_RULE_PREF_DEFAULT 220
 #define DP_TUN_MTU_DEFAULT 1400
+#define DP_TUN_QLEN_DEFAULT 500 /* the kernel's for a TUN device (TUN_READQ_SIZE) */
 #define DP_NATT_PORT_DEFAULT 4500
 
 /* Zero fields take the defaults above (workers 0 = one per core). */
@@ -43,6 +44,7 @@ struct dp_config {
 	uint32_t route_table;  /* table for protected prefixes, default 220 */
 	uint32_t rule_pref;    /* preference of the "not fwmark" rule, default 220 */
 	bool no_sysctl;        /* tests: leave ip_forward / rp_filter alone */
+	uint32_t tun_qlen;     /* packets per TUN queue (txqueuelen); 0 = kernel default */
 	/* Offloads, all on by default; each can be turned off for debugging
 	 * (the environment variable ESPRIT_DP_OFFLOADS=0 turns all off).
 	 *   no_multiqueue: one TUN queue and one set of sockets, so one worker;
@@ -81,6 +83,7 @@ struct dp_global_stats {
 	 * full, datagrams for a receive socket whose buffer was full. Both
 	 * mean the workers fell behind (load, too few cores, a burst). */
 	uint64_t tun_queue_drops, sock_buffer_drops;
+	uint32_t tun_qlen; /* packets each tunnel device queue holds (crypto engine queue-length) */
 	uint64_t drops[DROP__COUNT]; /* drops not attributable to an SA (no SA, no policy) */
 };
 
@@ -105,6 +108,11 @@ void dp_stop(struct dp *dp);
 void dp_stats(struct dp *dp, struct dp_global_stats *out);
 void dp_clear_stats(struct dp *dp);
 int dp_tun_ifindex(const struct dp *dp);
+/* `crypto engine queue-length`: the length of every queue of the TUN and
+ * of the tunnel interfaces (and of those added later), changed live; 0 =
+ * DP_TUN_QLEN_DEFAULT. Main thread. 0, or -1 if a device refused (logged;
+ * the others are changed). */
+int dp_set_queue_len(struct dp *dp, uint32_t qlen);
 unsigned dp_nworkers(const struct dp *dp);
 
 /* IKE messages that arrive on the NAT-T UDP port (RFC 3948 2.2: after the

@@ -148,6 +148,8 @@ struct tun {
  * refuses. */
 int tun_open(struct tun *t, const char *name, uint32_t mtu, unsigned nqueues, bool vnet,
 	     bool tso, bool uso);
+/* Sets the length of each queue (txqueuelen), live. 0 or -1 (logged). */
+int tun_set_qlen(const struct tun *t, uint32_t qlen);
 /* Closes every queue: a non-persistent TUN device disappears with them. */
 void tun_close(struct tun *t);
 /* Add or delete an interface address (prefix with the host bits kept, as

@@ -117,6 +117,31 @@ out:
 	return ret;
 }
 
+static void fill_qlen(struct rtnl_link *c, uint32_t qlen)
+{
+	rtnl_link_set_txqlen(c, qlen);
+}
+
+/* The device's txqueuelen is the length of each queue's ring (the kernel
+ * resizes live rings when it changes: tun_queue_resize). */
+int tun_set_qlen(const struct tun *t, uint32_t qlen)
+{
+	struct nl_sock *nl = route_nl_open();
+	struct rtnl_link *link = NULL;
+	int err;
+
+	if (!nl)
+		return -1;
+	err = rtnl_link_get_kernel(nl, t->ifindex, NULL, &link);
+	if (err >= 0)
+		err = link_change(nl, link, fill_qlen, qlen);
+	if (err < 0)
+		log_err("tun: set %s queue length %u: %s", t->name, qlen, nl_geterror(err));
+	rtnl_link_put(link);
+	nl_socket_free(nl);
+	return err < 0 ? -1 : 0;
+}
+
 /* UDP segmentation offload for TUN (Linux 6.2); Debian 12's headers
  * predate it. */
 #ifndef TUN_F_USO4

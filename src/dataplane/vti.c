@@ -105,6 +105,10 @@ int dp_vti_add(struct dp *dp, const char *name, uint32_t reqid, uint32_t mtu)
 	if (tun_open(&v->tun, name, mtu ? mtu : DP_TUN_MTU_DEFAULT,
 		     dp->cfg.no_multiqueue ? 1 : dp->nworkers, false, false, false) < 0)
 		goto out;
+	if (dp->cfg.tun_qlen && tun_set_qlen(&v->tun, dp->cfg.tun_qlen) < 0) {
+		tun_close(&v->tun);
+		goto out;
+	}
 	if (!dp->cfg.no_sysctl)
 		route_sysctl_setup(v->tun.name);
 	vti_policy(&v->pol, v->tun.name, reqid);
@@ -206,4 +210,20 @@ int dp_vti_route_add(struct dp *dp, const char *name, const struct ip_prefix *ds
 int dp_vti_route_del(struct dp *dp, const char *name, const struct ip_prefix *dst)
 {
 	return vti_route(dp, name, dst, false);
+}
+
+int dp_set_queue_len(struct dp *dp, uint32_t qlen)
+{
+	uint32_t n = qlen ? qlen : DP_TUN_QLEN_DEFAULT;
+	int ret = tun_set_qlen(&dp->tun, n);
+
+	pthread_mutex_lock(&dp->vti_lock);
+	dp->cfg.tun_qlen = qlen;
+	for (unsigned i = 0; i < DP_VTI_MAX; i++)
+		if (dp->vti[i].used && tun_set_qlen(&dp->vti[i].tun, n) < 0)
+			ret = -1;
+	pthread_mutex_unlock(&dp->vti_lock);
+	if (ret == 0)
+		log_info("dp: tunnel device queues hold %u packets", n);
+	return ret;
 }

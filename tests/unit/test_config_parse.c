@@ -373,6 +373,41 @@ static void test_engine_offload(void **state)
 		     CFG_ERR_INVALID);
 }
 
+/* crypto engine queue-length: kept, written back, part of equality; no
+ * form back to the default; out of range refused at the number. */
+static void test_engine_queue_length(void **state)
+{
+	struct cfg_error err;
+	struct config *a, *b;
+	char *t;
+
+	(void)state;
+	a = config_load_buffer("t", "crypto engine queue-length 4096\n", &err);
+	assert_non_null(a);
+	assert_int_equal(a->queue_len, 4096);
+	t = config_write(a);
+	assert_non_null(strstr(t, "crypto engine queue-length 4096\n"));
+	b = config_load_buffer("w", t, &err);
+	assert_non_null(b);
+	assert_true(config_equal(a, b));
+	b->queue_len = 500;
+	assert_false(config_equal(a, b));
+	free(t);
+	config_free(a);
+	config_free(b);
+	a = config_load_buffer("t", "crypto engine queue-length 4096\n"
+				    "no crypto engine queue-length\n",
+			       &err);
+	assert_non_null(a);
+	assert_int_equal(a->queue_len, 0);
+	t = config_write(a);
+	assert_null(strstr(t, "queue-length"));
+	free(t);
+	config_free(a);
+	expect_error("crypto engine queue-length 8\n", 1, 28, "8", "16..65536",
+		     CFG_ERR_INVALID);
+}
+
 static void test_apply_lines_and_no(void **state)
 {
 	struct cfg_error err;
@@ -513,6 +548,7 @@ int main(void)
 		cmocka_unit_test(test_abbreviations_and_modes),
 		cmocka_unit_test(test_acl_seq_roundtrip),
 		cmocka_unit_test(test_engine_offload),
+		cmocka_unit_test(test_engine_queue_length),
 		cmocka_unit_test(test_apply_lines_and_no),
 		cmocka_unit_test(test_opaque_blocks),
 		cmocka_unit_test(test_help),
