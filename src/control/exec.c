@@ -145,6 +145,8 @@ static const struct cnode n_show_ikev2[] = {
 	END,
 };
 static const struct cnode n_show_crypto[] = {
+	{"engine", CN_KW, "Data-plane workers, queues, offloads and load",
+	 ctl_show_crypto_engine, NULL},
 	{"ikev2", CN_KW, "Show IKEv2 information", NULL, n_show_ikev2},
 	{"ipsec", CN_KW, "Show IPSEC policy", NULL, n_show_ipsec},
 	{"map", CN_KW, "Crypto maps", ctl_show_crypto_map, n_show_map},

@@ -54,6 +54,9 @@ void strbuf_reset(struct strbuf *b);
 struct json_object;
 void ctl_json_out(struct ctl_ctx *x, struct json_object *o);
 
+/* show_engine.c */
+int ctl_show_crypto_engine(struct ctl_ctx *x, const struct ctl_args *a);
+
 /* show_sa.c */
 int ctl_show_crypto_ipsec_sa(struct ctl_ctx *x, const struct ctl_args *a);
 int ctl_clear_crypto_sa(struct ctl_ctx *x, const struct ctl_args *a);

@@ -78,6 +78,11 @@ static IMB_MGR *setup(void)
 	return setup_mgr;
 }
 
+const char *mb_version(void)
+{
+	return setup() ? imb_get_version_str() : NULL;
+}
+
 /* ---- AES-GCM, direct API ------------------------------------------------ */
 
 struct mb_gcm {
@@ -372,6 +377,11 @@ unsigned mb_flush(struct mb_mgr *m, void (*done)(void *user, bool ok))
 }
 
 #else /* !HAVE_IPSEC_MB */
+
+const char *mb_version(void)
+{
+	return NULL;
+}
 
 struct mb_gcm *mb_gcm_new(const uint8_t *key, size_t key_len)
 {

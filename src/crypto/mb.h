@@ -34,6 +34,9 @@
  * library is absent or off: the caller uses OpenSSL. A key is read-only
  * after mb_gcm_new: threads may share it. */
 #define MB_GCM_AAD_MAX 32
+/* The library's version, or NULL if it is absent or turned off. */
+const char *mb_version(void);
+
 struct mb_gcm;
 struct mb_gcm *mb_gcm_new(const uint8_t *key, size_t key_len);
 void mb_gcm_free(struct mb_gcm *g);

@@ -243,30 +243,34 @@ static uint64_t since(uint64_t now, uint64_t base)
 	return now > base ? now - base : 0; /* a VTI removed takes its count along */
 }
 
+/* Adds worker counters s to out. */
+static void worker_add(const struct dp_global_stats *s, struct dp_global_stats *out)
+{
+	out->tun_rx += LOAD(s->tun_rx);
+	out->tun_tx += LOAD(s->tun_tx);
+	out->net_rx += LOAD(s->net_rx);
+	out->net_tx += LOAD(s->net_tx);
+	out->tun_ignored += LOAD(s->tun_ignored);
+	out->natt_keepalive_rx += LOAD(s->natt_keepalive_rx);
+	out->ike_rx += LOAD(s->ike_rx);
+	out->acquires += LOAD(s->acquires);
+	out->tun_gro_writes += LOAD(s->tun_gro_writes);
+	out->tun_gro_pkts += LOAD(s->tun_gro_pkts);
+	out->mb_batches += LOAD(s->mb_batches);
+	out->mb_pkts += LOAD(s->mb_pkts);
+	out->mb_in_batches += LOAD(s->mb_in_batches);
+	out->mb_in_pkts += LOAD(s->mb_in_pkts);
+	for (unsigned d = 0; d < DROP__COUNT; d++)
+		out->drops[d] += LOAD(s->drops[d]);
+}
+
 void dp_stats(struct dp *dp, struct dp_global_stats *out)
 {
 	uint64_t ktun, ksock;
 
 	memset(out, 0, sizeof(*out));
-	for (unsigned i = 0; dp->workers && i < dp->nworkers; i++) {
-		const struct dp_global_stats *s = &dp->workers[i].stats.s;
-		out->tun_rx += LOAD(s->tun_rx);
-		out->tun_tx += LOAD(s->tun_tx);
-		out->net_rx += LOAD(s->net_rx);
-		out->net_tx += LOAD(s->net_tx);
-		out->tun_ignored += LOAD(s->tun_ignored);
-		out->natt_keepalive_rx += LOAD(s->natt_keepalive_rx);
-		out->ike_rx += LOAD(s->ike_rx);
-		out->acquires += LOAD(s->acquires);
-		out->tun_gro_writes += LOAD(s->tun_gro_writes);
-		out->tun_gro_pkts += LOAD(s->tun_gro_pkts);
-		out->mb_batches += LOAD(s->mb_batches);
-		out->mb_pkts += LOAD(s->mb_pkts);
-		out->mb_in_batches += LOAD(s->mb_in_batches);
-		out->mb_in_pkts += LOAD(s->mb_in_pkts);
-		for (unsigned d = 0; d < DROP__COUNT; d++)
-			out->drops[d] += LOAD(s->drops[d]);
-	}
+	for (unsigned i = 0; dp->workers && i < dp->nworkers; i++)
+		worker_add(&dp->workers[i].stats.s, out);
 	out->acq_queued = LOAD(dp->acqq.queued);
 	out->acq_flushed = LOAD(dp->acqq.flushed);
 	out->acq_expired = LOAD(dp->acqq.expired);
@@ -323,6 +327,37 @@ int dp_tun_ifindex(const struct dp *dp)
 unsigned dp_nworkers(const struct dp *dp)
 {
 	return dp->nworkers;
+}
+
+int dp_worker_stats(const struct dp *dp, unsigned i, struct dp_global_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!dp->workers || i >= dp->nworkers)
+		return -1;
+	worker_add(&dp->workers[i].stats.s, out);
+	return 0;
+}
+
+void dp_engine(const struct dp *dp, struct dp_engine *e)
+{
+	memset(e, 0, sizeof(*e));
+	snprintf(e->tun_name, sizeof(e->tun_name), "%s", dp->tun.name);
+	e->workers = dp->nworkers;
+	e->queues = dp->tun.nqueues;
+	e->queue_len = dp->cfg.tun_qlen ? dp->cfg.tun_qlen : DP_TUN_QLEN_DEFAULT;
+	e->mtu = dp->cfg.tun_mtu;
+	e->fwmark = dp->cfg.fwmark;
+	e->route_table = dp->cfg.route_table;
+	e->natt_port = dp->cfg.udp_encap_listen ? dp->cfg.natt_port : 0;
+	e->nvti = __atomic_load_n(&dp->nvti, __ATOMIC_RELAXED);
+	e->multiqueue = dp->tun.nqueues > 1;
+	e->tso = dp->tso;
+	e->uso = dp->tun.uso;
+	e->uso_refused = dp->tso && !dp->cfg.no_uso && !dp->tun.uso;
+	e->gso = dp->gso;
+	e->gro = dp->gro;
+	e->tun_gro = !dp->cfg.no_tun_gro && dp->tun.vnet;
+	e->batch_crypto = dp->batch_crypto;
 }
 
 /* ---- IKE on the NAT-T port ---------------------------------------------- */

@@ -114,6 +114,22 @@ int dp_tun_ifindex(const struct dp *dp);
  * the others are changed). */
 int dp_set_queue_len(struct dp *dp, uint32_t qlen);
 unsigned dp_nworkers(const struct dp *dp);
+/* Worker i's own counters (the SA-independent ones dp_stats sums; the
+ * kernel drop and acquire-queue fields stay 0). -1 if there is no worker
+ * i. */
+int dp_worker_stats(const struct dp *dp, unsigned i, struct dp_global_stats *out);
+
+/* What the data plane runs with (`show crypto engine`): the offloads in
+ * force, which may be fewer than configured (the kernel refused one). */
+struct dp_engine {
+	char tun_name[16];
+	unsigned workers, queues, nvti;
+	uint32_t queue_len, mtu, fwmark, route_table;
+	uint16_t natt_port; /* 0: not listening */
+	bool multiqueue, tso, uso, gso, gro, tun_gro, batch_crypto;
+	bool uso_refused; /* asked for, but this kernel has no TUN USO (< 6.2) */
+};
+void dp_engine(const struct dp *dp, struct dp_engine *e);
 
 /* IKE messages that arrive on the NAT-T UDP port (RFC 3948 2.2: after the
  * four-octet non-ESP marker). msg excludes the marker. Runs on a worker

@@ -20,6 +20,9 @@ for ns in "$GA" "$GB"; do
 	check "${ns##*-} started with every offload off" \
 		grep -q "offloads: 1 TUN queue(s), TSO off, USO off, UDP GSO off, UDP GRO off, TUN GRO off, batch crypto off" "${DAEMON_LOG[$ns]}"
 done
+check "show crypto engine says so" \
+	grep -q "offloads: multiqueue off, TSO off, USO off, UDP GSO off, UDP GRO off, TUN GRO off, batch crypto off" \
+	<<<"$(cli "$GA" show crypto engine)"
 gw=$(sa_get "$GB" 'd["dataplane"]["tun_gro_writes"]')
 check "gwB coalesced nothing ($gw superpackets)" num_eq "$gw" 0
 rm -rf "$OFF"

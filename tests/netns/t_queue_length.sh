@@ -64,6 +64,19 @@ check "show names the queue length" \
 	grep -q "tunnel queue full $tq, socket buffer full [0-9]* (queues of 1500 packets)" \
 	<<<"$(cli "$GA" show crypto ipsec sa detail)"
 
+info "== show crypto engine"
+text=$(cli "$GA" show crypto engine)
+echo "$text" | sed 's/^/#   /'
+check "show crypto engine: 2 workers, 2 queues of 1500 packets" \
+	eval 'grep -q "2 worker(s)" <<<"$text" && grep -q "ipsec0: 2 queue(s) of 1500 packets" <<<"$text"'
+check "show crypto engine: the offloads in force" \
+	grep -q "offloads: multiqueue on, TSO on, USO \(on\|off (this kernel has none\)" <<<"$text"
+cli "$GA" --json show crypto engine >"$TMP/engine.json"
+wsum=$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(w["tun_rx"] for w in d["per_worker"]), len(d["per_worker"]), d["tunnel"]["queue_length"])' "$TMP/engine.json")
+all=$(dp_get "$GA" tun_rx)
+check "JSON per_worker: 2 workers whose tunnel reads add up to the total ($wsum; total $all)" \
+	[ "$wsum" = "$all 2 1500" ]
+
 info "== changed live"
 with_qlen "$EX/manual-esp-gcm-gwA.cfg" 800 "$CFG"
 check "reload config with queue-length 800" cli "$GA" reload config

@@ -1,0 +1,121 @@
+/* show crypto engine: what the data plane runs with (workers, the tunnel
+ * device and its queues, the offloads in force, the crypto libraries) and
+ * how the traffic is spread over the workers. The IOS command of that
+ * name describes the crypto hardware; ours is software, so it says what
+ * an operator tunes it with (crypto engine workers / queue-length /
+ * offload) and whether the load is balanced. */
+#include <json-c/json.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+
+#include "control/internal.h"
+#include "crypto/mb.h"
+#include "dataplane/dp.h"
+
+static const char *on(bool b)
+{
+	return b ? "on" : "off";
+}
+
+static void engine_text(struct strbuf *b, struct dp *dp, const struct dp_engine *e,
+			const char *mb)
+{
+	strbuf_printf(b, "Crypto engine: esprit software data plane, %u worker(s)\n", e->workers);
+	strbuf_printf(b, "  tunnel device %s: %u queue(s) of %u packets, MTU %u; %u tunnel "
+			 "interface(s)\n",
+		      e->tun_name, e->queues, e->queue_len, e->mtu, e->nvti);
+	strbuf_printf(b, "  offloads: multiqueue %s, TSO %s, USO %s%s, UDP GSO %s, UDP GRO %s, "
+			 "TUN GRO %s, batch crypto %s\n",
+		      on(e->multiqueue), on(e->tso), on(e->uso),
+		      e->uso_refused ? " (this kernel has none: Linux >= 6.2)" : "", on(e->gso),
+		      on(e->gro), on(e->tun_gro), on(e->batch_crypto));
+	strbuf_printf(b, "  crypto: %s%s%s\n", OpenSSL_version(OPENSSL_VERSION),
+		      mb ? "; intel-ipsec-mb " : "", mb ? mb : "");
+	if (e->natt_port)
+		strbuf_printf(b, "  NAT-T UDP port %u, ", e->natt_port);
+	else
+		strbuf_printf(b, "  no NAT-T port, ");
+	strbuf_printf(b, "fwmark 0x%x, route table %u\n\n", e->fwmark, e->route_table);
+	strbuf_printf(b, "  worker   tunnel rx   tunnel tx  network rx  network tx\n");
+	for (unsigned i = 0; i < e->workers; i++) {
+		struct dp_global_stats st;
+		if (dp_worker_stats(dp, i, &st) < 0)
+			break;
+		strbuf_printf(b, "  %6u  %10llu  %10llu  %10llu  %10llu\n", i,
+			      (unsigned long long)st.tun_rx, (unsigned long long)st.tun_tx,
+			      (unsigned long long)st.net_rx, (unsigned long long)st.net_tx);
+	}
+}
+
+static struct json_object *jbool(bool v)
+{
+	return json_object_new_boolean(v);
+}
+
+static struct json_object *ju64(uint64_t v)
+{
+	return json_object_new_int64((int64_t)v);
+}
+
+static struct json_object *engine_json(struct dp *dp, const struct dp_engine *e, const char *mb)
+{
+	struct json_object *o = json_object_new_object(), *t = json_object_new_object(),
+			   *off = json_object_new_object(), *c = json_object_new_object(),
+			   *ws = json_object_new_array();
+
+	json_object_object_add(o, "workers", ju64(e->workers));
+	json_object_object_add(t, "name", json_object_new_string(e->tun_name));
+	json_object_object_add(t, "queues", ju64(e->queues));
+	json_object_object_add(t, "queue_length", ju64(e->queue_len));
+	json_object_object_add(t, "mtu", ju64(e->mtu));
+	json_object_object_add(t, "tunnel_interfaces", ju64(e->nvti));
+	json_object_object_add(o, "tunnel", t);
+	json_object_object_add(off, "multiqueue", jbool(e->multiqueue));
+	json_object_object_add(off, "tso", jbool(e->tso));
+	json_object_object_add(off, "uso", jbool(e->uso));
+	json_object_object_add(off, "udp_gso", jbool(e->gso));
+	json_object_object_add(off, "udp_gro", jbool(e->gro));
+	json_object_object_add(off, "tun_gro", jbool(e->tun_gro));
+	json_object_object_add(off, "batch_crypto", jbool(e->batch_crypto));
+	json_object_object_add(o, "offloads", off);
+	json_object_object_add(c, "openssl", json_object_new_string(OpenSSL_version(OPENSSL_VERSION)));
+	json_object_object_add(c, "ipsec_mb", mb ? json_object_new_string(mb) : NULL);
+	json_object_object_add(o, "crypto", c);
+	json_object_object_add(o, "natt_port", ju64(e->natt_port));
+	json_object_object_add(o, "fwmark", ju64(e->fwmark));
+	json_object_object_add(o, "route_table", ju64(e->route_table));
+	for (unsigned i = 0; i < e->workers; i++) {
+		struct dp_global_stats st;
+		struct json_object *w = json_object_new_object();
+		if (dp_worker_stats(dp, i, &st) < 0) {
+			json_object_put(w);
+			break;
+		}
+		json_object_object_add(w, "tun_rx", ju64(st.tun_rx));
+		json_object_object_add(w, "tun_tx", ju64(st.tun_tx));
+		json_object_object_add(w, "net_rx", ju64(st.net_rx));
+		json_object_object_add(w, "net_tx", ju64(st.net_tx));
+		json_object_array_add(ws, w);
+	}
+	json_object_object_add(o, "per_worker", ws);
+	return o;
+}
+
+int ctl_show_crypto_engine(struct ctl_ctx *x, const struct ctl_args *a)
+{
+	struct dp *dp = x->ops->dp ? x->ops->dp(x->ops->arg) : NULL;
+	const char *mb = mb_version();
+	struct dp_engine e;
+	(void)a;
+
+	if (!dp) {
+		strbuf_printf(x->out, "%% The data plane is not running\n");
+		return 1;
+	}
+	dp_engine(dp, &e);
+	if (x->json)
+		ctl_json_out(x, engine_json(dp, &e, mb));
+	else
+		engine_text(x->out, dp, &e, mb);
+	return 0;
+}
