@@ -243,7 +243,7 @@ static int build_conn(const struct config *c, const struct cfg_map_entry *e,
 	const struct cfg_acl *acl = config_acl(c, e->acl);
 
 	memset(conn, 0, sizeof(*conn));
-	snprintf(conn->name, sizeof(conn->name), "%.48s %u", e->map, e->seq);
+	snprintf(conn->name, sizeof(conn->name), "%s %u", e->map, e->seq);
 	conn->version = 2;
 	if (!prof || !child_from_sets(c, &conn->child, &e->ts) || !acl) {
 		snprintf(err, errlen, "%s: needs set ikev2-profile, set transform-set and "
@@ -289,7 +289,7 @@ static int build_vti_conn(const struct config *c, const struct cfg_interface *if
 	struct ike_child_cfg *ch = &conn->child;
 
 	memset(conn, 0, sizeof(*conn));
-	snprintf(conn->name, sizeof(conn->name), "%.48s", ifc->name);
+	snprintf(conn->name, sizeof(conn->name), "%s", ifc->name);
 	conn->version = 2;
 	if (!ip || !prof || !child_from_sets(c, ch, &ip->ts)) {
 		snprintf(err, errlen, "interface %s: ipsec profile %s needs set ikev2-profile and "

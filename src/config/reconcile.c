@@ -296,7 +296,7 @@ static int build_entry(const struct config *cfg, const struct cfg_map_entry *e,
 		base.hard_bytes = e->lifetime_kb * 1024;
 		base.soft_bytes = base.hard_bytes / 10 * 9;
 	}
-	snprintf(base.name, sizeof(base.name), "%.48s %u", e->map, e->seq);
+	snprintf(base.name, sizeof(base.name), "%s %u", e->map, e->seq);
 
 	for (unsigned i = 0; i < acl->n; i++) {
 		const struct cfg_ace *ace = &acl->aces[i];

@@ -77,7 +77,7 @@ static int snap_cmp(const void *a, const void *b)
 struct group {
 	const struct snap *sa;
 	unsigned n;
-	char map[CFG_NAME_MAX];
+	char map[72];      /* struct sa_params name: map (or interface) [+ " SEQ"] */
 	uint32_t seq;
 	bool is_map; /* name is "MAP SEQ" */
 	const struct cfg_map_entry *entry;
@@ -121,7 +121,7 @@ static void group_interface(const struct config *c, struct group *g)
 	const struct cfg_map_binding *b = g->is_map ? config_map_binding(c, g->map) : NULL;
 
 	if (!g->is_map) {
-		snprintf(g->ifname, sizeof(g->ifname), "%s", g->map);
+		snprintf(g->ifname, sizeof(g->ifname), "%.*s", CFG_NAME_MAX - 1, g->map); /* an interface name: < 64 */
 		return;
 	}
 	if (b && b->ifname[0]) {

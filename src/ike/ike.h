@@ -108,7 +108,7 @@ struct ike_child_proposal {
 enum ike_dpd_mode { IKE_DPD_OFF = 0, IKE_DPD_ON_DEMAND, IKE_DPD_PERIODIC };
 enum ike_dpd_action { IKE_DPD_CLEAR = 0, IKE_DPD_HOLD, IKE_DPD_RESTART };
 
-#define IKE_CONN_NAME_MAX 64
+#define IKE_CONN_NAME_MAX 72 /* a 63-character map name, a space, a 5-digit sequence */
 #define IKE_MAX_PROPOSALS 8
 
 struct ike_child_cfg {

@@ -15,7 +15,7 @@ struct policy {
 	uint8_t action;     /* enum policy_action */
 	struct ts sel;      /* local (src) -> remote (dst) */
 	uint8_t mode;       /* enum ipsec_mode */
-	char name[64];      /* "MAP 10" for logs and show */
+	char name[72];      /* "MAP 10" for logs and show (as struct sa_params) */
 };
 
 struct spd;

@@ -25,6 +25,55 @@ static struct config *load(const char *path)
 	return c;
 }
 
+/* An example with its crypto map VPN renamed to a 63-character name (the
+ * longest the parser takes). */
+#define LONG_MAP "VPN-" "0123456789abcdef0123456789abcdef0123456789abcdef" "0123456789a"
+static struct config *load_long_map(const char *path)
+{
+	struct cfg_error e;
+	char text[8192], out[8400];
+	FILE *f = fopen(path, "r");
+	size_t n, o = 0;
+
+	assert_non_null(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = 0;
+	for (const char *p = text; *p;) {
+		if (strncmp(p, "map VPN ", 8) == 0 || strncmp(p, "map VPN\n", 8) == 0) {
+			o += (size_t)snprintf(out + o, sizeof(out) - o, "map %s", LONG_MAP);
+			p += 7;
+		} else {
+			out[o++] = *p++;
+		}
+		assert_true(o < sizeof(out) - 80);
+	}
+	out[o] = 0;
+	struct config *c = config_load_buffer(path, out, &e);
+	if (!c) {
+		char buf[1024];
+		cfg_error_format(&e, buf, sizeof(buf));
+		fail_msg("%s", buf);
+	}
+	return c;
+}
+
+/* The IKE connection of a 63-character crypto map is named after all of
+ * it (show crypto ikev2 sa, clear, logs). */
+static void test_long_map_name(void **state)
+{
+	(void)state;
+	struct config *c = load_long_map("examples/ikev2-map-gwA.cfg");
+	struct ike_conn_list l;
+	char err[512];
+
+	assert_int_equal(config_ike_conns(c, &l, err, sizeof(err)), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.conns[0].name, LONG_MAP " 10");
+	ike_conn_list_free(&l);
+	config_free(c);
+}
+
 static void test_map_pair_mirrors(void **state)
 {
 	(void)state;
@@ -263,6 +312,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_map_pair_mirrors),
+		cmocka_unit_test(test_long_map_name),
 		cmocka_unit_test(test_missing_key),
 		cmocka_unit_test(test_manual_ignored),
 		cmocka_unit_test(test_dual_stack_local),

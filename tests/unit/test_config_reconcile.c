@@ -29,6 +29,39 @@ static struct config *load(const char *path)
 	return c;
 }
 
+/* An example with its crypto map VPN renamed to a 63-character name (the
+ * longest the parser takes). */
+#define LONG_MAP "VPN-" "0123456789abcdef0123456789abcdef0123456789abcdef" "0123456789a"
+static struct config *load_long_map(const char *path)
+{
+	struct cfg_error e;
+	char text[8192], out[8400];
+	FILE *f = fopen(path, "r");
+	size_t n, o = 0;
+
+	assert_non_null(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = 0;
+	for (const char *p = text; *p;) {
+		if (strncmp(p, "map VPN ", 8) == 0 || strncmp(p, "map VPN\n", 8) == 0) {
+			o += (size_t)snprintf(out + o, sizeof(out) - o, "map %s", LONG_MAP);
+			p += 7;
+		} else {
+			out[o++] = *p++;
+		}
+		assert_true(o < sizeof(out) - 80);
+	}
+	out[o] = 0;
+	struct config *c = config_load_buffer(path, out, &e);
+	if (!c) {
+		char buf[1024];
+		cfg_error_format(&e, buf, sizeof(buf));
+		fail_msg("%s", buf);
+	}
+	return c;
+}
+
 static const struct sa_params *find(const struct desired *d, uint8_t proto, uint8_t dir)
 {
 	for (unsigned i = 0; i < d->nsas; i++)
@@ -118,6 +151,27 @@ static void check_seq(struct sa *sa, void *arg)
 	uint64_t *seq = arg;
 	if (sa->p.dir == SA_DIR_OUT)
 		*seq = sa->seq_out;
+}
+
+/* A crypto map name of 63 characters is kept whole in the names of its
+ * policy and SAs (show, logs): it used to be cut at 48, so two maps that
+ * differ only after that showed as one. */
+static void test_long_map_name(void **state)
+{
+	(void)state;
+	struct config *c = load_long_map("examples/manual-esp-gcm-gwA.cfg");
+	struct desired d;
+	char err[512];
+
+	assert_int_equal(strlen(LONG_MAP), 63);
+	assert_int_equal(reconcile_build(c, &d, err, sizeof(err)), 0);
+	assert_int_equal(d.npols, 1);
+	assert_string_equal(d.pols[0].name, LONG_MAP " 10");
+	assert_int_equal(d.nsas, 2);
+	for (unsigned i = 0; i < d.nsas; i++)
+		assert_string_equal(d.sas[i].name, LONG_MAP " 10");
+	reconcile_desired_free(&d);
+	config_free(c);
 }
 
 static int apply_text(struct reconcile_target *t, const struct config *c)
@@ -236,6 +290,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_examples_mirror),
 		cmocka_unit_test(test_reload_keeps_state),
+		cmocka_unit_test(test_long_map_name),
 		cmocka_unit_test(test_bad_key_changes_nothing),
 	};
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
