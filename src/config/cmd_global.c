@@ -82,9 +82,9 @@ WR_FN(wr_queue_len)
 
 const char *const cfg_offload_names[CFG_OFFLOAD_N] = {"multiqueue", "tso", "udp-gso",
 							"udp-gro", "tun-gro", "batch-crypto",
-							"uso"};
+							"uso", "ipsec-mb"};
 
-/* [no] crypto engine offload {multiqueue|tso|udp-gso|udp-gro|tun-gro|batch-crypto|uso} */
+/* [no] crypto engine offload {multiqueue|tso|udp-gso|udp-gro|tun-gro|batch-crypto|uso|ipsec-mb} */
 CMD_FN(cmd_offload)
 {
 	for (unsigned i = 0; i < CFG_OFFLOAD_N; i++)

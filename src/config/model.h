@@ -271,8 +271,9 @@ enum {
 	CFG_OFFLOAD_TUN_GRO = 1u << 4,    /* decrypted TCP coalesced for the TUN */
 	CFG_OFFLOAD_BATCH_CRYPTO = 1u << 5, /* multi-buffer AES-CBC+HMAC seals */
 	CFG_OFFLOAD_USO = 1u << 6,        /* UDP superpackets from/to the TUN */
+	CFG_OFFLOAD_IPSEC_MB = 1u << 7,   /* intel-ipsec-mb for AES-GCM and batches */
 };
-#define CFG_OFFLOAD_N 7
+#define CFG_OFFLOAD_N 8
 extern const char *const cfg_offload_names[CFG_OFFLOAD_N];
 
 struct config {

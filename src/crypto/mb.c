@@ -45,12 +45,19 @@ struct mb_mgr {
 static IMB_MGR *setup_mgr;
 static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
 
+static bool disabled;
+
+void mb_disable(void)
+{
+	disabled = true;
+}
+
 static IMB_MGR *imb_open(void)
 {
 	const char *env = getenv("ESPRIT_IPSEC_MB");
 	IMB_MGR *m;
 
-	if (env && strcmp(env, "0") == 0)
+	if (disabled || (env && strcmp(env, "0") == 0))
 		return NULL;
 	m = alloc_mb_mgr(0);
 
@@ -377,6 +384,10 @@ unsigned mb_flush(struct mb_mgr *m, void (*done)(void *user, bool ok))
 }
 
 #else /* !HAVE_IPSEC_MB */
+
+void mb_disable(void)
+{
+}
 
 const char *mb_version(void)
 {

@@ -36,6 +36,10 @@
 #define MB_GCM_AAD_MAX 32
 /* The library's version, or NULL if it is absent or turned off. */
 const char *mb_version(void);
+/* Turn the library off for this process (`no crypto engine offload
+ * ipsec-mb`): everything stays on OpenSSL. Only before the first key or
+ * manager is made; later calls change nothing. */
+void mb_disable(void);
 
 struct mb_gcm;
 struct mb_gcm *mb_gcm_new(const uint8_t *key, size_t key_len);

@@ -19,6 +19,7 @@
 #include <urcu.h>
 
 #include "control/control.h"
+#include "crypto/mb.h"
 #include "config/ikeconn.h"
 #include "daemon/daemon.h"
 #include "daemon/ike_glue.h"
@@ -275,6 +276,9 @@ int main(int argc, char **argv)
 			 dd.running->control_socket[0] ? dd.running->control_socket
 						       : DEFAULT_SOCKET);
 
+	/* Before any key is made (IKE SAs use the library's GCM too). */
+	if (dd.running->offload_off & CFG_OFFLOAD_IPSEC_MB)
+		mb_disable();
 	dd.sad = sad_new(dp_workers_resolve(dd.running->workers));
 	dd.spd = spd_new();
 	if (!dd.sad || !dd.spd)

@@ -349,17 +349,19 @@ static void test_engine_offload(void **state)
 				    "no crypto engine offload udp-gso\n"
 				    "no crypto engine offload batch-crypto\n"
 				    "no crypto engine offload uso\n"
+				    "no crypto engine offload ipsec-mb\n"
 				    "crypto engine offload udp-gso\n",
 			       &err);
 	assert_non_null(a);
 	assert_int_equal(a->offload_off,
 			 CFG_OFFLOAD_TSO | CFG_OFFLOAD_TUN_GRO | CFG_OFFLOAD_BATCH_CRYPTO |
-				 CFG_OFFLOAD_USO);
+				 CFG_OFFLOAD_USO | CFG_OFFLOAD_IPSEC_MB);
 	t = config_write(a);
 	assert_non_null(strstr(t, "crypto engine workers 2\nno crypto engine offload tso\n"
 				  "no crypto engine offload tun-gro\n"
 				  "no crypto engine offload batch-crypto\n"
-				  "no crypto engine offload uso\n"));
+				  "no crypto engine offload uso\n"
+				  "no crypto engine offload ipsec-mb\n"));
 	assert_null(strstr(t, "udp-gso"));
 	b = config_load_buffer("w", t, &err);
 	assert_non_null(b);
