@@ -516,6 +516,26 @@ check_transfer() {
 	check "TCP $4 bytes ${1##*-} -> $3, SHA-256 matches" tcp_transfer "$@"
 }
 
+# freeze_send NS N EVERY: hostA sends N 64-byte datagrams to hostB port
+# 9000 (tests/netns/udp_gso.py), one per packet, with a 2 ms pause after
+# every EVERY, while espritd in NS is stopped (SIGSTOP); sets got
+# (received intact by hostB) and rdrop (dropped on hostB's socket).
+freeze_send() {
+	local ns=$1 n=$2 every=$3 pid rp ug="$ESPRIT_SRC/tests/netns/udp_gso.py"
+	pid=$(pgrep -P "${DAEMON_PID[$ns]}" -x espritd)
+	nsx "$HB" timeout 90 "$PY" "$ug" recv 9000 64 3 >"$TMP/recv.out" &
+	rp=$!
+	sleep 0.5
+	kill -STOP "$pid"
+	nsx "$HA" timeout 60 "$PY" "$ug" send "$HB4" 9000 64 1 "$n" "$every" >/dev/null
+	sleep 0.5
+	kill -CONT "$pid"
+	wait "$rp"
+	got=$(awk '{print $2}' "$TMP/recv.out")
+	rdrop=$(awk '{print $6}' "$TMP/recv.out")
+	got=${got:-0} rdrop=${rdrop:-0}
+}
+
 # ---- capture on the WAN --------------------------------------------------------
 
 # capture_start NS IFACE FILE [SNAPLEN] [FILTER]: dumpcap to a pcap file.

@@ -15,30 +15,10 @@
 lib_init
 need_daemon
 topo_up
-UG="$ESPRIT_SRC/tests/netns/udp_gso.py"
 
 dp_get() { sa_get "$1" "d[\"dataplane\"][\"$2\"]"; }
 drops() { # NS: tunnel-queue and socket-buffer drops, summed
 	echo $(($(dp_get "$1" tun_queue_drops) + $(dp_get "$1" sock_buffer_drops)))
-}
-
-# freeze_send NS N EVERY: hostA sends N datagrams, one per packet, with a
-# 2 ms pause after every EVERY, while espritd in NS is stopped; sets got
-# (received intact by hostB) and rdrop (dropped on hostB's socket).
-freeze_send() {
-	local ns=$1 n=$2 every=$3 pid
-	pid=$(pgrep -P "${DAEMON_PID[$ns]}" -x espritd)
-	nsx "$HB" timeout 90 "$PY" "$UG" recv 9000 64 3 >"$TMP/recv.out" &
-	local rp=$!
-	sleep 0.5
-	kill -STOP "$pid"
-	nsx "$HA" timeout 60 "$PY" "$UG" send "$HB4" 9000 64 1 "$n" "$every" >/dev/null
-	sleep 0.5
-	kill -CONT "$pid"
-	wait "$rp"
-	got=$(awk '{print $2}' "$TMP/recv.out")
-	rdrop=$(awk '{print $6}' "$TMP/recv.out")
-	got=${got:-0} rdrop=${rdrop:-0}
 }
 
 start_esprit "$GA" "$EX/manual-esp-gcm-gwA.cfg" || bail "gwA"

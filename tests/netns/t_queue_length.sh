@@ -14,7 +14,6 @@
 lib_init
 need_daemon
 topo_up
-UG="$ESPRIT_SRC/tests/netns/udp_gso.py"
 
 qlen() { # NS DEV: the device's txqueuelen
 	ip -n "$1" -o link show dev "$2" 2>/dev/null | sed -n 's/.* qlen \([0-9]*\).*/\1/p'
@@ -39,18 +38,7 @@ check "JSON dataplane.tun_queue_len is 1500" num_eq "$(dp_get "$GA" tun_queue_le
 
 info "== gwA frozen: 1500 datagrams wait in its TUN queue"
 N=3000
-nsx "$HB" timeout 90 "$PY" "$UG" recv 9000 64 3 >"$TMP/recv.out" &
-rp=$!
-sleep 0.5
-pid=$(pgrep -P "${DAEMON_PID[$GA]}" -x espritd)
-kill -STOP "$pid"
-nsx "$HA" timeout 60 "$PY" "$UG" send "$HB4" 9000 64 1 $N $N >/dev/null
-sleep 0.5
-kill -CONT "$pid"
-wait "$rp"
-got=$(awk '{print $2}' "$TMP/recv.out")
-rdrop=$(awk '{print $6}' "$TMP/recv.out")
-got=${got:-0} rdrop=${rdrop:-0}
+freeze_send "$GA" $N $N
 tq=$(dp_get "$GA" tun_queue_drops)
 other=$(($(dp_get "$GA" sock_buffer_drops) + $(dp_get "$GB" tun_queue_drops) +
 	$(dp_get "$GB" sock_buffer_drops) + rdrop))
