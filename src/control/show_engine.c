@@ -1,6 +1,6 @@
 /* show crypto engine: what the data plane runs with (workers, the tunnel
  * device and its queues, the offloads in force, the crypto libraries) and
- * how the traffic is spread over the workers. The IOS command of that
+ * how the traffic and the inbound SAs are spread over the workers. The IOS command of that
  * name describes the crypto hardware; ours is software, so it says what
  * an operator tunes it with (crypto engine workers / queue-length /
  * offload) and whether the load is balanced. */
@@ -11,6 +11,26 @@
 #include "control/internal.h"
 #include "crypto/mb.h"
 #include "dataplane/dp.h"
+#include "ipsec/sad.h"
+
+/* Inbound ESP and AH SAs per receiving worker (IPComp rides inside ESP). */
+#define ENGINE_MAX_SHOWN 1024
+struct sa_spread {
+	const struct dp *dp;
+	unsigned n[ENGINE_MAX_SHOWN];
+};
+
+static void spread_visit(struct sa *sa, void *arg)
+{
+	struct sa_spread *s = arg;
+	unsigned w;
+
+	if (sa->p.dir != SA_DIR_IN || sa->p.proto == IPSEC_PROTO_COMP)
+		return;
+	w = dp_sa_rx_worker(s->dp, &sa->p);
+	if (w < ENGINE_MAX_SHOWN)
+		s->n[w]++;
+}
 
 static const char *on(bool b)
 {
@@ -18,7 +38,7 @@ static const char *on(bool b)
 }
 
 static void engine_text(struct strbuf *b, struct dp *dp, const struct dp_engine *e,
-			const char *mb)
+			const char *mb, const struct sa_spread *sp)
 {
 	strbuf_printf(b, "Crypto engine: esprit software data plane, %u worker(s)\n", e->workers);
 	strbuf_printf(b, "  tunnel device %s: %u queue(s) of %u packets, MTU %u; %u tunnel "
@@ -36,14 +56,15 @@ static void engine_text(struct strbuf *b, struct dp *dp, const struct dp_engine 
 	else
 		strbuf_printf(b, "  no NAT-T port, ");
 	strbuf_printf(b, "fwmark 0x%x, route table %u\n\n", e->fwmark, e->route_table);
-	strbuf_printf(b, "  worker   tunnel rx   tunnel tx  network rx  network tx\n");
+	strbuf_printf(b, "  worker   tunnel rx   tunnel tx  network rx  network tx  inbound SAs\n");
 	for (unsigned i = 0; i < e->workers; i++) {
 		struct dp_global_stats st;
 		if (dp_worker_stats(dp, i, &st) < 0)
 			break;
-		strbuf_printf(b, "  %6u  %10llu  %10llu  %10llu  %10llu\n", i,
+		strbuf_printf(b, "  %6u  %10llu  %10llu  %10llu  %10llu  %11u\n", i,
 			      (unsigned long long)st.tun_rx, (unsigned long long)st.tun_tx,
-			      (unsigned long long)st.net_rx, (unsigned long long)st.net_tx);
+			      (unsigned long long)st.net_rx, (unsigned long long)st.net_tx,
+			      i < ENGINE_MAX_SHOWN ? sp->n[i] : 0);
 	}
 }
 
@@ -57,7 +78,8 @@ static struct json_object *ju64(uint64_t v)
 	return json_object_new_int64((int64_t)v);
 }
 
-static struct json_object *engine_json(struct dp *dp, const struct dp_engine *e, const char *mb)
+static struct json_object *engine_json(struct dp *dp, const struct dp_engine *e, const char *mb,
+				       const struct sa_spread *sp)
 {
 	struct json_object *o = json_object_new_object(), *t = json_object_new_object(),
 			   *off = json_object_new_object(), *c = json_object_new_object(),
@@ -95,6 +117,7 @@ static struct json_object *engine_json(struct dp *dp, const struct dp_engine *e,
 		json_object_object_add(w, "tun_tx", ju64(st.tun_tx));
 		json_object_object_add(w, "net_rx", ju64(st.net_rx));
 		json_object_object_add(w, "net_tx", ju64(st.net_tx));
+		json_object_object_add(w, "inbound_sas", ju64(i < ENGINE_MAX_SHOWN ? sp->n[i] : 0));
 		json_object_array_add(ws, w);
 	}
 	json_object_object_add(o, "per_worker", ws);
@@ -104,7 +127,9 @@ static struct json_object *engine_json(struct dp *dp, const struct dp_engine *e,
 int ctl_show_crypto_engine(struct ctl_ctx *x, const struct ctl_args *a)
 {
 	struct dp *dp = x->ops->dp ? x->ops->dp(x->ops->arg) : NULL;
+	struct sad *sad = x->ops->sad ? x->ops->sad(x->ops->arg) : NULL;
 	const char *mb = mb_version();
+	struct sa_spread sp = {.dp = dp};
 	struct dp_engine e;
 	(void)a;
 
@@ -113,9 +138,11 @@ int ctl_show_crypto_engine(struct ctl_ctx *x, const struct ctl_args *a)
 		return 1;
 	}
 	dp_engine(dp, &e);
+	if (sad)
+		sad_foreach(sad, spread_visit, &sp);
 	if (x->json)
-		ctl_json_out(x, engine_json(dp, &e, mb));
+		ctl_json_out(x, engine_json(dp, &e, mb, &sp));
 	else
-		engine_text(x->out, dp, &e, mb);
+		engine_text(x->out, dp, &e, mb, &sp);
 	return 0;
 }

@@ -338,6 +338,15 @@ int dp_worker_stats(const struct dp *dp, unsigned i, struct dp_global_stats *out
 	return 0;
 }
 
+unsigned dp_sa_rx_worker(const struct dp *dp, const struct sa_params *p)
+{
+	/* dp_socks_worker_open: IPv4 raw ESP and ESP-in-UDP have a socket per
+	 * worker, picked by SPI % n; AH and IPv6 raw ESP are read by worker 0. */
+	bool steered = p->proto == IPSEC_PROTO_ESP && (p->encap_sport || p->dst.af == AF_INET);
+
+	return steered && !dp->cfg.no_multiqueue && dp->nworkers > 1 ? p->spi % dp->nworkers : 0;
+}
+
 void dp_engine(const struct dp *dp, struct dp_engine *e)
 {
 	memset(e, 0, sizeof(*e));

@@ -130,6 +130,8 @@ struct dp_engine {
 	bool uso_refused; /* asked for, but this kernel has no TUN USO (< 6.2) */
 };
 void dp_engine(const struct dp *dp, struct dp_engine *e);
+/* The worker that receives the packets of inbound SA p (for show). */
+unsigned dp_sa_rx_worker(const struct dp *dp, const struct sa_params *p);
 
 /* IKE messages that arrive on the NAT-T UDP port (RFC 3948 2.2: after the
  * four-octet non-ESP marker). msg excludes the marker. Runs on a worker

@@ -64,6 +64,11 @@ wsum=$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(w["t
 all=$(dp_get "$GA" tun_rx)
 check "JSON per_worker: 2 workers whose tunnel reads add up to the total ($wsum; total $all)" \
 	[ "$wsum" = "$all 2 1500" ]
+# gwA's inbound SA has SPI 8193: steered to worker 8193 % 2 = 1, which
+# then received every ESP packet (the ping replies) and worker 0 none.
+spread=$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(" ".join("%d/%d" % (w["inbound_sas"], w["net_rx"] > 0) for w in d["per_worker"]))' "$TMP/engine.json")
+check "the inbound SA is on worker 1, which received the ESP packets (sas/received: $spread)" \
+	[ "$spread" = "0/0 1/1" ]
 
 info "== changed live"
 with_qlen "$EX/manual-esp-gcm-gwA.cfg" 800 "$CFG"
