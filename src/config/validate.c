@@ -332,6 +332,67 @@ static bool check_ipsec_profile(const struct config *c, const struct cfg_ipsec_p
 	return true;
 }
 
+/* The blocks kept verbatim (`crypto isakmp`, `crypto keyring`, `crypto
+ * pki`): accepted so that a guide's configuration loads, but nothing acts
+ * on them; say so once per block, and what is used instead. */
+static bool has_isakmp(const struct config *c)
+{
+	for (unsigned i = 0; i < c->nopaque; i++)
+		if (strncmp(c->opaque[i], "crypto isakmp", 13) == 0 ||
+		    strncmp(c->opaque[i], "crypto keyring", 14) == 0)
+			return true;
+	return false;
+}
+
+/* The first three words of an opaque header: the rest may be a secret
+ * (`crypto isakmp key SECRET address A`), which is never logged. */
+static int head_len(const char *h)
+{
+	int words = 0, i = 0;
+
+	for (; h[i] && words < 3; i++)
+		if (h[i] == ' ' && ++words == 3)
+			break;
+	return i;
+}
+
+static void warn_opaque(const struct config *c)
+{
+	for (unsigned i = 0; i < c->nopaque; i++) {
+		const char *h = c->opaque[i];
+		if (h[0] == ' ')
+			continue;
+		log_warn("%s: `%.*s ...` is kept but not used: %s", c->source_file, head_len(h), h,
+			 strncmp(h, "crypto pki", 10) == 0
+				 ? "certificates are not implemented yet (IKEv2 authenticates "
+				   "with pre-shared keys)"
+				 : "IKEv1 is not implemented yet (esprit negotiates with "
+				   "IKEv2: crypto ikev2 keyring and profile, set ikev2-profile)");
+	}
+}
+
+/* An ipsec-isakmp entry needs what IKEv2 negotiates with (ikeconn.c would
+ * refuse it at apply time, without a line). */
+static bool check_isakmp_entry(const struct config *c, const struct cfg_map_entry *e,
+			       struct cfg_error *err)
+{
+	const char *missing = !e->ikev2_profile[0] ? "set ikev2-profile"
+			      : !e->ts.n	   ? "set transform-set"
+			      : !e->acl[0]	   ? "match address"
+						   : NULL;
+
+	if (!missing)
+		return true;
+	return fail(err, e->line, e->map,
+		    "crypto map %s %u ipsec-isakmp has no `%s`: IKEv2 needs a profile, transform "
+		    "sets and an access list to negotiate%s",
+		    e->map, e->seq, missing,
+		    !e->ikev2_profile[0] && has_isakmp(c)
+			    ? " (the crypto isakmp lines are IKEv1, which is not implemented yet: "
+			      "see examples/ikev2-map-gwA.cfg)"
+			    : "");
+}
+
 static bool check_ikev2(const struct config *c, struct cfg_error *err)
 {
 	for (unsigned i = 0; i < c->nikev2_proposals; i++)
@@ -362,6 +423,8 @@ static bool check_ikev2(const struct config *c, struct cfg_error *err)
 				    "IKEv2 profile '%s' is not defined (used by crypto map %s %u at "
 				    "line %u)",
 				    e->ikev2_profile, e->map, e->seq, e->line);
+		if (!e->manual && !check_isakmp_entry(c, e, err))
+			return false;
 		if (group_weak(e->pfs_group))
 			log_warn("%s:%u: crypto map %s %u: pfs group%u is weak", c->source_file,
 				 e->line, e->map, e->seq, e->pfs_group);
@@ -375,6 +438,7 @@ bool config_validate(const struct config *c, struct cfg_error *err)
 
 	for (unsigned i = 0; i < c->nsets; i++)
 		warn_weak(c, &c->sets[i]);
+	warn_opaque(c);
 	if (!c->replay_disabled && (c->replay_window < 32 || c->replay_window > 65536))
 		return fail(err, 0, "", "replay window size must be 32..65536");
 	for (unsigned i = 0; i < c->nmaps; i++) {

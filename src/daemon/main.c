@@ -208,15 +208,23 @@ static int load_initial(struct daemon *dd, bool test_only)
 		return -1;
 	}
 	if (test_only) {
+		/* The checks the first apply makes (daemon_apply), nothing installed. */
 		struct desired d;
-		if (reconcile_build(dd->running, &d, msg, sizeof(msg)) < 0) {
-			fprintf(stderr, "%s: %s\n", dd->config_path, msg);
-			return -1;
-		}
+		struct ike_conn_list dry;
+		if (reconcile_build(dd->running, &d, msg, sizeof(msg)) < 0)
+			goto refused;
 		reconcile_desired_free(&d);
+		if (config_ike_conns(dd->running, &dry, msg, sizeof(msg)) < 0)
+			goto refused;
+		ike_conn_list_free(&dry);
 		printf("%s: configuration OK\n", dd->config_path);
 	}
 	return 0;
+refused:
+	fprintf(stderr, "%s: %s\n", dd->config_path, msg);
+	config_free(dd->running);
+	dd->running = NULL;
+	return -1;
 }
 
 int main(int argc, char **argv)

@@ -488,6 +488,26 @@ static void test_err_references(void **state)
 	expect_error("crypto map M 10 ipsec-isakmp\n set ikev2-profile NOPROF\n", 2, 20, "NOPROF",
 		     "IKEv2 profile 'NOPROF' is not defined (used by crypto map M 10 at line 1)",
 		     CFG_ERR_SEMANTIC);
+	/* An ipsec-isakmp entry lacking what IKEv2 needs is refused at its
+	 * line (it used to load and then fail at apply time, with no line);
+	 * beside a guide's IKEv1 blocks the message says why. */
+	expect_error("crypto isakmp policy 10\n encr aes\n"
+		     "crypto ipsec transform-set TS esp-aes esp-sha-hmac\n"
+		     "access-list 101 permit ip any any\n"
+		     "crypto map M 10 ipsec-isakmp\n set transform-set TS\n match address 101\n",
+		     5, 12, "M", "has no `set ikev2-profile`", CFG_ERR_SEMANTIC);
+	expect_error("crypto isakmp policy 10\n"
+		     "crypto map M 10 ipsec-isakmp\n set peer 198.18.0.2\n",
+		     2, 12, "M", "IKEv1, which is not implemented yet", CFG_ERR_SEMANTIC);
+	expect_error("crypto ikev2 profile P\n match identity remote address 198.18.0.2\n"
+		     " authentication local pre-share key k\n authentication remote pre-share key k\n"
+		     "crypto map M 20 ipsec-isakmp\n set ikev2-profile P\n",
+		     5, 12, "M", "has no `set transform-set`", CFG_ERR_SEMANTIC);
+	expect_error("crypto ikev2 profile P\n match identity remote address 198.18.0.2\n"
+		     " authentication local pre-share key k\n authentication remote pre-share key k\n"
+		     "crypto ipsec transform-set TS esp-aes esp-sha-hmac\n"
+		     "crypto map M 20 ipsec-isakmp\n set ikev2-profile P\n set transform-set TS\n",
+		     6, 12, "M", "has no `match address`", CFG_ERR_SEMANTIC);
 	expect_error("crypto ikev2 keyring KR\n peer A\n  address 198.18.0.0 255.0.255.0\n", 3,
 		     22, "255.0.255.0", "contiguous network mask", CFG_ERR_SEMANTIC);
 	expect_error("crypto ikev2 dpd 5 3 on-demand\n", 1, 18, "5", "10..3600", CFG_ERR_INVALID);
