@@ -1,9 +1,9 @@
 /* show crypto engine: what the data plane runs with (workers, the tunnel
  * device and its queues, the offloads in force, the crypto libraries) and
- * how the traffic and the inbound SAs are spread over the workers. The IOS command of that
- * name describes the crypto hardware; ours is software, so it says what
- * an operator tunes it with (crypto engine workers / queue-length /
- * offload) and whether the load is balanced. */
+ * how the traffic and the inbound SAs are spread over the workers. The
+ * IOS command of that name describes the crypto hardware; ours is
+ * software, so it says what an operator tunes it with (crypto engine
+ * workers / queue-length / offload) and whether the load is balanced. */
 #include <json-c/json.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -100,7 +100,8 @@ static struct json_object *engine_json(struct dp *dp, const struct dp_engine *e,
 	json_object_object_add(off, "tun_gro", jbool(e->tun_gro));
 	json_object_object_add(off, "batch_crypto", jbool(e->batch_crypto));
 	json_object_object_add(o, "offloads", off);
-	json_object_object_add(c, "openssl", json_object_new_string(OpenSSL_version(OPENSSL_VERSION)));
+	json_object_object_add(c, "openssl",
+			       json_object_new_string(OpenSSL_version(OPENSSL_VERSION)));
 	json_object_object_add(c, "ipsec_mb", mb ? json_object_new_string(mb) : NULL);
 	json_object_object_add(o, "crypto", c);
 	json_object_object_add(o, "natt_port", ju64(e->natt_port));

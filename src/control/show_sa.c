@@ -121,7 +121,8 @@ static void group_interface(const struct config *c, struct group *g)
 	const struct cfg_map_binding *b = g->is_map ? config_map_binding(c, g->map) : NULL;
 
 	if (!g->is_map) {
-		snprintf(g->ifname, sizeof(g->ifname), "%.*s", CFG_NAME_MAX - 1, g->map); /* an interface name: < 64 */
+		/* an interface name: shorter than CFG_NAME_MAX */
+		snprintf(g->ifname, sizeof(g->ifname), "%.*s", CFG_NAME_MAX - 1, g->map);
 		return;
 	}
 	if (b && b->ifname[0]) {

@@ -75,7 +75,7 @@ struct sa_params {
 	 * ts_list_match(sel, f, false), an inbound (decapsulated) packet with
 	 * ts_list_match(sel, f, true). */
 	struct ts_list sel;
-	char name[72];              /* "MAP 10" or "Tunnel101", for show (map names: 63 + " 65535") */
+	char name[72];              /* "MAP 10" or "Tunnel101", for show (63 + " 65535") */
 	uint8_t origin;             /* enum sa_origin */
 	/* Outbound only: a rekey responder's new SA, held back while an
 	 * older usable SA of the same reqid exists (sad_lookup_out) until
