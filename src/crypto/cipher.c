@@ -24,8 +24,12 @@
 
 struct cipher {
 	const struct encr_alg *alg;
-	EVP_CIPHER_CTX *ctx; /* keyed; NULL for ENCR_NULL */
+	EVP_CIPHER_CTX *ctx; /* keyed; NULL for ENCR_NULL, and with gcm until needed */
 	struct mb_gcm *gcm;  /* AES-GCM via intel-ipsec-mb, or NULL: EVP */
+	/* With gcm: the key for ctx, made on first use (evp_lazy). */
+	uint8_t key[32];
+	size_t key_len;
+	uint16_t key_bits;
 	int enc;             /* 1 encrypt, 0 decrypt */
 	uint8_t salt[SALT_MAX];
 	uint8_t block[BLOCK_MAX]; /* scratch: nonce, counter block, final output */
@@ -111,9 +115,27 @@ static int cipher_key(struct cipher *c, uint16_t key_bits, const uint8_t *key, s
 	}
 	ret = 0;
 out:
+	if (ret < 0) {
+		EVP_CIPHER_CTX_free(c->ctx); /* never an unkeyed context */
+		c->ctx = NULL;
+	}
 	OPENSSL_cleanse(k, sizeof(k));
 	EVP_CIPHER_free(evp); /* the context keeps its own reference */
 	return ret;
+}
+
+static bool is_gcm(const struct encr_alg *a)
+{
+	return a->id == ENCR_AES_GCM_8 || a->id == ENCR_AES_GCM_12 || a->id == ENCR_AES_GCM_16;
+}
+
+/* With intel-ipsec-mb, an AES-GCM cipher needs OpenSSL only for an AAD
+ * longer than MB_GCM_AAD_MAX (IKE fragments, RFC 7383: 36 bytes), never
+ * for ESP: the context (~1.2 KB, per SA and per worker) is keyed on the
+ * first such packet. */
+static int evp_lazy(struct cipher *c)
+{
+	return c->ctx || cipher_key(c, c->key_bits, c->key, c->key_len) == 0 ? 0 : -1;
 }
 
 struct cipher *cipher_new(uint16_t encr_id, uint16_t key_bits, const uint8_t *key, size_t key_len,
@@ -148,12 +170,18 @@ struct cipher *cipher_new(uint16_t encr_id, uint16_t key_bits, const uint8_t *ke
 		return c;
 	/* keying material = key || salt (RFC 3686 5.1, RFC 4106 8.1, RFC 7634 2) */
 	memcpy(c->salt, key + key_len - a->salt_len, a->salt_len);
+	if (is_gcm(a))
+		c->gcm = mb_gcm_new(key, key_len - a->salt_len);
+	if (c->gcm && key_len - a->salt_len <= sizeof(c->key)) {
+		c->key_len = key_len - a->salt_len;
+		c->key_bits = key_bits;
+		memcpy(c->key, key, c->key_len);
+		return c;
+	}
 	if (cipher_key(c, key_bits, key, key_len - a->salt_len) < 0) {
 		cipher_free(c);
 		return NULL;
 	}
-	if (a->id == ENCR_AES_GCM_8 || a->id == ENCR_AES_GCM_12 || a->id == ENCR_AES_GCM_16)
-		c->gcm = mb_gcm_new(key, key_len - a->salt_len);
 	return c;
 }
 
@@ -295,6 +323,8 @@ int cipher_aead(struct cipher *c, const uint8_t *iv, const struct aad *aad, uint
 
 		if (r <= 0)
 			return r;
+		if (evp_lazy(c) < 0)
+			return -1;
 	}
 	if (!EVP_CipherInit_ex2(c->ctx, NULL, NULL, c->block, c->enc, NULL))
 		return -1;
