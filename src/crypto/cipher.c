@@ -185,6 +185,23 @@ struct cipher *cipher_new(uint16_t encr_id, uint16_t key_bits, const uint8_t *ke
 	return c;
 }
 
+struct cipher *cipher_clone(const struct cipher *c)
+{
+	struct cipher *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return NULL;
+	*n = *c;
+	n->ctx = NULL;
+	n->gcm = mb_gcm_ref(c->gcm);
+	if (c->ctx && (!(n->ctx = EVP_CIPHER_CTX_new()) || !EVP_CIPHER_CTX_copy(n->ctx, c->ctx))) {
+		log_err("cipher: cannot copy the %s context", c->alg->name);
+		cipher_free(n);
+		return NULL;
+	}
+	return n;
+}
+
 void cipher_free(struct cipher *c)
 {
 	if (!c)

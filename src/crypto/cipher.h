@@ -30,6 +30,11 @@ struct cipher; /* opaque */
 struct cipher *cipher_new(uint16_t encr_id, uint16_t key_bits, const uint8_t *key,
 			  size_t key_len, bool encrypt);
 void cipher_free(struct cipher *c); /* wipes keys; NULL is fine */
+/* Another cipher with c's key and direction, for another thread (a
+ * context is single-threaded): read-only key material (intel-ipsec-mb's
+ * GCM key schedule) is shared, not copied; each is freed on its own, in
+ * any order. c must not have processed a packet yet. NULL on failure. */
+struct cipher *cipher_clone(const struct cipher *c);
 const struct encr_alg *cipher_alg(const struct cipher *c);
 
 /* Non-AEAD (NULL, DES, 3DES, AES-CBC, AES-CTR): transform `len` bytes in

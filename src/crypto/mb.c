@@ -95,6 +95,7 @@ const char *mb_version(void)
 struct mb_gcm {
 	struct gcm_key_data kd __attribute__((aligned(64)));
 	size_t key_len;
+	unsigned refs; /* atomic */
 };
 
 struct mb_gcm *mb_gcm_new(const uint8_t *key, size_t key_len)
@@ -114,6 +115,14 @@ struct mb_gcm *mb_gcm_new(const uint8_t *key, size_t key_len)
 	else
 		IMB_AES256_GCM_PRE(m, key, &g->kd);
 	g->key_len = key_len;
+	g->refs = 1;
+	return g;
+}
+
+struct mb_gcm *mb_gcm_ref(struct mb_gcm *g)
+{
+	if (g)
+		__atomic_add_fetch(&g->refs, 1, __ATOMIC_RELAXED);
 	return g;
 }
 
@@ -128,7 +137,8 @@ static void wipe_free(void *p, size_t len)
 
 void mb_gcm_free(struct mb_gcm *g)
 {
-	wipe_free(g, sizeof(*g));
+	if (g && __atomic_sub_fetch(&g->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		wipe_free(g, sizeof(*g));
 }
 
 /* The functions are looked up in the shared manager's table; they keep
@@ -398,6 +408,11 @@ struct mb_gcm *mb_gcm_new(const uint8_t *key, size_t key_len)
 {
 	(void)key, (void)key_len;
 	return NULL;
+}
+
+struct mb_gcm *mb_gcm_ref(struct mb_gcm *g)
+{
+	return g;
 }
 
 void mb_gcm_free(struct mb_gcm *g)

@@ -43,6 +43,9 @@ void mb_disable(void);
 
 struct mb_gcm;
 struct mb_gcm *mb_gcm_new(const uint8_t *key, size_t key_len);
+/* Another owner of g (it is read-only: the workers of one SA share it);
+ * each owner calls mb_gcm_free, the last one wipes it. Thread safe. */
+struct mb_gcm *mb_gcm_ref(struct mb_gcm *g);
 void mb_gcm_free(struct mb_gcm *g);
 /* Encrypt len bytes in place, tag to tag. */
 void mb_gcm_seal(const struct mb_gcm *g, const uint8_t nonce[12], const uint8_t *aad,

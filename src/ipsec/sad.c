@@ -201,7 +201,10 @@ static void sa_reclaim(struct rcu_head *head)
 	sa_destroy((struct sa *)((char *)head - offsetof(struct sa, rcu)));
 }
 
-/* One cipher and/or mac per worker (a context is single-threaded). */
+/* One cipher and/or mac per worker (a context is single-threaded); the
+ * ciphers of workers 1.. are clones of worker 0's, sharing what is
+ * read-only (the GCM key schedule of intel-ipsec-mb: 1 KB per SA and
+ * worker otherwise). */
 static int sa_crypto_init(struct sa *sa)
 {
 	const struct sa_params *p = &sa->p;
@@ -210,8 +213,9 @@ static int sa_crypto_init(struct sa *sa)
 
 	for (unsigned w = 0; w < sa->nworkers; w++) {
 		if (p->proto == IPSEC_PROTO_ESP) {
-			sa->wk[w].cipher = cipher_new(p->encr_id, p->encr_key_bits, ek, eklen,
-						      p->dir == SA_DIR_OUT);
+			sa->wk[w].cipher = w ? cipher_clone(sa->wk[0].cipher)
+					     : cipher_new(p->encr_id, p->encr_key_bits, ek, eklen,
+							  p->dir == SA_DIR_OUT);
 			if (!sa->wk[w].cipher)
 				return -1;
 		}
