@@ -278,7 +278,7 @@ void dp_stats(struct dp *dp, struct dp_global_stats *out)
 	kernel_drops(dp, &ktun, &ksock);
 	out->tun_queue_drops = since(ktun, dp->kdrop_base_tun);
 	out->sock_buffer_drops = since(ksock, dp->kdrop_base_sock);
-	out->tun_qlen = dp->cfg.tun_qlen ? dp->cfg.tun_qlen : DP_TUN_QLEN_DEFAULT;
+	out->tun_qlen = tun_qlen_in_force(dp->cfg.tun_qlen);
 }
 
 /* Races with workers only in losing increments made during the clear. */
@@ -353,7 +353,7 @@ void dp_engine(const struct dp *dp, struct dp_engine *e)
 	snprintf(e->tun_name, sizeof(e->tun_name), "%s", dp->tun.name);
 	e->workers = dp->nworkers;
 	e->queues = dp->tun.nqueues;
-	e->queue_len = dp->cfg.tun_qlen ? dp->cfg.tun_qlen : DP_TUN_QLEN_DEFAULT;
+	e->queue_len = tun_qlen_in_force(dp->cfg.tun_qlen);
 	e->mtu = dp->cfg.tun_mtu;
 	e->fwmark = dp->cfg.fwmark;
 	e->route_table = dp->cfg.route_table;

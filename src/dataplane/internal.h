@@ -440,6 +440,12 @@ void *dp_worker_main(void *arg);
 /* Wake worker i (its kick eventfd). Thread safe. */
 void dp_worker_kick(struct dp *dp, unsigned i);
 
+/* The queue length in force for a configured one (0: the kernel's). */
+static inline uint32_t tun_qlen_in_force(uint32_t configured)
+{
+	return configured ? configured : DP_TUN_QLEN_DEFAULT;
+}
+
 static inline void stat_add(uint64_t *c, uint64_t n)
 {
 	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);

@@ -214,7 +214,7 @@ int dp_vti_route_del(struct dp *dp, const char *name, const struct ip_prefix *ds
 
 int dp_set_queue_len(struct dp *dp, uint32_t qlen)
 {
-	uint32_t n = qlen ? qlen : DP_TUN_QLEN_DEFAULT;
+	uint32_t n = tun_qlen_in_force(qlen);
 	int ret = tun_set_qlen(&dp->tun, n);
 
 	pthread_mutex_lock(&dp->vti_lock);
