@@ -147,6 +147,7 @@ esprit_cfg() { # SIDE ENCR AUTH
   cat <<CFG
 hostname gw$side
 ${BENCH_WORKERS:+crypto engine workers $BENCH_WORKERS}
+${BENCH_CPUS:+crypto engine cpus $BENCH_CPUS}
 crypto ipsec transform-set T $encr $auth
  mode tunnel
 access-list 101 permit ip $lnet 0.0.0.255 $rnet 0.0.0.255
@@ -205,6 +206,8 @@ for side in "AB":
     L = ["hostname gw" + side, "crypto ipsec transform-set T esp-gcm 128", " mode tunnel"]
     if os.environ.get("BENCH_WORKERS"):
         L.insert(1, "crypto engine workers " + os.environ["BENCH_WORKERS"])
+    if os.environ.get("BENCH_CPUS"):
+        L.insert(1, "crypto engine cpus " + os.environ["BENCH_CPUS"])
     for i, (h, _, _, _, _) in enumerate(ent):
         h = h if " " in h else "host " + h
         pair = ("host 198.19.1.2 " + h) if side == "A" else ("%s host 198.19.1.2" % h)

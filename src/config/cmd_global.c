@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include "config/cmds.h"
+#include "lib/cpulist.h"
 
 #define DEF_REPLAY 64
 #define DEF_LIFE_S 3600
@@ -78,6 +79,32 @@ WR_FN(wr_queue_len)
 	(void)obj;
 	if (c->queue_len)
 		sbuf_printf(b, "crypto engine queue-length %u\n", c->queue_len);
+}
+
+/* [no] crypto engine cpus LIST */
+CMD_FN(cmd_cpus)
+{
+	if (neg || !have(m, 4)) {
+		memset(p->cfg->cpus, 0, sizeof(p->cfg->cpus));
+		return 0;
+	}
+	if (!cpulist_parse(m->t[3].text, p->cfg->cpus)) {
+		p->err_tok = 3;
+		snprintf(p->err_msg, sizeof(p->err_msg),
+			 "expected a CPU list: numbers 0..%d and ranges joined by commas (0-3,6)",
+			 CPULIST_MAX - 1);
+		return -1;
+	}
+	return 0;
+}
+
+WR_FN(wr_cpus)
+{
+	char s[CPULIST_STRLEN];
+
+	(void)obj;
+	if (cpulist_str(c->cpus, s, sizeof(s))[0])
+		sbuf_printf(b, "crypto engine cpus %s\n", s);
 }
 
 const char *const cfg_offload_names[CFG_OFFLOAD_N] = {"multiqueue", "tso", "udp-gso",

@@ -66,6 +66,7 @@ CMD_FN(cmd_tun_prot);
 CMD_FN(cmd_tun_src);
 CMD_FN(cmd_workers);
 CMD_FN(cmd_queue_len);
+CMD_FN(cmd_cpus);
 CMD_FN(cmd_offload);
 
 WR_FN(wr_ace);
@@ -101,6 +102,7 @@ WR_FN(wr_tun_prot);
 WR_FN(wr_tun_src);
 WR_FN(wr_workers);
 WR_FN(wr_queue_len);
+WR_FN(wr_cpus);
 WR_FN(wr_offload);
 
 /* cmd_ikev2.c */

@@ -12,6 +12,7 @@
 
 #include "ipsec/ts.h"
 #include "lib/addr.h"
+#include "lib/cpulist.h"
 #include "lib/secret.h"
 
 #define CFG_NAME_MAX 64
@@ -291,6 +292,9 @@ struct config {
 	unsigned workers;          /* crypto engine workers N (0 = one per core) */
 	unsigned offload_off;      /* no crypto engine offload X: CFG_OFFLOAD_* bits */
 	uint32_t queue_len;        /* crypto engine queue-length N (0 = the kernel's 500) */
+	/* crypto engine cpus LIST: bit n = CPU n; worker i runs on the i-th
+	 * CPU listed (modulo their number); none set = not pinned */
+	uint64_t cpus[CPULIST_WORDS];
 
 	unsigned nacls, nsets, nmaps, nbindings, nifs, nroutes;
 	struct cfg_acl *acls;

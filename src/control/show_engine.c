@@ -3,7 +3,8 @@
  * how the traffic and the inbound SAs are spread over the workers. The
  * IOS command of that name describes the crypto hardware; ours is
  * software, so it says what an operator tunes it with (crypto engine
- * workers / queue-length / offload) and whether the load is balanced. */
+ * workers / cpus / queue-length / offload) and whether the load is
+ * balanced. */
 #include <json-c/json.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -56,12 +57,16 @@ static void engine_text(struct strbuf *b, struct dp *dp, const struct dp_engine 
 	else
 		strbuf_printf(b, "  no NAT-T port, ");
 	strbuf_printf(b, "fwmark 0x%x, route table %u\n\n", e->fwmark, e->route_table);
-	strbuf_printf(b, "  worker   tunnel rx   tunnel tx  network rx  network tx  inbound SAs\n");
+	strbuf_printf(b, "  worker   cpu   tunnel rx   tunnel tx  network rx  network tx  "
+			 "inbound SAs\n");
 	for (unsigned i = 0; i < e->workers; i++) {
 		struct dp_global_stats st;
+		char cpu[12] = "any";
 		if (dp_worker_stats(dp, i, &st) < 0)
 			break;
-		strbuf_printf(b, "  %6u  %10llu  %10llu  %10llu  %10llu  %11u\n", i,
+		if (dp_worker_cpu(dp, i) >= 0)
+			snprintf(cpu, sizeof(cpu), "%d", dp_worker_cpu(dp, i));
+		strbuf_printf(b, "  %6u  %4s  %10llu  %10llu  %10llu  %10llu  %11u\n", i, cpu,
 			      (unsigned long long)st.tun_rx, (unsigned long long)st.tun_tx,
 			      (unsigned long long)st.net_rx, (unsigned long long)st.net_tx,
 			      i < ENGINE_MAX_SHOWN ? sp->n[i] : 0);
@@ -114,6 +119,9 @@ static struct json_object *engine_json(struct dp *dp, const struct dp_engine *e,
 			json_object_put(w);
 			break;
 		}
+		json_object_object_add(w, "cpu", dp_worker_cpu(dp, i) >= 0
+							 ? ju64((uint64_t)dp_worker_cpu(dp, i))
+							 : NULL); /* null: any */
 		json_object_object_add(w, "tun_rx", ju64(st.tun_rx));
 		json_object_object_add(w, "tun_tx", ju64(st.tun_tx));
 		json_object_object_add(w, "net_rx", ju64(st.net_rx));

@@ -55,7 +55,8 @@ static int daemon_apply(struct daemon *dd, struct config *c, char *err, size_t e
 	struct desired d;
 	int ret;
 
-	if (reconcile_build(c, &d, err, errlen) < 0) {
+	if ((dd->dp && dp_check_cpus(dd->dp, c->cpus, err, errlen) < 0) ||
+	    reconcile_build(c, &d, err, errlen) < 0) {
 		config_free(c);
 		return -1;
 	}
@@ -88,6 +89,12 @@ static int daemon_apply(struct daemon *dd, struct config *c, char *err, size_t e
 		warn_restart_only(dd->running, c);
 	if (dd->running && dd->dp && dd->running->queue_len != c->queue_len)
 		(void)dp_set_queue_len(dd->dp, c->queue_len); /* logged */
+	if (dd->dp && (dd->running ? memcmp(dd->running->cpus, c->cpus, sizeof(c->cpus)) != 0
+				   : cpulist_next(c->cpus, 0) >= 0)) {
+		char e2[256];
+		if (dp_set_cpus(dd->dp, c->cpus, e2, sizeof(e2)) < 0) /* checked above: rare */
+			log_err("%s", e2);
+	}
 	config_free(dd->running);
 	dd->running = c;
 	return 0;
@@ -211,7 +218,8 @@ static int load_initial(struct daemon *dd, bool test_only)
 		/* The checks the first apply makes (daemon_apply), nothing installed. */
 		struct desired d;
 		struct ike_conn_list dry;
-		if (reconcile_build(dd->running, &d, msg, sizeof(msg)) < 0)
+		if (dp_check_cpus(NULL, dd->running->cpus, msg, sizeof(msg)) < 0 ||
+		    reconcile_build(dd->running, &d, msg, sizeof(msg)) < 0)
 			goto refused;
 		reconcile_desired_free(&d);
 		if (config_ike_conns(dd->running, &dry, msg, sizeof(msg)) < 0)

@@ -54,6 +54,7 @@ static int workers_create(struct dp *dp)
 		return -1;
 	for (unsigned i = 0; i < dp->nworkers; i++)
 		dp->workers[i].kick_fd = -1;
+	dp_affinity_init(dp);
 	for (unsigned i = 0; i < dp->nworkers; i++) {
 		struct dp_worker *w = &dp->workers[i];
 		w->dp = dp;

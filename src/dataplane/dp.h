@@ -25,6 +25,7 @@
 
 #include "ipsec/sad.h"
 #include "ipsec/spd.h"
+#include "lib/cpulist.h"
 
 #define DP_FWMARK_DEFAULT 0x5e5e /* SO_MARK on our own packets */
 #define DP_ROUTE_TABLE_DEFAULT 220
@@ -113,6 +114,17 @@ int dp_tun_ifindex(const struct dp *dp);
  * DP_TUN_QLEN_DEFAULT. Main thread. 0, or -1 if a device refused (logged;
  * the others are changed). */
 int dp_set_queue_len(struct dp *dp, uint32_t qlen);
+/* `crypto engine cpus`: worker i runs on the i-th CPU of mask (modulo
+ * their number); an empty mask lets every worker run on any CPU espritd
+ * was started on. dp_check_cpus refuses (-1, a message in err) a CPU
+ * outside those (dp NULL: outside the CPUs the caller may run on now, for
+ * espritd -t), before anything changes; dp_set_cpus checks, then pins.
+ * Main thread. */
+int dp_check_cpus(const struct dp *dp, const uint64_t mask[CPULIST_WORDS], char *err,
+		  size_t errlen);
+int dp_set_cpus(struct dp *dp, const uint64_t mask[CPULIST_WORDS], char *err, size_t errlen);
+/* The CPU worker i is pinned to; -1: any (or no worker i). */
+int dp_worker_cpu(const struct dp *dp, unsigned i);
 unsigned dp_nworkers(const struct dp *dp);
 /* Worker i's own counters (the SA-independent ones dp_stats sums; the
  * kernel drop and acquire-queue fields stay 0). -1 if there is no worker

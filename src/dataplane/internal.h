@@ -381,6 +381,7 @@ struct dp_worker {
 	unsigned idx;
 	pthread_t thread;
 	bool started;
+	int cpu;                /* the CPU it is pinned to (crypto engine cpus), -1: any */
 	struct pkt_pool pool;
 	struct xform_scratch *scratch;
 	int rx[RX__COUNT];      /* the sockets this worker polls (see dp_socks_worker_open) */
@@ -430,6 +431,7 @@ struct dp {
 	bool stopping;    /* atomic */
 	unsigned nworkers;
 	struct dp_worker *workers; /* [nworkers] */
+	uint64_t start_cpus[CPULIST_WORDS]; /* the CPUs espritd was started on (affinity.c) */
 	/* The kernel's drop counters at the last clear (dp_clear_stats). */
 	uint64_t kdrop_base_tun, kdrop_base_sock;
 	/* Rate limits for drop logs, shared by the workers. */
@@ -437,6 +439,8 @@ struct dp {
 };
 
 void *dp_worker_main(void *arg);
+/* Records the CPUs the daemon may run on (before any worker starts). */
+void dp_affinity_init(struct dp *dp);
 /* Wake worker i (its kick eventfd). Thread safe. */
 void dp_worker_kick(struct dp *dp, unsigned i);
 

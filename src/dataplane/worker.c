@@ -14,6 +14,7 @@
  * syscalls), the acquire rate limiter and the log rate limits. */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -816,6 +817,10 @@ void *dp_worker_main(void *arg)
 	struct dp_worker *w = arg;
 	struct pollfd pfd[PFD__COUNT];
 
+	char name[16];
+
+	snprintf(name, sizeof(name), "espritd-w%u", w->idx);
+	pthread_setname_np(pthread_self(), name); /* top -H, ps -L, /proc/PID/task */
 	rcu_register_thread();
 	poll_setup(w, pfd);
 	while (!__atomic_load_n(&w->dp->stopping, __ATOMIC_ACQUIRE)) {

@@ -410,6 +410,40 @@ static void test_engine_queue_length(void **state)
 		     CFG_ERR_INVALID);
 }
 
+/* crypto engine cpus: a list kept as a mask, written back as ranges, part
+ * of equality; no form back to any CPU; a bad list refused at the list. */
+static void test_engine_cpus(void **state)
+{
+	struct cfg_error err;
+	struct config *a, *b;
+	char *t;
+
+	(void)state;
+	a = config_load_buffer("t", "crypto engine cpus 3,0-1,2\n", &err);
+	assert_non_null(a);
+	assert_int_equal(a->cpus[0], 0xf);
+	t = config_write(a);
+	assert_non_null(strstr(t, "crypto engine cpus 0-3\n"));
+	b = config_load_buffer("w", t, &err);
+	assert_non_null(b);
+	assert_true(config_equal(a, b));
+	b->cpus[0] = 0x7;
+	assert_false(config_equal(a, b));
+	free(t);
+	config_free(a);
+	config_free(b);
+	a = config_load_buffer("t", "crypto engine cpus 1\nno crypto engine cpus\n", &err);
+	assert_non_null(a);
+	assert_int_equal(a->cpus[0], 0);
+	t = config_write(a);
+	assert_null(strstr(t, "cpus"));
+	free(t);
+	config_free(a);
+	expect_error("hostname gw\ncrypto engine cpus 2-1\n", 2, 20, "2-1", "CPU list",
+		     CFG_ERR_SEMANTIC);
+	expect_error("crypto engine cpus 0,1024\n", 1, 20, "0,1024", "0..1023", CFG_ERR_SEMANTIC);
+}
+
 static void test_apply_lines_and_no(void **state)
 {
 	struct cfg_error err;
@@ -551,6 +585,7 @@ int main(void)
 		cmocka_unit_test(test_acl_seq_roundtrip),
 		cmocka_unit_test(test_engine_offload),
 		cmocka_unit_test(test_engine_queue_length),
+		cmocka_unit_test(test_engine_cpus),
 		cmocka_unit_test(test_apply_lines_and_no),
 		cmocka_unit_test(test_opaque_blocks),
 		cmocka_unit_test(test_help),

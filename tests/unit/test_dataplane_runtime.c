@@ -8,6 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -345,6 +348,104 @@ static void test_udp_send_and_receive(void **state)
 	close(bfd);
 }
 
+/* ---- crypto engine cpus (affinity.c) ------------------------------------ */
+
+static int park_fd[2];
+
+static void *parked(void *arg)
+{
+	char c;
+
+	(void)arg;
+	return read(park_fd[0], &c, 1) < 0 ? NULL : NULL;
+}
+
+/* The CPU set of worker i's thread, as a list. */
+static const char *thread_cpus(struct dp *dp, unsigned i, char *buf)
+{
+	cpu_set_t s;
+	uint64_t m[CPULIST_WORDS] = {0};
+
+	assert_int_equal(pthread_getaffinity_np(dp->workers[i].thread, sizeof(s), &s), 0);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &s))
+			cpulist_set(m, (unsigned)c);
+	return cpulist_str(m, buf, CPULIST_STRLEN);
+}
+
+/* Three workers (parked threads): one CPU for all, two CPUs taken in turn,
+ * back to any; a CPU the process may not use is refused and changes
+ * nothing. Runs without root: a thread may narrow its own process's set. */
+static void test_worker_cpus(void **state)
+{
+	struct dp dp;
+	uint64_t m[CPULIST_WORDS] = {0};
+	char start[CPULIST_STRLEN], got[CPULIST_STRLEN], err[256];
+	int c0, c1, out;
+
+	(void)state;
+	memset(&dp, 0, sizeof(dp));
+	dp.nworkers = 3;
+	dp.workers = calloc(dp.nworkers, sizeof(*dp.workers));
+	assert_non_null(dp.workers);
+	assert_int_equal(pipe(park_fd), 0);
+	for (unsigned i = 0; i < dp.nworkers; i++)
+		assert_int_equal(pthread_create(&dp.workers[i].thread, NULL, parked, NULL), 0);
+	dp_affinity_init(&dp);
+	cpulist_str(dp.start_cpus, start, sizeof(start));
+	c0 = cpulist_next(dp.start_cpus, 0);
+	c1 = cpulist_next(dp.start_cpus, c0 + 1);
+	assert_true(c0 >= 0);
+	for (unsigned i = 0; i < dp.nworkers; i++)
+		assert_int_equal(dp_worker_cpu(&dp, i), -1);
+
+	cpulist_set(m, (unsigned)c0); /* one CPU: every worker on it */
+	assert_int_equal(dp_set_cpus(&dp, m, err, sizeof(err)), 0);
+	for (unsigned i = 0; i < dp.nworkers; i++) {
+		char want[12];
+		snprintf(want, sizeof(want), "%d", c0);
+		assert_string_equal(thread_cpus(&dp, i, got), want);
+		assert_int_equal(dp_worker_cpu(&dp, i), c0);
+	}
+	if (c1 >= 0) { /* two: 0 -> c0, 1 -> c1, 2 -> c0 again */
+		cpulist_set(m, (unsigned)c1);
+		assert_int_equal(dp_set_cpus(&dp, m, err, sizeof(err)), 0);
+		assert_int_equal(dp_worker_cpu(&dp, 0), c0);
+		assert_int_equal(dp_worker_cpu(&dp, 1), c1);
+		assert_int_equal(dp_worker_cpu(&dp, 2), c0);
+		assert_int_equal(atoi(thread_cpus(&dp, 1, got)), c1);
+	}
+	/* a CPU outside the process's set: refused, named, nothing changed */
+	for (out = 0; out < CPULIST_MAX && cpulist_next(dp.start_cpus, out) == out; out++)
+		;
+	assert_true(out < CPULIST_MAX);
+	memset(m, 0, sizeof(m));
+	cpulist_set(m, (unsigned)out);
+	assert_int_equal(dp_check_cpus(NULL, m, err, sizeof(err)), -1);
+	assert_int_equal(dp_set_cpus(&dp, m, err, sizeof(err)), -1);
+	print_message("%s\n", err);
+	snprintf(got, sizeof(got), "CPU %d is not one espritd may run on", out);
+	assert_non_null(strstr(err, got));
+	assert_non_null(strstr(err, start));
+	assert_int_equal(dp_worker_cpu(&dp, 0), c0);
+	assert_int_equal(atoi(thread_cpus(&dp, 0, got)), c0);
+	/* none: every worker back on the CPUs the process started with */
+	memset(m, 0, sizeof(m));
+	assert_int_equal(dp_set_cpus(&dp, m, err, sizeof(err)), 0);
+	for (unsigned i = 0; i < dp.nworkers; i++) {
+		assert_string_equal(thread_cpus(&dp, i, got), start);
+		assert_int_equal(dp_worker_cpu(&dp, i), -1);
+	}
+	assert_int_equal(dp_check_cpus(NULL, dp.start_cpus, err, sizeof(err)), 0);
+
+	assert_int_equal(write(park_fd[1], "xyz", 3), 3);
+	for (unsigned i = 0; i < dp.nworkers; i++)
+		pthread_join(dp.workers[i].thread, NULL);
+	close(park_fd[0]);
+	close(park_fd[1]);
+	free(dp.workers);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -357,6 +458,7 @@ int main(void)
 		cmocka_unit_test(test_rx_raw6_rebuilds_header),
 		cmocka_unit_test(test_rx_raw4_reads_header),
 		cmocka_unit_test(test_udp_send_and_receive),
+		cmocka_unit_test(test_worker_cpus),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
