@@ -448,6 +448,9 @@ static int raw4_esp_filter(int fd, unsigned idx, unsigned n)
 	return attach(fd, SO_ATTACH_FILTER, &prog, "SO_ATTACH_FILTER");
 }
 
+/* The steering rule these sockets and programs implement (SPI % n for IPv4
+ * raw ESP and ESP-in-UDP, worker 0 for the rest) is restated for show by
+ * dp_sa_rx_worker (dp.c): change both together. */
 int dp_socks_worker_open(const struct dp_socks *s, unsigned idx, unsigned n, uint32_t fwmark,
 			 bool gro, int rx[RX__COUNT], bool own[RX__COUNT])
 {
