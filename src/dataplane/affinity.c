@@ -34,11 +34,6 @@ void dp_affinity_init(struct dp *dp)
 		dp->workers[i].cpu = -1;
 }
 
-static bool has(const uint64_t *mask, int c)
-{
-	return mask[c / 64] & (1ull << (c % 64));
-}
-
 int dp_check_cpus(const struct dp *dp, const uint64_t mask[CPULIST_WORDS], char *err,
 		  size_t errlen)
 {
@@ -49,7 +44,7 @@ int dp_check_cpus(const struct dp *dp, const uint64_t mask[CPULIST_WORDS], char 
 	if (!dp)
 		cpus_allowed(now);
 	for (int c = cpulist_next(mask, 0); c >= 0; c = cpulist_next(mask, c + 1))
-		if (!has(start, c)) {
+		if (!cpulist_has(start, (unsigned)c)) {
 			snprintf(err, errlen,
 				 "crypto engine cpus: CPU %d is not one espritd may run on "
 				 "(it was started on CPUs %s)",
@@ -75,13 +70,14 @@ int dp_set_cpus(struct dp *dp, const uint64_t mask[CPULIST_WORDS], char *err, si
 		return -1;
 	for (unsigned i = 0; i < dp->nworkers; i++) {
 		struct dp_worker *w = &dp->workers[i];
-		uint64_t one[CPULIST_WORDS] = {0};
 		cpu_set_t s;
 		int e;
 
-		if (c >= 0)
-			cpulist_set(one, (unsigned)c);
-		set_of(c >= 0 ? one : dp->start_cpus, &s);
+		set_of(dp->start_cpus, &s);
+		if (c >= 0) {
+			CPU_ZERO(&s);
+			CPU_SET(c, &s);
+		}
 		e = pthread_setaffinity_np(w->thread, sizeof(s), &s);
 		if (e) {
 			snprintf(err, errlen, "crypto engine cpus: worker %u on CPU %d: %s", i, c,

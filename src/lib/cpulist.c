@@ -42,7 +42,7 @@ bool cpulist_parse(const char *s, uint64_t mask[CPULIST_WORDS])
 int cpulist_next(const uint64_t mask[CPULIST_WORDS], int from)
 {
 	for (int c = from < 0 ? 0 : from; c < CPULIST_MAX; c++)
-		if (mask[c / 64] & (1ull << (c % 64)))
+		if (cpulist_has(mask, (unsigned)c))
 			return c;
 	return -1;
 }

@@ -14,6 +14,10 @@
 /* N or N-M joined by commas, each CPU below CPULIST_MAX. false (mask
  * untouched) if s is not such a list. */
 bool cpulist_parse(const char *s, uint64_t mask[CPULIST_WORDS]);
+static inline bool cpulist_has(const uint64_t mask[CPULIST_WORDS], unsigned cpu)
+{
+	return cpu < CPULIST_MAX && (mask[cpu / 64] & (1ull << (cpu % 64)));
+}
 /* The next CPU in mask at or after from, or -1. */
 int cpulist_next(const uint64_t mask[CPULIST_WORDS], int from);
 static inline void cpulist_set(uint64_t mask[CPULIST_WORDS], unsigned cpu)
