@@ -11,7 +11,8 @@
 # traffic spread over them (bench/udpspray.c, parallel iperf3), checked
 # through `esprit --json show crypto ipsec sa` (see bench/README.md).
 # Metrics: TCP Gbit/s (iperf3 10 s), UDP packets/s received at 1400 B and
-# 64 B (iperf3: one sendto per datagram), 64-byte UDP packets/s from a
+# 64 B (iperf3: one sendto per datagram; "1400 B" is the IP packet, a
+# 1372-byte payload, so it fits every contender's inner MTU unfragmented), 64-byte UDP packets/s from a
 # sender that uses UDP GSO and a receiver that uses UDP GRO (bench/udpspray
 # sendgso: 64 datagrams per sendto with UDP_SEGMENT; recvgro: UDP_GRO on,
 # as QUIC stacks send and receive), ping RTT (ms), CPU% of the whole box
@@ -77,6 +78,13 @@ topo_down() {
 cleanup() { topo_down; rm -rf "$RUN"; }
 trap cleanup EXIT
 
+# The UDP1400 column: 1400-byte IP packets, i.e. 1372 bytes of UDP payload
+# (20 IP + 8 UDP). A 1400-byte payload would make 1428-byte packets, which
+# every tunnel here (inner MTU 1400, wireguard-go 1420) sends as two
+# fragments and plain veth (MTU 1500) does not: the column measured that
+# until 2026-12-06.
+UDP1400_PAYLOAD=1372
+
 cpu_ticks() { awk '/^cpu /{print $2+$3+$4+$6+$7+$8, $2+$3+$4+$5+$6+$7+$8}' /proc/stat; }
 
 median() { sort -g | awk '{a[NR]=$1} END{if(NR==0){print "nan"} else print a[int((NR+1)/2)]}'; }
@@ -111,10 +119,10 @@ measure() {
       | python3 -c 'import json,sys; d=json.load(sys.stdin); print("%.3f" % (d["end"]["sum_received"]["bits_per_second"]/1e9))' 2>/dev/null || echo nan)
     read -r b1 t1 < <(cpu_ticks)
     tcp+=("$g"); cpu+=("$(awk -v a=$((b1-b0)) -v b=$((t1-t0)) 'BEGIN{printf "%.0f", b? 100*a/b : 0}')")
-    for len in 1400 64; do
+    for len in $UDP1400_PAYLOAD 64; do
       local pps; pps=$(ex $NS_HA timeout $((SECS + 15)) iperf3 -c 198.19.2.2 -u -b 0 -l $len -t "$SECS" -J 2>/dev/null \
         | python3 -c 'import json,sys; d=json.load(sys.stdin); s=d["end"]["sum"]; print("%.0f" % ((s["packets"]-s["lost_packets"])/s["seconds"]))' 2>/dev/null || echo nan)
-      if [ $len = 1400 ]; then u1400+=("$pps"); else u64+=("$pps"); fi
+      if [ $len = $UDP1400_PAYLOAD ]; then u1400+=("$pps"); else u64+=("$pps"); fi
     done
     png+=("$(ex $NS_HA ping -c 20 -i 0.05 -q 198.19.2.2 2>/dev/null | awk -F/ '/^rtt/{print $5}')")
     g64+=("$(gso64)")
@@ -283,7 +291,7 @@ EOF
 )")
     rm -f "$RUN"/tcp1k.*.json
     cpu+=("$(awk -v a=$((b1-b0)) -v b=$((t1-t0)) 'BEGIN{printf "%.0f", b? 100*a/b : 0}')")
-    for len in 1400 64; do
+    for len in $UDP1400_PAYLOAD 64; do
       ex $NS_HB timeout $((SECS + 20)) "$RUN/udpspray" recv 5300 $((SECS + 15)) >"$RUN/spray.rx" 2>&1 &
       local rx=$!
       for _ in $(seq 50); do grep -q ready "$RUN/spray.rx" && break; sleep 0.1; done
@@ -291,7 +299,7 @@ EOF
       wait $rx || true
       local pps; pps=$(awk -v s="$SECS" '/^received/{printf "%.0f", $2/s; f=1} END{if(!f) print "nan"}' "$RUN/spray.rx")
       [ -n "${BENCH_VERBOSE:-}" ] && echo "    udpspray $len B: $(cat "$RUN/spray.tx"); $(grep received "$RUN/spray.rx")"
-      if [ $len = 1400 ]; then u1400+=("$pps"); else u64+=("$pps"); fi
+      if [ $len = $UDP1400_PAYLOAD ]; then u1400+=("$pps"); else u64+=("$pps"); fi
     done
     # reverse: hostB -> hostA, 64 B, each datagram from the next of the N
     # addresses (gwB's outbound policies all have the same destination,
