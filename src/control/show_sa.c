@@ -22,6 +22,7 @@ struct snap {
 	struct sa_stats st;
 	int state;
 	uint64_t install_time, total_bytes, retire_at;
+	uint32_t path_mtu; /* learned by the data plane; 0: none */
 };
 
 struct snaps {
@@ -54,6 +55,7 @@ static void snap_one(struct sa *sa, void *arg)
 	sn->retire_at = __atomic_load_n(&sa->retire_at, __ATOMIC_RELAXED);
 	sn->p.standby = __atomic_load_n(&sa->p.standby, __ATOMIC_RELAXED);
 	sn->total_bytes = __atomic_load_n(&sa->total_bytes, __ATOMIC_RELAXED);
+	sn->path_mtu = __atomic_load_n(&sa->path_mtu, __ATOMIC_RELAXED);
 }
 
 static int snap_cmp(const void *a, const void *b)
@@ -92,6 +94,7 @@ struct group {
 	uint64_t send_errors, recv_errors;
 	uint64_t drops[DROP__COUNT];
 	uint32_t out_spi;
+	uint32_t path_mtu; /* of the outbound SA carrying traffic; 0: not learned */
 	bool has_out_spi, out_standby;
 };
 
@@ -259,6 +262,7 @@ static void group_build(const struct config *c, struct group *g)
 			if (s->p.proto != IPSEC_PROTO_COMP &&
 			    (!g->has_out_spi || (g->out_standby && !s->p.standby))) {
 				g->out_spi = s->p.spi;
+				g->path_mtu = s->path_mtu;
 				g->has_out_spi = true;
 				g->out_standby = s->p.standby;
 			}
@@ -483,6 +487,12 @@ static void group_text(struct strbuf *b, const struct group *g, bool detail)
 	if (detail)
 		drops_text(b, g->drops, "    ");
 	strbuf_printf(b, "\n     local crypto endpt.: %s, remote crypto endpt.: %s\n", l, r);
+	if (g->path_mtu)
+		strbuf_printf(b, "     path mtu %u (learned: larger packets fragmented before "
+				 "encryption or refused with ICMP)\n",
+			      g->path_mtu);
+	else
+		strbuf_printf(b, "     path mtu: the route's (nothing refused for size)\n");
 	if (g->has_out_spi)
 		strbuf_printf(b, "     current outbound spi: 0x%X(%u)\n", g->out_spi, g->out_spi);
 	else
@@ -604,6 +614,7 @@ static struct json_object *group_json(const struct group *g)
 		json_object_object_add(dr, dp_drop_name((enum dp_drop)d), u64(g->drops[d]));
 	json_object_object_add(o, "drops", dr);
 	json_object_object_add(o, "current_outbound_spi", u64(g->out_spi));
+	json_object_object_add(o, "path_mtu", g->path_mtu ? u64(g->path_mtu) : NULL);
 	json_object_object_add(o, "replay_window", u64(g->replay_window));
 	for (unsigned i = 0; i < g->n; i++)
 		json_object_array_add(g->sa[i].p.dir == SA_DIR_IN ? in : out,
@@ -632,6 +643,9 @@ static void dp_text(struct strbuf *b, const struct dp_global_stats *st)
 			 "in %llu\n",
 		      (unsigned long long)st->mb_pkts, (unsigned long long)st->mb_batches,
 		      (unsigned long long)st->mb_in_pkts, (unsigned long long)st->mb_in_batches);
+	strbuf_printf(b, "    over the path MTU: fragmented before encryption %llu, ICMP too big "
+			 "sent %llu\n",
+		      (unsigned long long)st->pmtu_fragmented, (unsigned long long)st->pmtu_icmp_sent);
 	strbuf_printf(b, "    waiting for an SA: queued %llu, sent %llu, expired %llu, "
 			 "queue full %llu\n",
 		      (unsigned long long)st->acq_queued, (unsigned long long)st->acq_flushed,
@@ -661,6 +675,8 @@ static struct json_object *dp_json(const struct dp_global_stats *st)
 	json_object_object_add(o, "mb_pkts", u64(st->mb_pkts));
 	json_object_object_add(o, "mb_in_batches", u64(st->mb_in_batches));
 	json_object_object_add(o, "mb_in_pkts", u64(st->mb_in_pkts));
+	json_object_object_add(o, "pmtu_fragmented", u64(st->pmtu_fragmented));
+	json_object_object_add(o, "pmtu_icmp_sent", u64(st->pmtu_icmp_sent));
 	json_object_object_add(o, "acq_queued", u64(st->acq_queued));
 	json_object_object_add(o, "acq_flushed", u64(st->acq_flushed));
 	json_object_object_add(o, "acq_expired", u64(st->acq_expired));

@@ -153,6 +153,11 @@ static size_t ah_len_for(size_t icv, bool v6)
 	return (AH_HDR_LEN + icv + align - 1) / align * align;
 }
 
+size_t ah_len(const struct sa *sa, bool v6)
+{
+	return ah_len_for(ah_icv_len(sa), v6);
+}
+
 /* Build the pieces: zeroed copy of IP header + AH (ICV field zeroed) in
  * scratch, then the payload, then seq-hi (RFC 4302 3.3.3.2.2). */
 static bool ah_pieces(const struct sa *sa, struct xform_scratch *s, const struct pkt *p,

@@ -159,6 +159,7 @@ struct dp *dp_start(const struct dp_config *cfg, struct sad *sad, struct spd *sp
 	dp->nworkers = dp->cfg.workers;
 	dp->rl_drop = rl;
 	dp->rl_io = rl;
+	dp->rl_icmp = (struct ratelimit)RATELIMIT_INIT(100, 100);
 	acq_limit_init(&dp->acq, 1000000000ull);
 	acqq_init(&dp->acqq);
 	pthread_mutex_init(&dp->vti_lock, NULL);
@@ -170,6 +171,7 @@ struct dp *dp_start(const struct dp_config *cfg, struct sad *sad, struct spd *sp
 	for (int k = 0; k < RX__COUNT; k++)
 		dp->socks.rx[k] = -1;
 	dp->socks.raw4_tx = dp->socks.raw6_tx = -1;
+	dp->socks.icmp4_tx = dp->socks.icmp6_tx = -1;
 	dp->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (dp->wake_fd < 0) {
 		log_err("dp: eventfd: %s", strerror(errno));
@@ -261,6 +263,8 @@ static void worker_add(const struct dp_global_stats *s, struct dp_global_stats *
 	out->mb_pkts += LOAD(s->mb_pkts);
 	out->mb_in_batches += LOAD(s->mb_in_batches);
 	out->mb_in_pkts += LOAD(s->mb_in_pkts);
+	out->pmtu_fragmented += LOAD(s->pmtu_fragmented);
+	out->pmtu_icmp_sent += LOAD(s->pmtu_icmp_sent);
 	for (unsigned d = 0; d < DROP__COUNT; d++)
 		out->drops[d] += LOAD(s->drops[d]);
 }

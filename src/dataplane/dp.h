@@ -74,6 +74,10 @@ struct dp_global_stats {
 	 * library and the ESP packets in them. */
 	uint64_t mb_batches, mb_pkts;
 	uint64_t mb_in_batches, mb_in_pkts; /* inbound: ICVs computed together */
+	/* Packets over the path MTU learned for their peer (RFC 4301 8.2):
+	 * IPv4 without DF fragmented before encryption, and the ICMP "too
+	 * big" messages sent to the senders of the others (dropped). */
+	uint64_t pmtu_fragmented, pmtu_icmp_sent;
 	/* The acquire queue (packets waiting for their SA): queued, sent once
 	 * the SA was up, dropped after the timeout, refused (queue full; those
 	 * are also counted as no-outbound-sa drops, as are the expired). */

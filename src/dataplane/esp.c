@@ -145,13 +145,28 @@ static bool esp_defer(struct sa *sa, unsigned worker, struct xform_scratch *s, u
 	return true;
 }
 
+/* Payload, padding, pad length and next header: len + 2 rounded up to
+ * the cipher's block, at least 4 (RFC 4303 2.4). */
+static size_t esp_clen(const struct encr_alg *a, size_t len)
+{
+	size_t block = a->block_len < 4 ? 4 : a->block_len;
+
+	return (len + 2 + block - 1) / block * block;
+}
+
+size_t esp_len_for(const struct sa *sa, size_t len)
+{
+	const struct encr_alg *a = esp_alg(sa);
+
+	return ESP_HDR_LEN + a->iv_len + esp_clen(a, len) + esp_icv_len(sa);
+}
+
 enum dp_drop esp_encap(struct sa *sa, unsigned worker, struct xform_scratch *s, struct pkt *p,
 		       uint8_t nh)
 {
 	const struct encr_alg *a = esp_alg(sa);
 	size_t icv = esp_icv_len(sa), front = ESP_HDR_LEN + a->iv_len;
-	size_t block = a->block_len < 4 ? 4 : a->block_len;
-	size_t clen = (p->len + 2 + block - 1) / block * block; /* RFC 4303 2.4 */
+	size_t clen = esp_clen(a, p->len);
 	size_t padlen = clen - p->len - 2;
 	enum dp_drop r;
 	uint64_t seq;

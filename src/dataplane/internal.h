@@ -30,6 +30,9 @@
 #define DP_TX_MAX 64
 #define DP_RXQ_MAX 32 /* received packets opened together (worker.c rxq_run) */
 #define DP_POOL_SIZE (DP_BATCH + DP_TX_MAX + 64 + 2) /* + GRO_HOLD */
+/* How long a path MTU learned from a failed send holds (the kernel's
+ * net.ipv4.route.mtu_expires default). */
+#define DP_PMTU_TTL_S 600
 
 /* ---- packet pool (pool.c) ---------------------------------------------
  * A fixed set of PKT_BUF_SIZE buffers owned by one worker: no malloc per
@@ -182,6 +185,33 @@ bool gso_parse(const uint8_t *d, size_t len, uint8_t gso_type, uint16_t gso_size
 size_t gso_segment_build(const uint8_t *d, size_t len, const struct gso_info *g, unsigned i,
 			 uint8_t *out);
 
+/* ---- packets too big for the path MTU (frag.c) ------------------------- */
+/* How an IPv4 packet without DF is cut into fragments of at most mtu
+ * bytes. The packet may itself be a fragment (off0, mf). */
+struct ip4_frag_plan {
+	size_t hlen;      /* the packet's header: the first fragment's */
+	size_t hlen_rest; /* the later fragments': only the copied options */
+	size_t chunk;     /* payload bytes per fragment (a multiple of 8) */
+	size_t off0;      /* the packet's own fragment offset, bytes */
+	bool mf;          /* the packet's own more-fragments flag */
+	unsigned nfrag;
+	uint8_t opts[40]; /* the copied options, padded */
+};
+/* False if d[0..len) is not an IPv4 packet without DF whose length
+ * field says len and that carries a payload, or mtu cannot hold its
+ * header and 8 bytes. */
+bool ip4_frag_plan(const uint8_t *d, size_t len, size_t mtu, struct ip4_frag_plan *fp);
+/* Fragment i (0 <= i < nfrag) into out (at least mtu bytes): its length. */
+size_t ip4_frag_build(const uint8_t *d, size_t len, const struct ip4_frag_plan *fp, unsigned i,
+		      uint8_t *out);
+/* The ICMP message (from its type on) that tells the sender of packet d
+ * that mtu is the most the path takes: out needs 8 + 60 + 8 bytes for
+ * IPv4, 1240 for IPv6. 0: not to be answered (an ICMP error, a non-first
+ * fragment, a multicast or unspecified address) or not a packet. */
+size_t icmp4_frag_needed(const uint8_t *d, size_t len, uint16_t mtu, uint8_t *out);
+size_t icmp6_packet_too_big(const uint8_t *d, size_t len, uint32_t mtu, uint8_t *out);
+#define ICMP_TOO_BIG_MAX 1240
+
 /* ---- receive coalescing (gro.c) ---------------------------------------- */
 /* A decrypted TCP segment that may join a superpacket. */
 struct gro_seg {
@@ -218,8 +248,19 @@ enum dp_rxsock {
 struct dp_socks {
 	int rx[RX__COUNT]; /* -1 if not open; the UDP sockets also send */
 	int raw4_tx, raw6_tx; /* IPPROTO_RAW, header included */
+	int icmp4_tx, icmp6_tx; /* ICMP "too big" to senders; receive nothing */
+	uint32_t fwmark;
 	uint16_t natt_port;
 };
+
+/* The path MTU the kernel knows to dst (routes and learned PMTU; our
+ * packets' fwmark picks the route), 0 if it cannot say. Three system
+ * calls: for the rare packet that failed for size. */
+uint32_t sock_path_mtu(const struct dp_socks *s, const struct ip_addr *dst);
+/* Send ICMP message msg (type on) to dst; the kernel chooses the source
+ * and (ICMPv6) fills the checksum. 0 or -1. */
+int sock_icmp_send(const struct dp_socks *s, const struct ip_addr *dst, const uint8_t *msg,
+		   size_t len);
 
 /* reuseport: the UDP sockets join an SO_REUSEPORT group (several workers). */
 int dp_socks_open(struct dp_socks *s, uint32_t fwmark, uint16_t natt_port, bool udp,
@@ -436,6 +477,7 @@ struct dp {
 	uint64_t kdrop_base_tun, kdrop_base_sock;
 	/* Rate limits for drop logs, shared by the workers. */
 	struct ratelimit rl_drop, rl_io;
+	struct ratelimit rl_icmp; /* ICMP "too big" messages sent (worker.c too_big) */
 };
 
 void *dp_worker_main(void *arg);

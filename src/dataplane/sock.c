@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <linux/filter.h>
 #include <linux/sock_diag.h>
+#include <netinet/icmp6.h>
 #include <netinet/ip.h>
 #include <netinet/udp.h>
 #include <string.h>
@@ -109,6 +110,73 @@ static int open_raw_tx(struct dp_socks *s, uint32_t fwmark)
 	return 0;
 }
 
+/* <linux/icmp.h>'s ICMP_FILTER (a bit per type to drop on a raw ICMP
+ * socket); that header's in6 definitions clash with glibc's. */
+#ifndef ICMP_FILTER
+#define ICMP_FILTER 1
+#endif
+struct raw_icmp_filter {
+	uint32_t data;
+};
+
+/* ICMP sockets that only send: a raw ICMP socket also gets a copy of
+ * every ICMP message that arrives, so each filters them all out. */
+static void open_icmp_tx(struct dp_socks *s, uint32_t fwmark)
+{
+	struct raw_icmp_filter f4 = {.data = ~0u};
+	struct icmp6_filter f6;
+
+	s->icmp4_tx = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
+	if (s->icmp4_tx >= 0 &&
+	    (setsockopt(s->icmp4_tx, SOL_RAW, ICMP_FILTER, &f4, sizeof(f4)) < 0 ||
+	     set_mark(s->icmp4_tx, fwmark))) {
+		close(s->icmp4_tx);
+		s->icmp4_tx = -1;
+	}
+	ICMP6_FILTER_SETBLOCKALL(&f6);
+	s->icmp6_tx = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMPV6);
+	if (s->icmp6_tx >= 0 &&
+	    (setsockopt(s->icmp6_tx, IPPROTO_ICMPV6, ICMP6_FILTER, &f6, sizeof(f6)) < 0 ||
+	     set_mark(s->icmp6_tx, fwmark))) {
+		close(s->icmp6_tx);
+		s->icmp6_tx = -1;
+	}
+	if (s->icmp4_tx < 0 || s->icmp6_tx < 0)
+		log_warn("dp: no ICMP%s socket (%s): senders of packets too big for the path "
+			 "are not told",
+			 s->icmp4_tx < 0 ? "" : "v6", strerror(errno));
+}
+
+uint32_t sock_path_mtu(const struct dp_socks *s, const struct ip_addr *dst)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = ip_addr_to_sockaddr(dst, s->natt_port ? s->natt_port : 4500, &ss);
+	int fd = socket(dst->af, SOCK_DGRAM | SOCK_CLOEXEC, 0), mtu = 0;
+	socklen_t ml = sizeof(mtu);
+
+	if (fd < 0)
+		return 0;
+	/* connect sends nothing: it looks the route up, as our packets' */
+	if (set_mark(fd, s->fwmark) || connect(fd, (struct sockaddr *)&ss, sl) < 0 ||
+	    getsockopt(fd, dst->af == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP,
+		       dst->af == AF_INET6 ? IPV6_MTU : IP_MTU, &mtu, &ml) < 0)
+		mtu = 0;
+	close(fd);
+	return mtu > 0 ? (uint32_t)mtu : 0;
+}
+
+int sock_icmp_send(const struct dp_socks *s, const struct ip_addr *dst, const uint8_t *msg,
+		   size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = ip_addr_to_sockaddr(dst, 0, &ss);
+	int fd = dst->af == AF_INET6 ? s->icmp6_tx : s->icmp4_tx;
+
+	if (fd < 0)
+		return -1;
+	return sendto(fd, msg, len, MSG_DONTWAIT, (struct sockaddr *)&ss, sl) < 0 ? -1 : 0;
+}
+
 static int open_udp(int af, uint32_t fwmark, uint16_t port, bool reuseport)
 {
 	struct ip_addr any = {.af = (uint8_t)af};
@@ -148,10 +216,12 @@ int dp_socks_open(struct dp_socks *s, uint32_t fwmark, uint16_t natt_port, bool 
 {
 	for (int k = 0; k < RX__COUNT; k++)
 		s->rx[k] = -1;
-	s->raw4_tx = s->raw6_tx = -1;
+	s->raw4_tx = s->raw6_tx = s->icmp4_tx = s->icmp6_tx = -1;
 	s->natt_port = natt_port;
+	s->fwmark = fwmark;
 	if (open_raw_rx(s) || open_raw_tx(s, fwmark))
 		goto fail;
+	open_icmp_tx(s, fwmark);
 	if (udp) {
 		s->rx[RX_UDP4] = open_udp(AF_INET, fwmark, natt_port, reuseport);
 		if (s->rx[RX_UDP4] < 0)
@@ -179,7 +249,11 @@ void dp_socks_close(struct dp_socks *s)
 		close(s->raw4_tx);
 	if (s->raw6_tx >= 0)
 		close(s->raw6_tx);
-	s->raw4_tx = s->raw6_tx = -1;
+	if (s->icmp4_tx >= 0)
+		close(s->icmp4_tx);
+	if (s->icmp6_tx >= 0)
+		close(s->icmp6_tx);
+	s->raw4_tx = s->raw6_tx = s->icmp4_tx = s->icmp6_tx = -1;
 }
 
 /* ---- receive ------------------------------------------------------------ */
@@ -645,9 +719,25 @@ static void msgs_build(const struct dp_socks *s, const struct tx_batch *b, bool 
 		msg_finish(b, t, mi);
 }
 
-static void msg_fail(struct tx_msgs *t, unsigned mi, int err, bool *gso,
-		     enum dp_drop res[DP_TX_MAX])
+/* Segments of GSO message mi longer than the path MTU to its peer: the
+ * kernel refuses those with EINVAL (udp_send_skb), not EMSGSIZE. */
+static bool gso_over_mtu(const struct dp_socks *s, const struct tx_batch *b,
+			 const struct tx_msgs *t, unsigned mi)
 {
+	const struct xform_out *o = &b->e[t->first[mi]].o;
+	size_t hdr = (o->dst.af == AF_INET6 ? 40 : 20) + sizeof(struct udphdr);
+	uint32_t mtu = sock_path_mtu(s, &o->dst);
+
+	return mtu && t->iov[t->first[mi]].iov_len + hdr > mtu;
+}
+
+static void msg_fail(const struct dp_socks *s, const struct tx_batch *b, struct tx_msgs *t,
+		     unsigned mi, int err, bool *gso, enum dp_drop res[DP_TX_MAX])
+{
+	/* A GSO message too big for the path: each packet is (the worker
+	 * learns the path MTU from it, as from EMSGSIZE), GSO stays on. */
+	if (t->cnt[mi] > 1 && err == EINVAL && *gso && gso_over_mtu(s, b, t, mi))
+		err = EMSGSIZE;
 	/* EIO/EINVAL on a GSO message: the route's device cannot take it
 	 * (no checksum offload, or too many segments for this kernel). */
 	if (t->cnt[mi] > 1 && (err == EIO || err == EINVAL) && *gso) {
@@ -675,7 +765,7 @@ unsigned sock_send_batch(const struct dp_socks *s, const struct tx_batch *b, boo
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			msg_fail(&t, a, errno, gso, res);
+			msg_fail(s, b, &t, a, errno, gso, res);
 			a++;
 			continue;
 		}
@@ -687,7 +777,7 @@ unsigned sock_send_batch(const struct dp_socks *s, const struct tx_batch *b, boo
 			if (r == 1)
 				sent += t.cnt[a];
 			else
-				msg_fail(&t, a, errno, gso, res);
+				msg_fail(s, b, &t, a, errno, gso, res);
 			a++;
 		}
 	}

@@ -105,6 +105,32 @@ static void tx_seal(struct dp_worker *w)
 	b->n = k;
 }
 
+/* A send refused for size (EMSGSIZE: the route to the peer, or the path
+ * MTU the kernel learned, is below the packet): learn the path MTU, so
+ * that the SA's next packets that would not fit are dealt with before
+ * they are sealed (xform_output, too_big). Forgotten after DP_PMTU_TTL_S,
+ * as the kernel's own PMTU entries are. */
+static void learn_path_mtu(struct dp_worker *w, const struct tx_ent *e)
+{
+	const struct sa *sa = e->o.sa;
+	uint32_t known, mtu;
+	char a[IP_ADDR_STRLEN];
+
+	if (!sa)
+		return;
+	known = __atomic_load_n(&sa->path_mtu, __ATOMIC_RELAXED);
+	if (known && known < e->p->len)
+		return; /* learned already: a packet sealed before */
+	mtu = sock_path_mtu(&w->dp->socks, &e->o.dst);
+	if (!mtu || mtu >= e->p->len)
+		return;
+	xform_learn_path_mtu(sa, mtu, DP_PMTU_TTL_S);
+	log_rl(&w->dp->rl_io, LOG_LVL_INFO,
+	       "dp: path MTU to %s is %u (sa %s): larger packets are fragmented before "
+	       "encryption, or their senders told (ICMP) when they set DF",
+	       ip_addr_str(&e->o.dst, a), mtu, sa->p.name);
+}
+
 /* Seal what waits, send every packet queued in the batch, give the
  * buffers back and the SAs' sending turns (xform_release). Under
  * rcu_read_lock: the entries point at their SAs (RCU-protected) since
@@ -123,6 +149,8 @@ static void tx_flush(struct dp_worker *w)
 	sent = sock_send_batch(&w->dp->socks, b, &w->gso, res);
 	stat_add(&w->stats.s.net_tx, sent);
 	for (unsigned i = 0; i < b->n; i++) {
+		if (res[i] == DROP_TOO_BIG)
+			learn_path_mtu(w, &b->e[i]);
 		if (res[i] != DROP_NONE)
 			count_drop(w, b->e[i].o.sa, res[i], "out", false);
 		pkt_pool_put(&w->pool, b->e[i].p);
@@ -151,6 +179,69 @@ static void no_out_sa(struct dp_worker *w, const struct policy *pol, const struc
 		dp_worker_kick(dp, 0); /* worker 0 watches the queue */
 }
 
+static bool protect(struct dp_worker *w, const struct policy *pol, const struct flow *f,
+		    struct pkt *p, unsigned origin, bool may_queue);
+static struct pkt *pkt_get(struct dp_worker *w);
+
+/* ICMP "fragmentation needed" / ICMPv6 "packet too big" to the sender of
+ * p, saying fit is the most the tunnel takes (RFC 1191, RFC 8201; at a
+ * bounded rate: RFC 1812 4.3.2.8, RFC 4443 2.4 f). */
+static void icmp_too_big(struct dp_worker *w, const struct pkt *p, size_t fit)
+{
+	uint8_t msg[ICMP_TOO_BIG_MAX];
+	const uint8_t *d = pkt_data(p);
+	struct ip_addr src = {0};
+	size_t n;
+
+	if (!ratelimit_ok(&w->dp->rl_icmp))
+		return;
+	if (d[0] >> 4 == 4) {
+		n = icmp4_frag_needed(d, p->len, (uint16_t)fit, msg);
+		src.af = AF_INET;
+		memcpy(&src.v4, d + 12, 4);
+	} else {
+		/* IPv6 links carry 1280 (RFC 8200 5): never less */
+		n = icmp6_packet_too_big(d, p->len, fit < 1280 ? 1280 : (uint32_t)fit, msg);
+		src.af = AF_INET6;
+		memcpy(&src.v6, d + 8, 16);
+	}
+	if (n && sock_icmp_send(&w->dp->socks, &src, msg, n) == 0)
+		stat_add(&w->stats.s.pmtu_icmp_sent, 1);
+}
+
+/* p does not fit the path MTU once protected (XFORM_TOO_BIG; o->max_inner
+ * is the longest packet that does). RFC 4301 8.2: an IPv4 packet without
+ * DF is cut into fragments that fit, each protected on its own
+ * (fragmentation before encryption, as IOS does by default); any other is
+ * dropped and its sender told. p stays the caller's. */
+static void too_big(struct dp_worker *w, const struct policy *pol, const struct flow *f,
+		    const struct pkt *p, unsigned origin, bool may_queue, const struct xform_out *o)
+{
+	struct ip4_frag_plan fp;
+	const uint8_t *d = pkt_data(p);
+	size_t fit = o->max_inner;
+
+	if (!ip4_frag_plan(d, p->len, fit, &fp)) {
+		count_drop(w, o->sa, DROP_TOO_BIG, "out", false);
+		icmp_too_big(w, p, fit);
+		return;
+	}
+	stat_add(&w->stats.s.pmtu_fragmented, 1);
+	for (unsigned i = 0; i < fp.nfrag; i++) {
+		struct pkt *q = pkt_get(w);
+
+		if (!q) {
+			drop(w, DROP_INTERNAL, "out");
+			return;
+		}
+		q->len = ip4_frag_build(d, p->len, &fp, i, pkt_data(q));
+		if (!protect(w, pol, f, q, origin, may_queue))
+			pkt_pool_put(&w->pool, q);
+		else if (w->tx.n == DP_TX_MAX)
+			tx_flush(w);
+	}
+}
+
 /* Seal p with pol's SAs into the send batch. may_queue: a packet with no
  * SA goes to the acquire queue (false when it comes from there). Under
  * rcu_read_lock. Returns true if p is in the batch (the batch owns it
@@ -172,6 +263,10 @@ static bool protect(struct dp_worker *w, const struct policy *pol, const struct 
 		 * then wait for it */
 		tx_flush(w);
 		xform_wait_turn(w->scratch, w->idx);
+	}
+	if (r == XFORM_TOO_BIG) {
+		too_big(w, pol, f, p, origin, may_queue, &e->o);
+		return false;
 	}
 	if (r == DROP_NO_OUT_SA && may_queue) {
 		no_out_sa(w, pol, f, p, origin);

@@ -12,6 +12,7 @@
 #include "crypto/cipher.h"
 #include "dataplane/xform_int.h"
 #include "lib/cursor.h"
+#include "lib/log.h"
 
 /* ---- IP header helpers ------------------------------------------------- */
 
@@ -427,6 +428,60 @@ void xform_release(struct xform_scratch *s)
 	s->nheld = 0;
 }
 
+/* ---- path MTU (RFC 4301 8.2) --------------------------------------------- */
+
+void xform_learn_path_mtu(const struct sa *sa, uint32_t mtu, uint64_t ttl_s)
+{
+	struct sa *m = (struct sa *)sa; /* atomic fields of a shared SA */
+
+	__atomic_store_n(&m->path_mtu_until, now_ns() / 1000000000u + ttl_s, __ATOMIC_RELAXED);
+	__atomic_store_n(&m->path_mtu, mtu, __ATOMIC_RELEASE);
+}
+
+/* The length a len-byte packet (header h) has on the wire once b applied
+ * it: an upper bound, IPComp taken as not shrinking it. */
+static size_t wire_len(const struct bundle *b, bool tunnel, const struct iphdr_info *h,
+		       size_t len)
+{
+	const struct sa *top = b->esp ? b->esp : b->ah;
+	bool v6 = tunnel ? top->p.dst.af == AF_INET6 : h->ver == 6;
+	size_t hdr = tunnel ? (v6 ? IPV6_HDR_LEN : IPV4_HDR_LEN) : h->hlen;
+	size_t body = tunnel ? len : len - h->hlen;
+
+	if (b->esp)
+		body = esp_len_for(b->esp, body) + (b->esp->p.encap_dport ? UDP_HDR_LEN : 0);
+	if (b->ah)
+		body += ah_len(b->ah, v6);
+	return hdr + body;
+}
+
+/* XFORM_TOO_BIG (with o->max_inner) if p would exceed the path MTU
+ * learned for its peer; a learned MTU past its time is forgotten (the
+ * next send that fails for size learns it again). */
+static enum dp_drop pmtu_check(const struct bundle *b, bool tunnel, const struct iphdr_info *h,
+			       const struct pkt *p, struct xform_out *o)
+{
+	struct sa *top = (struct sa *)o->sa; /* atomic fields */
+	uint32_t mtu = __atomic_load_n(&top->path_mtu, __ATOMIC_ACQUIRE);
+	size_t n, fit;
+
+	if (!mtu || (n = wire_len(b, tunnel, h, p->len)) <= mtu)
+		return DROP_NONE;
+	if (now_ns() / 1000000000u >= __atomic_load_n(&top->path_mtu_until, __ATOMIC_RELAXED)) {
+		__atomic_store_n(&top->path_mtu, 0, __ATOMIC_RELAXED);
+		return DROP_NONE;
+	}
+	/* n - mtu too long; the padding to the cipher's block makes the
+	 * last few bytes uneven either way */
+	fit = p->len > n - mtu ? p->len - (n - mtu) : 0;
+	while (fit > h->hlen && wire_len(b, tunnel, h, fit) > mtu)
+		fit--;
+	while (fit + 1 < p->len && wire_len(b, tunnel, h, fit + 1) <= mtu)
+		fit++;
+	o->max_inner = fit;
+	return XFORM_TOO_BIG;
+}
+
 enum dp_drop xform_output(struct sad *sad, const struct policy *pol, unsigned worker,
 			  struct xform_scratch *s, struct pkt *p, struct xform_out *o)
 {
@@ -451,6 +506,9 @@ enum dp_drop xform_output(struct sad *sad, const struct policy *pol, unsigned wo
 	if (!iphdr_parse(pkt_data(p), p->len, true, &h) || h.tot_len > p->len)
 		return count_drop(b.ah ? b.ah : b.esp, worker, DROP_MALFORMED);
 	p->len = h.tot_len;
+	r = pmtu_check(&b, tunnel, &h, p, o);
+	if (r != DROP_NONE)
+		return r;
 	r = bundle_account(sad, &b, worker, p->len);
 	if (r != DROP_NONE)
 		return r;

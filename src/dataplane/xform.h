@@ -40,7 +40,12 @@ struct xform_out {
 	size_t udp_payload_off;  /* offset in the packet of the ESP header when udp */
 	const struct sa *sa;     /* the outermost SA (borrowed, RCU) */
 	bool seal_failed;        /* deferred seal failed (xform_seal_pending): drop it */
+	size_t max_inner;        /* XFORM_TOO_BIG: the longest packet that fits the path MTU */
 };
+
+/* The path MTU to the peer of SA sa is mtu (a send failed for size):
+ * later packets of sa are checked against it for ttl_s seconds. */
+void xform_learn_path_mtu(const struct sa *sa, uint32_t mtu, uint64_t ttl_s);
 
 /* Where an inbound packet came from. */
 struct xform_in {
@@ -101,6 +106,13 @@ void xform_preverify_reset(struct xform_scratch *s);
  * it has (xform_release), waits its turn (xform_wait_turn), and calls
  * xform_output again. */
 #define XFORM_SA_BUSY ((enum dp_drop)DROP__COUNT)
+/* Not a drop either: with its SAs' overhead the packet would exceed the
+ * path MTU the data plane learned for the peer (sa->path_mtu; RFC 4301
+ * 8.2). p is untouched and o->max_inner is the longest packet that fits;
+ * the caller fragments p before encryption (IPv4 without DF) or answers
+ * the sender with ICMP "fragmentation needed" / ICMPv6 "packet too big"
+ * and drops it. */
+#define XFORM_TOO_BIG ((enum dp_drop)(DROP__COUNT + 1))
 
 /* One worker at a time takes sequence numbers of an outbound SA: from
  * xform_output on the first packet until the packets are sent. So the

@@ -130,10 +130,14 @@ enum dp_drop esp_decap(struct sa *sa, unsigned worker, const struct xform_scratc
 			struct pkt *p, uint8_t *nh);
 /* ICV (or AEAD tag) length of an ESP SA, 0 if none. */
 size_t esp_icv_len(const struct sa *sa);
+/* The ESP header, IV, len bytes of payload padded, trailer and ICV. */
+size_t esp_len_for(const struct sa *sa, size_t len);
 
 /* AH (ah.c), over a whole IP packet whose header is hlen bytes long and
  * names the next protocol at nh_off. ah_encap inserts AH after hlen;
  * ah_decap verifies and removes the AH at hlen. */
+/* The AH header with its padded ICV (RFC 4302 2.6). */
+size_t ah_len(const struct sa *sa, bool v6);
 enum dp_drop ah_encap(struct sa *sa, unsigned worker, struct xform_scratch *s, struct pkt *p,
 		      size_t hlen, size_t nh_off);
 enum dp_drop ah_decap(struct sa *sa, unsigned worker, struct xform_scratch *s, struct pkt *p,

@@ -125,6 +125,12 @@ struct sa {
 	uint64_t retire_at;         /* CLOCK_MONOTONIC seconds, 0 = none; atomic (sad_retire) */
 	int state;                  /* enum sa_state, atomic */
 	uint64_t total_bytes, total_packets; /* atomic; for lifetimes */
+	/* Outbound: the path MTU to the peer, learned by the data plane when a
+	 * send failed for size (0: none learned; the route's MTU is then big
+	 * enough), and until when it holds (CLOCK_MONOTONIC seconds; then it
+	 * is tried again, as the kernel's own PMTU entries expire). Atomic. */
+	uint32_t path_mtu;
+	uint64_t path_mtu_until;
 	struct sa *next_hash;       /* SAD internal */
 	struct rcu_head_opaque { void *a, *b; } rcu; /* SAD internal (struct rcu_head) */
 };

@@ -1017,6 +1017,69 @@ struct gcm_vec {
 	uint64_t seq;
 };
 
+/* A path MTU learned for the peer (RFC 4301 8.2): a packet that would not
+ * fit once sealed is XFORM_TOO_BIG, untouched and uncounted, with the
+ * longest packet that fits in max_inner (exactly: it seals within the MTU
+ * and one byte more does not); a learned MTU past its time is forgotten. */
+static void test_path_mtu(void **state)
+{
+	static const struct {
+		struct sacfg c;
+		size_t fit; /* 1400 - overhead, by hand */
+	} cases[] = {
+		/* 20 + 8 ESP + 8 IV + (1346 + 2) + 16 ICV */
+		{{.proto = IPSEC_PROTO_ESP, .encr = ENCR_AES_GCM_16, .key_bits = 128, .af_outer = 4,
+		  .spi = SPI_ESP},
+		 1346},
+		/* 20 + 8 + 16 IV + (1326 + 2 -> 1328, 16-byte blocks) + 16 ICV */
+		{{.proto = IPSEC_PROTO_ESP, .encr = ENCR_AES_CBC, .key_bits = 128,
+		  .integ = AUTH_HMAC_SHA2_256_128, .af_outer = 4, .spi = SPI_ESP},
+		 1326},
+		/* the GCM one in UDP: 8 bytes less */
+		{{.proto = IPSEC_PROTO_ESP, .encr = ENCR_AES_GCM_16, .key_bits = 128, .af_outer = 4,
+		  .encap = 4500, .spi = SPI_ESP},
+		 1338},
+		/* over IPv6: 20 bytes less than over IPv4 */
+		{{.proto = IPSEC_PROTO_ESP, .encr = ENCR_AES_GCM_16, .key_bits = 128, .af_outer = 6,
+		  .spi = SPI_ESP},
+		 1326},
+	};
+	uint8_t d[2000];
+	struct xform_out o;
+	struct sa_stats st;
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct sacfg c = cases[k].c;
+		size_t fit = cases[k].fit;
+		struct sa *sa;
+
+		c.mode = IPSEC_MODE_TUNNEL;
+		reset_sads();
+		install_pair(&c);
+		sa = sa_out(IPSEC_PROTO_ESP);
+		assert_int_equal(out(&c, d, inner_make(d, 4, 1400 - 28, false), &o), DROP_NONE);
+		xform_learn_path_mtu(sa, 1400, 600);
+		assert_int_equal(out(&c, d, inner_make(d, 4, 1400 - 28, false), &o), XFORM_TOO_BIG);
+		assert_int_equal(o.max_inner, fit);
+		assert_int_equal(E.p.len, 1400); /* untouched */
+		assert_memory_equal(pkt_data(&E.p), d, 1400);
+		assert_int_equal(out(&c, d, inner_make(d, 4, fit + 1 - 28, false), &o),
+				 XFORM_TOO_BIG);
+		assert_int_equal(o.max_inner, fit);
+		assert_int_equal(out(&c, d, inner_make(d, 4, fit - 28, false), &o), DROP_NONE);
+		assert_true(E.p.len <= 1400);
+		assert_true(E.p.len + 16 > 1400); /* within a cipher block of the MTU */
+		sa_stats_sum(sa, &st);
+		assert_int_equal(st.packets, 2); /* the too-big ones were not counted */
+		/* past its time: forgotten, the packet is sealed (and may fail
+		 * to send, which teaches the MTU again) */
+		xform_learn_path_mtu(sa, 1400, 0);
+		assert_int_equal(out(&c, d, inner_make(d, 4, 1400 - 28, false), &o), DROP_NONE);
+		assert_int_equal(__atomic_load_n(&sa->path_mtu, __ATOMIC_RELAXED), 0);
+	}
+}
+
 static bool is_hex(const char *s)
 {
 	if (!*s)
@@ -1453,6 +1516,7 @@ int main(void)
 		cmocka_unit_test(test_ipcomp),
 		cmocka_unit_test(test_ipcomp_garbage),
 		cmocka_unit_test(test_udp_encap),
+		cmocka_unit_test(test_path_mtu),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

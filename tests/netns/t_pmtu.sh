@@ -1,0 +1,77 @@
+#!/bin/bash
+# A WAN link whose MTU is below what a full tunnel packet needs (RFC 4301
+# 8.2): the inner MTU is 1400 (ipsec0), but gwA-gwB's link takes 1400
+# bytes, and a 1400-byte packet sealed in native ESP AES-GCM needs 1456.
+# Before, every such packet was dropped (EMSGSIZE) and TCP stalled.
+# - the first too-big send teaches gwA the path MTU (logged, shown);
+# - a packet with DF gets ICMP "fragmentation needed" naming the largest
+#   packet that fits (1346 = 1400 - 20 outer - 8 ESP - 8 IV - 2 trailer
+#   - 16 ICV, padded to 4): ping -M do says so, and a ping of exactly
+#   that size passes while one byte more does not;
+# - a packet without DF is fragmented before encryption and arrives whole;
+# - a TCP transfer hostA -> hostB (the hosts' PMTU discovery, from the
+#   ICMP) and back completes with matching SHA-256;
+# - IPv6 over IPv6: ICMPv6 "packet too big" (1326: a 40-byte outer header).
+# Counters: show crypto ipsec sa detail (text and JSON).
+. "$(dirname "$0")/lib.sh"
+lib_init
+need_daemon
+topo_up
+for ns in "$GA" "$GB"; do ip -n "$ns" link set wan0 mtu 1400; done
+
+start_esprit "$GA" "$EX/manual-esp-gcm-gwA.cfg" || bail "gwA"
+start_esprit "$GB" "$EX/manual-esp-gcm-gwB.cfg" || bail "gwB"
+check_ping "$HA" "$HB4"
+dp() { sa_get "$1" "d[\"dataplane\"][\"$2\"]"; }
+
+info "== a packet that does not fit teaches the path MTU"
+nsx "$HA" ping -c 1 -W 2 -M dont -s 1372 "$HB4" >/dev/null 2>&1 # may be lost: it teaches
+check "gwA logs the path MTU it learned" \
+	wait_for 5 grep -q "path MTU to $GB4 is 1400" "${DAEMON_LOG[$GA]}"
+
+info "== DF set: ICMP fragmentation needed"
+out=$(nsx "$HA" ping -c 1 -W 2 -M do -s 1372 "$HB4" 2>&1)
+sed 's/^/#   /' <<<"$out" | head -4
+check "ping -M do 1400 bytes: frag needed, mtu = 1346" grep -q "mtu = 1346" <<<"$out"
+check "a 1346-byte packet with DF passes" \
+	nsx "$HA" ping -c 2 -W 2 -M do -s $((1346 - 28)) "$HB4"
+# the host now knows the 1346 (its route cache): clear it to test the edge
+nsx "$HA" ip route flush cache
+check "1347 bytes with DF do not" eval '! nsx "$HA" ping -c 1 -W 2 -M do -s $((1347 - 28)) "$HB4" >/dev/null 2>&1'
+
+info "== DF clear: fragmented before encryption"
+nsx "$HA" ip route flush cache # forget the 1346 hostA learned: it would fragment itself
+check "ping -M dont 1400 bytes passes (fragmented before encryption)" \
+	nsx "$HA" ping -c 3 -W 2 -M dont -s 1372 "$HB4"
+check "ping -M dont 8000 bytes passes" nsx "$HA" ping -c 2 -W 2 -M dont -s 8000 "$HB4"
+check "gwA counted fragmented packets ($(dp "$GA" pmtu_fragmented))" \
+	num_ge "$(dp "$GA" pmtu_fragmented)" 5
+check "gwA counted ICMP sent ($(dp "$GA" pmtu_icmp_sent))" num_ge "$(dp "$GA" pmtu_icmp_sent)" 1
+
+info "== TCP both ways"
+check_transfer "$HA" "$HB" "$HB4" 5000000
+check_transfer "$HB" "$HA" "$HA4" 5000000
+check "gwB learned the path MTU too" grep -q "path MTU to $GA4 is 1400" "${DAEMON_LOG[$GB]}"
+
+text=$(cli "$GA" show crypto ipsec sa detail)
+sed -n '/path mtu/p' <<<"$text" | sed 's/^/#   /'
+check "show crypto ipsec sa detail names the path MTU and the counters" \
+	eval 'grep -q "path mtu 1400" <<<"$text" && grep -q "fragmented before encryption" <<<"$text"'
+stop_esprit "$GA"
+stop_esprit "$GB"
+
+info "== IPv6 over IPv6 (examples/manual-ipv6): ICMPv6 packet too big"
+start_esprit "$GA" "$EX/manual-ipv6-gwA.cfg" || bail "gwA v6"
+start_esprit "$GB" "$EX/manual-ipv6-gwB.cfg" || bail "gwB v6"
+check_ping "$HA" "$HB6"
+nsx "$HA" ping -6 -c 1 -W 2 -s 1352 "$HB6" >/dev/null 2>&1 # teaches gwA
+out=$(nsx "$HA" ping -6 -c 1 -W 2 -M do -s 1352 "$HB6" 2>&1)
+sed 's/^/#   /' <<<"$out" | head -4
+# 1400 - 40 outer - 8 ESP - 8 IV - 16 ICV - 2 trailer, padded to 4
+check "ping -6 1400 bytes: packet too big, mtu = 1326" grep -q "mtu = 1326\|mtu=1326" <<<"$out"
+check "a 1326-byte IPv6 packet passes" nsx "$HA" ping -6 -c 2 -W 2 -s $((1326 - 48)) "$HB6"
+check_transfer "$HA" "$HB" "$HB6" 3000000
+check "gwA counted ICMPv6 sent ($(dp "$GA" pmtu_icmp_sent))" num_ge "$(dp "$GA" pmtu_icmp_sent)" 1
+stop_esprit "$GA"
+stop_esprit "$GB"
+finish
