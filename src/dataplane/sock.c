@@ -119,28 +119,31 @@ struct raw_icmp_filter {
 	uint32_t data;
 };
 
-/* ICMP sockets that only send: a raw ICMP socket also gets a copy of
- * every ICMP message that arrives, so each filters them all out. */
+/* A raw ICMP socket that only sends: it would also get a copy of every
+ * ICMP message that arrives, so the type filter (level, opt) drops them
+ * all. -1 if it cannot be had. */
+static int icmp_tx_open(int af, int proto, int level, int opt, const void *filter,
+			socklen_t flen, uint32_t fwmark)
+{
+	int fd = socket(af, SOCK_RAW | SOCK_CLOEXEC, proto);
+
+	if (fd >= 0 && (setsockopt(fd, level, opt, filter, flen) < 0 || set_mark(fd, fwmark))) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
 static void open_icmp_tx(struct dp_socks *s, uint32_t fwmark)
 {
 	struct raw_icmp_filter f4 = {.data = ~0u};
 	struct icmp6_filter f6;
 
-	s->icmp4_tx = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
-	if (s->icmp4_tx >= 0 &&
-	    (setsockopt(s->icmp4_tx, SOL_RAW, ICMP_FILTER, &f4, sizeof(f4)) < 0 ||
-	     set_mark(s->icmp4_tx, fwmark))) {
-		close(s->icmp4_tx);
-		s->icmp4_tx = -1;
-	}
 	ICMP6_FILTER_SETBLOCKALL(&f6);
-	s->icmp6_tx = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMPV6);
-	if (s->icmp6_tx >= 0 &&
-	    (setsockopt(s->icmp6_tx, IPPROTO_ICMPV6, ICMP6_FILTER, &f6, sizeof(f6)) < 0 ||
-	     set_mark(s->icmp6_tx, fwmark))) {
-		close(s->icmp6_tx);
-		s->icmp6_tx = -1;
-	}
+	s->icmp4_tx = icmp_tx_open(AF_INET, IPPROTO_ICMP, SOL_RAW, ICMP_FILTER, &f4, sizeof(f4),
+				   fwmark);
+	s->icmp6_tx = icmp_tx_open(AF_INET6, IPPROTO_ICMPV6, IPPROTO_ICMPV6, ICMP6_FILTER, &f6,
+				   sizeof(f6), fwmark);
 	if (s->icmp4_tx < 0 || s->icmp6_tx < 0)
 		log_warn("dp: no ICMP%s socket (%s): senders of packets too big for the path "
 			 "are not told",
