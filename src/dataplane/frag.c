@@ -6,16 +6,8 @@
 #include <string.h>
 
 #include "dataplane/internal.h"
+#include "dataplane/xform_int.h"
 #include "lib/cursor.h"
-
-static void ip4_csum(uint8_t *h, size_t hlen)
-{
-	uint16_t c;
-
-	h[10] = h[11] = 0;
-	c = gso_csum_fold(gso_csum_add(h, hlen, 0)); /* memory order (gso.c) */
-	memcpy(h + 10, &c, 2);
-}
 
 /* The options a fragment after the first carries: those with the copied
  * flag (RFC 791 3.1), padded with end-of-list to 32 bits. Returns their
@@ -91,10 +83,9 @@ size_t ip4_frag_build(const uint8_t *d, size_t len, const struct ip4_frag_plan *
 	else
 		memcpy(out + 20, d + 20, hl - 20);
 	out[0] = (uint8_t)(0x40 | hl / 4);
-	put_be16(out + 2, (uint16_t)(hl + n));
 	put_be16(out + 6, (uint16_t)((last && !fp->mf ? 0 : 0x2000) | (fp->off0 + start) / 8));
 	memcpy(out + hl, d + fp->hlen + start, n);
-	ip4_csum(out, hl);
+	iphdr_set_len(out, hl + n); /* and the header checksum */
 	return hl + n;
 }
 
@@ -119,7 +110,6 @@ static bool icmp4_may_answer(const uint8_t *d, size_t len, size_t hl)
 size_t icmp4_frag_needed(const uint8_t *d, size_t len, uint16_t mtu, uint8_t *out)
 {
 	size_t hl, quote;
-	uint16_t c;
 
 	if (len < 20 || d[0] >> 4 != 4)
 		return 0;
@@ -132,8 +122,7 @@ size_t icmp4_frag_needed(const uint8_t *d, size_t len, uint16_t mtu, uint8_t *ou
 	out[1] = 4; /* fragmentation needed and DF set */
 	put_be16(out + 6, mtu); /* next-hop MTU (RFC 1191 4) */
 	memcpy(out + 8, d, quote);
-	c = gso_csum_fold(gso_csum_add(out, 8 + quote, 0)); /* memory order (gso.c) */
-	memcpy(out + 2, &c, 2);
+	put_be16(out + 2, ip_csum(out, 8 + quote, 0));
 	return 8 + quote;
 }
 
