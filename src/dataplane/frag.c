@@ -14,26 +14,22 @@
  * length; false if the options are malformed. */
 static bool copied_opts(const uint8_t *opt, size_t len, uint8_t *out, size_t *olen)
 {
-	size_t i = 0, n = 0;
+	struct cur c = cur_init(opt, len);
+	size_t n = 0;
+	uint8_t t, l;
+	const uint8_t *v;
 
-	while (i < len) {
-		uint8_t t = opt[i];
-		size_t l;
-
-		if (t == 0) /* end of list */
-			break;
-		if (t == 1) { /* no-operation: not copied */
-			i++;
+	while (cur_u8(&c, &t) && t != 0 /* end of list */) {
+		if (t == 1) /* no-operation: not copied */
 			continue;
-		}
-		if (i + 1 >= len || opt[i + 1] < 2 || i + opt[i + 1] > len)
+		if (!cur_u8(&c, &l) || l < 2 || !cur_view(&c, &v, l - 2u))
 			return false;
-		l = opt[i + 1];
 		if (t & 0x80) {
-			memcpy(out + n, opt + i, l);
+			out[n] = t;
+			out[n + 1] = l;
+			memcpy(out + n + 2, v, l - 2u);
 			n += l;
 		}
-		i += l;
 	}
 	while (n % 4)
 		out[n++] = 0;
