@@ -485,8 +485,7 @@ gwa_show() {
 	fi
 }
 
-# Rekeys and deletes started by gwA. esprit: no command to rekey; the
-# scenarios use short lifetimes instead (see t_rekey_esprit.sh).
+# Rekeys and deletes started by gwA: esprit's exec commands or swanctl.
 gwa_delete() {
 	if [ "$GWA_IMPL" = esprit ]; then
 		cli "$GA" clear crypto ikev2 sa >>"$TMP/cli.out" 2>&1
@@ -497,7 +496,7 @@ gwa_delete() {
 
 gwa_rekey_child() {
 	if [ "$GWA_IMPL" = esprit ]; then
-		return 1
+		cli "$GA" rekey crypto ipsec sa >>"$TMP/cli.out" 2>&1
 	else
 		sw A --rekey --child net
 	fi
@@ -505,7 +504,7 @@ gwa_rekey_child() {
 
 gwa_rekey_ike() {
 	if [ "$GWA_IMPL" = esprit ]; then
-		return 1
+		cli "$GA" rekey crypto ikev2 sa >>"$TMP/cli.out" 2>&1
 	else
 		sw A --rekey --ike lab
 	fi
