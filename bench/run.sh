@@ -156,6 +156,7 @@ esprit_cfg() { # SIDE ENCR AUTH
 hostname gw$side
 ${BENCH_WORKERS:+crypto engine workers $BENCH_WORKERS}
 ${BENCH_CPUS:+crypto engine cpus $BENCH_CPUS}
+${BENCH_EXTRA:+$(printf '%s\n' "$BENCH_EXTRA" | tr ';' '\n')}
 crypto ipsec transform-set T $encr $auth
  mode tunnel
 access-list 101 permit ip $lnet 0.0.0.255 $rnet 0.0.0.255
@@ -216,6 +217,9 @@ for side in "AB":
         L.insert(1, "crypto engine workers " + os.environ["BENCH_WORKERS"])
     if os.environ.get("BENCH_CPUS"):
         L.insert(1, "crypto engine cpus " + os.environ["BENCH_CPUS"])
+    for x in reversed(os.environ.get("BENCH_EXTRA", "").split(";")):
+        if x.strip():
+            L.insert(1, x.strip())
     for i, (h, _, _, _, _) in enumerate(ent):
         h = h if " " in h else "host " + h
         pair = ("host 198.19.1.2 " + h) if side == "A" else ("%s host 198.19.1.2" % h)
