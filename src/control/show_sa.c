@@ -22,7 +22,7 @@ struct snap {
 	struct sa_stats st;
 	int state;
 	uint64_t install_time, total_bytes, retire_at;
-	uint32_t path_mtu; /* learned by the data plane; 0: none */
+	uint32_t path_mtu; /* asked or learned by the data plane; 0: not known */
 };
 
 struct snaps {
@@ -94,7 +94,7 @@ struct group {
 	uint64_t send_errors, recv_errors;
 	uint64_t drops[DROP__COUNT];
 	uint32_t out_spi;
-	uint32_t path_mtu; /* of the outbound SA carrying traffic; 0: not learned */
+	uint32_t path_mtu; /* of the outbound SA carrying traffic; 0: not known */
 	bool has_out_spi, out_standby;
 };
 
@@ -488,11 +488,11 @@ static void group_text(struct strbuf *b, const struct group *g, bool detail)
 		drops_text(b, g->drops, "    ");
 	strbuf_printf(b, "\n     local crypto endpt.: %s, remote crypto endpt.: %s\n", l, r);
 	if (g->path_mtu)
-		strbuf_printf(b, "     path mtu %u (learned: larger packets fragmented before "
+		strbuf_printf(b, "     path mtu %u (larger packets fragmented before "
 				 "encryption or refused with ICMP)\n",
 			      g->path_mtu);
 	else
-		strbuf_printf(b, "     path mtu: the route's (nothing refused for size)\n");
+		strbuf_printf(b, "     path mtu: not known yet (asked at the first packet sent)\n");
 	if (g->has_out_spi)
 		strbuf_printf(b, "     current outbound spi: 0x%X(%u)\n", g->out_spi, g->out_spi);
 	else

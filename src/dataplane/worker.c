@@ -106,10 +106,11 @@ static void tx_seal(struct dp_worker *w)
 }
 
 /* A send refused for size (EMSGSIZE: the route to the peer, or the path
- * MTU the kernel learned, is below the packet): learn the path MTU, so
- * that the SA's next packets that would not fit are dealt with before
- * they are sealed (xform_output, too_big). Forgotten after DP_PMTU_TTL_S,
- * as the kernel's own PMTU entries are. */
+ * MTU the kernel learned from ICMP since it was last asked, is below the
+ * packet): learn the path MTU, so that the SA's next packets that would
+ * not fit are dealt with before they are sealed (xform_output, too_big).
+ * Asked again after DP_PMTU_TTL_S, as the kernel's own PMTU entries
+ * expire. */
 static void learn_path_mtu(struct dp_worker *w, const struct tx_ent *e)
 {
 	const struct sa *sa = e->o.sa;
@@ -129,6 +130,28 @@ static void learn_path_mtu(struct dp_worker *w, const struct tx_ent *e)
 	       "dp: path MTU to %s is %u (sa %s): larger packets are fragmented before "
 	       "encryption, or their senders told (ICMP) when they set DF",
 	       ip_addr_str(&e->o.dst, a), mtu, sa->p.name);
+}
+
+/* xform_output found e's SA without a current path MTU (o.pmtu_ask: a new
+ * SA, or its answer is DP_PMTU_TTL_S old): ask the kernel, once for all
+ * the packets of the SA in the batch. A new SA's first packet asks, so the
+ * large ones after it are checked before they are sealed instead of one
+ * being lost to a send refused for size. A change is logged; a first
+ * answer is only shown (show crypto ipsec sa). */
+static void ask_path_mtu(struct dp_worker *w, const struct tx_ent *e)
+{
+	const struct sa *sa = e->o.sa;
+	uint32_t prev, mtu;
+	char a[IP_ADDR_STRLEN];
+
+	if (!sa || now_coarse_s() < __atomic_load_n(&sa->path_mtu_until, __ATOMIC_RELAXED))
+		return; /* answered already: an earlier packet, or a send refused for size */
+	prev = __atomic_load_n(&sa->path_mtu, __ATOMIC_RELAXED);
+	mtu = sock_path_mtu(&w->dp->socks, &e->o.dst);
+	xform_learn_path_mtu(sa, mtu, DP_PMTU_TTL_S);
+	if (prev && mtu != prev)
+		log_rl(&w->dp->rl_io, LOG_LVL_INFO, "dp: path MTU to %s is now %u, was %u (sa %s)",
+		       ip_addr_str(&e->o.dst, a), mtu, prev, sa->p.name);
 }
 
 /* Seal what waits, send every packet queued in the batch, give the
@@ -151,6 +174,8 @@ static void tx_flush(struct dp_worker *w)
 	for (unsigned i = 0; i < b->n; i++) {
 		if (res[i] == DROP_TOO_BIG)
 			learn_path_mtu(w, &b->e[i]);
+		if (b->e[i].o.pmtu_ask)
+			ask_path_mtu(w, &b->e[i]);
 		if (res[i] != DROP_NONE)
 			count_drop(w, b->e[i].o.sa, res[i], "out", false);
 		pkt_pool_put(&w->pool, b->e[i].p);

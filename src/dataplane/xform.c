@@ -434,7 +434,7 @@ void xform_learn_path_mtu(const struct sa *sa, uint32_t mtu, uint64_t ttl_s)
 {
 	struct sa *m = (struct sa *)sa; /* atomic fields of a shared SA */
 
-	__atomic_store_n(&m->path_mtu_until, now_ns() / 1000000000u + ttl_s, __ATOMIC_RELAXED);
+	__atomic_store_n(&m->path_mtu_until, now_coarse_s() + ttl_s, __ATOMIC_RELAXED);
 	__atomic_store_n(&m->path_mtu, mtu, __ATOMIC_RELEASE);
 }
 
@@ -456,21 +456,20 @@ static size_t wire_len(const struct bundle *b, bool tunnel, const struct iphdr_i
 }
 
 /* XFORM_TOO_BIG (with o->max_inner) if p would exceed the path MTU
- * learned for its peer; a learned MTU past its time is forgotten (the
- * next send that fails for size learns it again). */
+ * known for its peer. o->pmtu_ask if that MTU was never asked (a new SA:
+ * its first packet, usually a small one, has it asked before a large one
+ * follows) or is past its time (it is still applied until the answer
+ * replaces it). */
 static enum dp_drop pmtu_check(const struct bundle *b, bool tunnel, const struct iphdr_info *h,
 			       const struct pkt *p, struct xform_out *o)
 {
-	struct sa *top = (struct sa *)o->sa; /* atomic fields */
+	const struct sa *top = o->sa;
 	uint32_t mtu = __atomic_load_n(&top->path_mtu, __ATOMIC_ACQUIRE);
 	size_t n, fit;
 
+	o->pmtu_ask = now_coarse_s() >= __atomic_load_n(&top->path_mtu_until, __ATOMIC_RELAXED);
 	if (!mtu || (n = wire_len(b, tunnel, h, p->len)) <= mtu)
 		return DROP_NONE;
-	if (now_ns() / 1000000000u >= __atomic_load_n(&top->path_mtu_until, __ATOMIC_RELAXED)) {
-		__atomic_store_n(&top->path_mtu, 0, __ATOMIC_RELAXED);
-		return DROP_NONE;
-	}
 	/* n - mtu too long; the padding to the cipher's block makes the
 	 * last few bytes uneven either way */
 	fit = p->len > n - mtu ? p->len - (n - mtu) : 0;

@@ -41,10 +41,14 @@ struct xform_out {
 	const struct sa *sa;     /* the outermost SA (borrowed, RCU) */
 	bool seal_failed;        /* deferred seal failed (xform_seal_pending): drop it */
 	size_t max_inner;        /* XFORM_TOO_BIG: the longest packet that fits the path MTU */
+	bool pmtu_ask;           /* sa's path MTU was never asked or is past its time: the
+				    caller asks the kernel once the packet is sent */
 };
 
-/* The path MTU to the peer of SA sa is mtu (a send failed for size):
- * later packets of sa are checked against it for ttl_s seconds. */
+/* The path MTU to the peer of SA sa is mtu (asked of the kernel, or a send
+ * failed for size; 0: not known): later packets of sa are checked against
+ * it, and xform_output asks for it again (o->pmtu_ask) after ttl_s
+ * seconds. */
 void xform_learn_path_mtu(const struct sa *sa, uint32_t mtu, uint64_t ttl_s);
 
 /* Where an inbound packet came from. */

@@ -45,6 +45,7 @@ bool ratelimit_ok(struct ratelimit *rl);
 	} while (0)
 
 uint64_t now_ns(void);       /* CLOCK_MONOTONIC */
+uint64_t now_coarse_s(void); /* CLOCK_MONOTONIC_COARSE, seconds: a few ns */
 uint64_t now_realtime_s(void);
 
 #endif

@@ -3,7 +3,8 @@
 # 8.2): the inner MTU is 1400 (ipsec0), but gwA-gwB's link takes 1400
 # bytes, and a 1400-byte packet sealed in native ESP AES-GCM needs 1456.
 # Before, every such packet was dropped (EMSGSIZE) and TCP stalled.
-# - the first too-big send teaches gwA the path MTU (logged, shown);
+# - the SA's first packet (a small ping) has gwA ask the kernel the path
+#   MTU (shown), so the first large packet already fits: none is lost;
 # - a packet with DF gets ICMP "fragmentation needed" naming the largest
 #   packet that fits (1346 = 1400 - 20 outer - 8 ESP - 8 IV - 2 trailer
 #   - 16 ICV, padded to 4): ping -M do says so, and a ping of exactly
@@ -11,6 +12,9 @@
 # - a packet without DF is fragmented before encryption and arrives whole;
 # - a TCP transfer hostA -> hostB (the hosts' PMTU discovery, from the
 #   ICMP) and back completes with matching SHA-256;
+# - the WAN MTU lowered under a running SA (as an ICMP from a router on
+#   the path would lower the kernel's path MTU): the first send refused
+#   for size teaches the new MTU (logged), ICMP then names 1246;
 # - IPv6 over IPv6: ICMPv6 "packet too big" (1326: a 40-byte outer header).
 # Counters: show crypto ipsec sa detail (text and JSON).
 . "$(dirname "$0")/lib.sh"
@@ -24,10 +28,11 @@ start_esprit "$GB" "$EX/manual-esp-gcm-gwB.cfg" || bail "gwB"
 check_ping "$HA" "$HB4"
 dp() { sa_get "$1" "d[\"dataplane\"][\"$2\"]"; }
 
-info "== a packet that does not fit teaches the path MTU"
-nsx "$HA" ping -c 1 -W 2 -M dont -s 1372 "$HB4" >/dev/null 2>&1 # may be lost: it teaches
-check "gwA logs the path MTU it learned" \
-	wait_for 5 grep -q "path MTU to $GB4 is 1400" "${DAEMON_LOG[$GA]}"
+info "== the first packet asked the path MTU: the first large one fits"
+pmtu_shown() { cli "$1" show crypto ipsec sa | grep -q "path mtu $2 "; }
+check "gwA shows path mtu 1400 after the first (small) ping" wait_for 5 pmtu_shown "$GA" 1400
+check "the first 1400-byte ping without DF passes (fragmented before encryption)" \
+	nsx "$HA" ping -c 1 -W 2 -M dont -s 1372 "$HB4"
 
 info "== DF set: ICMP fragmentation needed"
 out=$(nsx "$HA" ping -c 1 -W 2 -M do -s 1372 "$HB4" 2>&1)
@@ -51,20 +56,34 @@ check "gwA counted ICMP sent ($(dp "$GA" pmtu_icmp_sent))" num_ge "$(dp "$GA" pm
 info "== TCP both ways"
 check_transfer "$HA" "$HB" "$HB4" 5000000
 check_transfer "$HB" "$HA" "$HA4" 5000000
-check "gwB learned the path MTU too" grep -q "path MTU to $GA4 is 1400" "${DAEMON_LOG[$GB]}"
+check "gwB knows the path MTU too" pmtu_shown "$GB" 1400
 
 text=$(cli "$GA" show crypto ipsec sa detail)
 sed -n '/path mtu/p' <<<"$text" | sed 's/^/#   /'
 check "show crypto ipsec sa detail names the path MTU and the counters" \
 	eval 'grep -q "path mtu 1400" <<<"$text" && grep -q "fragmented before encryption" <<<"$text"'
+
+info "== the path shrinks under the SA: a send refused for size teaches it"
+for ns in "$GA" "$GB"; do ip -n "$ns" link set wan0 mtu 1300; done
+nsx "$HA" ip route flush cache
+nsx "$HA" ping -c 2 -W 2 -M dont -s 1372 "$HB4" >/dev/null 2>&1 # may be lost: they teach
+check "gwA logs the path MTU it learned" \
+	wait_for 5 grep -q "path MTU to $GB4 is 1300" "${DAEMON_LOG[$GA]}"
+check "gwB logs it (the echo reply)" \
+	wait_for 5 grep -q "path MTU to $GA4 is 1300" "${DAEMON_LOG[$GB]}"
+check "gwA shows path mtu 1300" pmtu_shown "$GA" 1300
+out=$(nsx "$HA" ping -c 1 -W 2 -M do -s 1372 "$HB4" 2>&1)
+check "ping -M do 1400 bytes: frag needed, mtu = 1246" grep -q "mtu = 1246" <<<"$out"
+check "ping -M dont 1400 bytes passes again" nsx "$HA" ping -c 2 -W 2 -M dont -s 1372 "$HB4"
 stop_esprit "$GA"
 stop_esprit "$GB"
+for ns in "$GA" "$GB"; do ip -n "$ns" link set wan0 mtu 1400; done
 
 info "== IPv6 over IPv6 (examples/manual-ipv6): ICMPv6 packet too big"
 start_esprit "$GA" "$EX/manual-ipv6-gwA.cfg" || bail "gwA v6"
 start_esprit "$GB" "$EX/manual-ipv6-gwB.cfg" || bail "gwB v6"
 check_ping "$HA" "$HB6"
-nsx "$HA" ping -6 -c 1 -W 2 -s 1352 "$HB6" >/dev/null 2>&1 # teaches gwA
+check "gwA shows path mtu 1400 (IPv6)" wait_for 5 pmtu_shown "$GA" 1400
 out=$(nsx "$HA" ping -6 -c 1 -W 2 -M do -s 1352 "$HB6" 2>&1)
 sed 's/^/#   /' <<<"$out" | head -4
 # 1400 - 40 outer - 8 ESP - 8 IV - 16 ICV - 2 trailer, padded to 4

@@ -1017,10 +1017,12 @@ struct gcm_vec {
 	uint64_t seq;
 };
 
-/* A path MTU learned for the peer (RFC 4301 8.2): a packet that would not
+/* A path MTU known for the peer (RFC 4301 8.2): a packet that would not
  * fit once sealed is XFORM_TOO_BIG, untouched and uncounted, with the
  * longest packet that fits in max_inner (exactly: it seals within the MTU
- * and one byte more does not); a learned MTU past its time is forgotten. */
+ * and one byte more does not). A new SA's packets ask for the MTU
+ * (pmtu_ask) until it is known; one past its time is asked again and
+ * still applied until the answer comes. */
 static void test_path_mtu(void **state)
 {
 	static const struct {
@@ -1059,8 +1061,15 @@ static void test_path_mtu(void **state)
 		install_pair(&c);
 		sa = sa_out(IPSEC_PROTO_ESP);
 		assert_int_equal(out(&c, d, inner_make(d, 4, 1400 - 28, false), &o), DROP_NONE);
+		assert_true(o.pmtu_ask); /* not known yet: ask */
+		assert_int_equal(out(&c, d, inner_make(d, 4, 100, false), &o), DROP_NONE);
+		assert_true(o.pmtu_ask); /* a small packet asks as well */
+		xform_learn_path_mtu(sa, 0, 600); /* the kernel did not say */
+		assert_int_equal(out(&c, d, inner_make(d, 4, 1400 - 28, false), &o), DROP_NONE);
+		assert_false(o.pmtu_ask);
 		xform_learn_path_mtu(sa, 1400, 600);
 		assert_int_equal(out(&c, d, inner_make(d, 4, 1400 - 28, false), &o), XFORM_TOO_BIG);
+		assert_false(o.pmtu_ask);
 		assert_int_equal(o.max_inner, fit);
 		assert_int_equal(E.p.len, 1400); /* untouched */
 		assert_memory_equal(pkt_data(&E.p), d, 1400);
@@ -1071,12 +1080,17 @@ static void test_path_mtu(void **state)
 		assert_true(E.p.len <= 1400);
 		assert_true(E.p.len + 16 > 1400); /* within a cipher block of the MTU */
 		sa_stats_sum(sa, &st);
-		assert_int_equal(st.packets, 2); /* the too-big ones were not counted */
-		/* past its time: forgotten, the packet is sealed (and may fail
-		 * to send, which teaches the MTU again) */
+		assert_int_equal(st.packets, 4); /* the too-big ones were not counted */
+		/* past its time: asked again, and applied until the answer */
 		xform_learn_path_mtu(sa, 1400, 0);
+		assert_int_equal(out(&c, d, inner_make(d, 4, 1400 - 28, false), &o), XFORM_TOO_BIG);
+		assert_true(o.pmtu_ask);
+		assert_int_equal(o.max_inner, fit);
+		assert_int_equal(out(&c, d, inner_make(d, 4, fit - 28, false), &o), DROP_NONE);
+		assert_true(o.pmtu_ask);
+		xform_learn_path_mtu(sa, 1500, 600); /* the path grew */
 		assert_int_equal(out(&c, d, inner_make(d, 4, 1400 - 28, false), &o), DROP_NONE);
-		assert_int_equal(__atomic_load_n(&sa->path_mtu, __ATOMIC_RELAXED), 0);
+		assert_false(o.pmtu_ask);
 	}
 }
 
