@@ -6,7 +6,8 @@
 #
 # Contenders: plain routed veth (the ceiling), esprit (manual AES-128-GCM
 # SA, and AES-128-CBC+HMAC-SHA256), strongSwan 5.9 with kernel-libipsec
-# (userspace ESP, AES-128-GCM, IKEv2 PSK), wireguard-go; esprit-1k: a
+# (userspace ESP, AES-128-GCM, IKEv2 PSK), wireguard-go, a minimal relay
+# (bench/relay.c: the floor of any userspace tunnel here); esprit-1k: a
 # generated crypto map of 1 and of 1000 manually keyed entries with the
 # traffic spread over them (bench/udpspray.c, parallel iperf3), checked
 # through `esprit --json show crypto ipsec sa` (see bench/README.md).
@@ -501,6 +502,22 @@ bench_wireguard() {
   rm -f "/var/run/wireguard/wa$$.sock" "/var/run/wireguard/wb$$.sock"
 }
 
+bench_relay() {
+  # The floor of a userspace tunnel on this machine: bench/relay.c, one
+  # thread, one packet per system call, AES-128-GCM, nothing else.
+  [ -x "$RUN/relay" ] || cc -O2 -o "$RUN/relay" "$SRC/bench/relay.c" -lcrypto
+  topo_up
+  local key; key=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+  ex $NS_GA "$RUN/relay" rl0 198.18.0.1 198.18.0.2 5555 "$key" a >"$RUN/ra.log" 2>&1 &
+  ex $NS_GB "$RUN/relay" rl0 198.18.0.2 198.18.0.1 5555 "$key" b >"$RUN/rb.log" 2>&1 &
+  for _ in $(seq 50); do grep -q ready "$RUN/ra.log" && grep -q ready "$RUN/rb.log" && break; sleep 0.1; done
+  ex $NS_GA ip link set rl0 mtu 1400 up; ex $NS_GB ip link set rl0 mtu 1400 up
+  ex $NS_GA ip route add 198.19.2.0/24 dev rl0
+  ex $NS_GB ip route add 198.19.1.0/24 dev rl0
+  measure relay-floor-aes128gcm
+  topo_down
+}
+
 bench_crypto() {
   # Per-packet crypto cost: esprit's ESP seal of a 1400-byte packet against a
   # plain OpenSSL EVP AES-128-GCM loop, same machine, same run.
@@ -528,6 +545,7 @@ want esprit-dp && { echo "== esprit data plane (dp_pair) AES-128-GCM, native ESP
 want esprit-dp-udp && { echo "== esprit data plane (dp_pair) AES-128-GCM, ESP-in-UDP 4500"; bench_esprit_dp esprit-dp-aes128gcm-udp "-u"; }
 want strongswan && { echo "== strongSwan kernel-libipsec AES-128-GCM"; bench_strongswan; }
 want wireguard && { echo "== wireguard-go"; bench_wireguard; }
+want relay && { echo "== minimal relay (bench/relay.c: one packet per system call, AES-128-GCM): the floor"; bench_relay; }
 want crypto && { echo "== per-packet crypto cost"; bench_crypto; }
 
 echo

@@ -65,3 +65,19 @@ for e in [n for n in rows if n.startswith("esprit") and rows[n]]:
         r = lambda i: (a[i] / b[i]) if b[i] else float("nan")
         print(f"{e} / {p}: TCP x{r(0):.2f}, UDP1400 x{r(1):.2f}, UDP64 x{r(2):.2f}, ping x{r(3):.2f},"
               f" UDP64 GSO/GRO x{r(5):.2f}")
+
+# Latency target: ping through the idle tunnel adds <= 0.15 ms over plain
+# veth. The minimal relay (bench/relay.c) is the floor of any userspace
+# tunnel here: what it adds, the machine adds.
+if rows.get("plain-veth"):
+    base = rows["plain-veth"][3]
+    added = ", ".join(f"{n} +{rows[n][3] - base:.3f}" for n in rows
+                      if rows[n] and n != "plain-veth" and rows[n][3] == rows[n][3])
+    print(f"ping added over plain-veth ({base:.3f} ms), target +0.150: {added}")
+floor = rows.get("relay-floor-aes128gcm")
+if floor:
+    for e in [n for n in rows if n.startswith("esprit") and rows[n]]:
+        a = rows[e]
+        r = lambda i: (a[i] / floor[i]) if floor[i] else float("nan")
+        print(f"{e} / relay-floor-aes128gcm: TCP x{r(0):.2f}, UDP1400 x{r(1):.2f},"
+              f" UDP64 x{r(2):.2f}, ping {a[3] - floor[3]:+.3f} ms")
