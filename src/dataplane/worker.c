@@ -148,6 +148,8 @@ static void ask_path_mtu(struct dp_worker *w, const struct tx_ent *e)
 		return; /* answered already: an earlier packet, or a send refused for size */
 	prev = __atomic_load_n(&sa->path_mtu, __ATOMIC_RELAXED);
 	mtu = sock_path_mtu(&w->dp->socks, &e->o.dst);
+	if (!mtu)
+		mtu = prev; /* no answer (no route just now): keep what we knew */
 	xform_learn_path_mtu(sa, mtu, DP_PMTU_TTL_S);
 	if (prev && mtu != prev)
 		log_rl(&w->dp->rl_io, LOG_LVL_INFO, "dp: path MTU to %s is now %u, was %u (sa %s)",
