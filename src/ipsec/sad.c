@@ -307,6 +307,22 @@ static bool out_dup_locked(struct sad *sad, const struct sa_params *p)
 	return false;
 }
 
+/* A new outbound SA that replaces another of its reqid to the same peer
+ * (a rekey) starts with the path MTU the data plane knew for the old one
+ * (RFC 4301 8.2 keeps it per peer): otherwise its first packet, usually a
+ * full-size one in the middle of a flow, would be sent unchecked and lost
+ * to a send refused for size when the path is small. */
+static void inherit_path_mtu_locked(struct sad *sad, struct sa *sa)
+{
+	for (const struct sa *o = sad->out[bucket(sa->p.reqid, sa->p.proto)]; o; o = o->next_hash)
+		if (o->p.reqid == sa->p.reqid && o->p.proto == sa->p.proto &&
+		    ip_addr_eq(&o->p.dst, &sa->p.dst)) {
+			sa->path_mtu_until = __atomic_load_n(&o->path_mtu_until, __ATOMIC_RELAXED);
+			sa->path_mtu = __atomic_load_n(&o->path_mtu, __ATOMIC_RELAXED);
+			return; /* newest first */
+		}
+}
+
 int sad_install(struct sad *sad, const struct sa_params *p)
 {
 	struct sa *sa, **head;
@@ -329,6 +345,8 @@ int sad_install(struct sad *sad, const struct sa_params *p)
 		goto out;
 	}
 	sa_state_change(sa, SA_MATURE);
+	if (p->dir == SA_DIR_OUT)
+		inherit_path_mtu_locked(sad, sa);
 	head = p->dir == SA_DIR_IN ? &sad->in[bucket(p->spi, p->proto)]
 				   : &sad->out[bucket(p->reqid, p->proto)];
 	/* newest first: after a rekey the new outbound SA is found first */

@@ -278,6 +278,56 @@ static void test_delete_flush_rekey(void **state)
 	sad_free(sad);
 }
 
+/* A rekeyed outbound SA starts with the path MTU known for the SA of its
+ * reqid and peer that it replaces (the newest); an SA to another peer, of
+ * another reqid, or inbound starts without one. */
+static void test_rekey_inherits_path_mtu(void **state)
+{
+	struct sad *sad = sad_new(2);
+	struct secret *k = key(20, 0x11);
+	struct sa_params p;
+	struct sa *sa;
+
+	(void)state;
+	p = gcm(0x500, SA_DIR_OUT, k);
+	assert_int_equal(sad_install(sad, &p), 0);
+	rcu_read_lock();
+	sa = sad_lookup_out(sad, 10, IPSEC_PROTO_ESP);
+	assert_int_equal(sa->path_mtu, 0);
+	sa->path_mtu_until = 12345;
+	sa->path_mtu = 1400;
+	rcu_read_unlock();
+
+	p = gcm(0x501, SA_DIR_OUT, k); /* the rekey */
+	assert_int_equal(sad_install(sad, &p), 0);
+	rcu_read_lock();
+	sa = sad_lookup_out(sad, 10, IPSEC_PROTO_ESP);
+	assert_int_equal(sa->p.spi, 0x501);
+	assert_int_equal(sa->path_mtu, 1400);
+	assert_int_equal(sa->path_mtu_until, 12345);
+	sa->path_mtu = 1300; /* learned on the new one: the next rekey takes this */
+	rcu_read_unlock();
+	p = gcm(0x502, SA_DIR_OUT, k);
+	assert_int_equal(sad_install(sad, &p), 0);
+	rcu_read_lock();
+	assert_int_equal(sad_lookup_out(sad, 10, IPSEC_PROTO_ESP)->path_mtu, 1300);
+	rcu_read_unlock();
+
+	p = gcm(0x600, SA_DIR_OUT, k);
+	p.reqid = 11; /* another policy */
+	assert_int_equal(sad_install(sad, &p), 0);
+	p = gcm(0x601, SA_DIR_OUT, k);
+	ip_addr_parse("192.0.2.99", &p.dst); /* another peer */
+	assert_int_equal(sad_install(sad, &p), 0);
+	rcu_read_lock();
+	assert_int_equal(sad_lookup_out(sad, 11, IPSEC_PROTO_ESP)->path_mtu, 0);
+	assert_int_equal(sad_lookup_out(sad, 10, IPSEC_PROTO_ESP)->p.spi, 0x601);
+	assert_int_equal(sad_lookup_out(sad, 10, IPSEC_PROTO_ESP)->path_mtu, 0);
+	rcu_read_unlock();
+	secret_free(k);
+	sad_free(sad);
+}
+
 /* Make-before-break (sad.h): a standby outbound SA is passed over while
  * an older usable SA of its reqid exists, used when none is left, and
  * taken once activated; a retired inbound SA still decrypts until
@@ -708,6 +758,7 @@ int main(void)
 		cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_delete_flush_rekey),
 		cmocka_unit_test(test_set_encap_ports),
+		cmocka_unit_test(test_rekey_inherits_path_mtu),
 		cmocka_unit_test(test_standby_retire),
 		cmocka_unit_test(test_lifetime_packets_bytes),
 		cmocka_unit_test(test_lifetime_seconds),
