@@ -15,7 +15,11 @@
 # - the WAN MTU lowered under a running SA (as an ICMP from a router on
 #   the path would lower the kernel's path MTU): the first send refused
 #   for size teaches the new MTU (logged), ICMP then names 1246;
-# - IPv6 over IPv6: ICMPv6 "packet too big" (1326: a 40-byte outer header).
+# - IPv6 over IPv6: ICMPv6 "packet too big" (1326: a 40-byte outer header);
+# - IKEv2 (examples/ikev2-map): 1400-byte pings without DF every 50 ms
+#   across `rekey crypto ipsec sa`: the new outbound SAs start with the
+#   path MTU of the ones they replace, so none is lost and no send is
+#   refused for size (before, the first packet on each new SA was).
 # Counters: show crypto ipsec sa detail (text and JSON).
 . "$(dirname "$0")/lib.sh"
 lib_init
@@ -91,6 +95,32 @@ check "ping -6 1400 bytes: packet too big, mtu = 1326" grep -q "mtu = 1326\|mtu=
 check "a 1326-byte IPv6 packet passes" nsx "$HA" ping -6 -c 2 -W 2 -s $((1326 - 48)) "$HB6"
 check_transfer "$HA" "$HB" "$HB6" 3000000
 check "gwA counted ICMPv6 sent ($(dp "$GA" pmtu_icmp_sent))" num_ge "$(dp "$GA" pmtu_icmp_sent)" 1
+stop_esprit "$GA"
+stop_esprit "$GB"
+
+info "== IKEv2: a rekeyed SA starts with the path MTU of the one it replaces"
+start_esprit "$GA" "$EX/ikev2-map-gwA.cfg" || bail "gwA ikev2"
+start_esprit "$GB" "$EX/ikev2-map-gwB.cfg" || bail "gwB ikev2"
+nsx "$HA" ping -c 3 -i 0.5 -W 2 "$HB4" >/dev/null 2>&1 # starts IKE
+check "the IKE SA is up" wait_for 10 ike_ready "$GA"
+check_ping "$HA" "$HB4"
+check "gwA and gwB show path mtu 1400" eval 'pmtu_shown "$GA" 1400 && pmtu_shown "$GB" 1400'
+out_spis() {
+	cli "$1" --json show crypto ipsec sa | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(" ".join(sorted(str(x.get("spi")) for s in d.get("sas",[]) for x in s.get("outbound",[]))))'
+}
+old=$(out_spis "$GA")
+nsx "$HA" ping -c 60 -i 0.05 -W 2 -M dont -s 1372 "$HB4" >"$TMP/rekey-ping.txt" 2>&1 &
+pid=$!
+sleep 1
+cli "$GA" rekey crypto ipsec sa >/dev/null
+wait $pid
+sed -n '/packets transmitted/p' "$TMP/rekey-ping.txt" | sed 's/^/#   /'
+new=$(out_spis "$GA")
+check "the rekey replaced gwA's outbound SA ($old -> $new)" eval '[ -n "$new" ] && [ "$new" != "$old" ]'
+check "60 of 60 1400-byte pings answered across the rekey" \
+	grep -q "60 packets transmitted, 60 received" "$TMP/rekey-ping.txt"
+check "no send refused for size on gwA or gwB (too-big drops)" \
+	eval 'num_eq "$(sa_get "$GA" "drop(\"too-big\")")" 0 && num_eq "$(sa_get "$GB" "drop(\"too-big\")")" 0'
 stop_esprit "$GA"
 stop_esprit "$GB"
 finish
