@@ -533,11 +533,48 @@ echo "runs: $RUNS x ${SECS}s"
 want plain && { echo "== plain routed veth"; bench_plain; }
 want esprit && { echo "== esprit AES-128-GCM (manual SA)"; bench_esprit esprit-aes128gcm "esp-gcm 128" "" 20; }
 want esprit-udp && { echo "== esprit AES-128-GCM (manual SA), ESP-in-UDP 4500"; ESPRIT_UDP=1 bench_esprit esprit-aes128gcm-udp "esp-gcm 128" "" 20; }
+# merge_runs NAME: the rows (and #rev lines) that NAME's runs appended,
+# replaced by one with each column's median (FAIL if any run failed).
+merge_runs() {
+  python3 - "$RESULTS" "$1" <<'EOF'
+import sys
+path, name = sys.argv[1], sys.argv[2]
+lines = open(path).read().splitlines()
+rows = [l.split("\t") for l in lines if l.split("\t")[0] == name]
+revs = [l.split("\t")[2] for l in lines if l.startswith("#rev\t" + name + "\t")]
+def med(xs):
+    v = sorted(float(x) for x in xs if x not in ("nan", ""))
+    return str(v[(len(v) - 1) // 2]) if v else "nan"  # as median() above
+if any(len(r) < 3 for r in rows):
+    row = name + "\tFAIL"
+else:
+    row = "\t".join([name] + [med(c) for c in zip(*[r[1:] for r in rows])])
+out, done = [], False
+for l in lines:
+    f = l.split("\t")
+    if f[0] == name or (f[0] == "#rev" and f[1] == name):
+        if not done:
+            out += ["#rev\t%s\t%s" % (name, med(revs)), row]
+            done = True
+        continue
+    out.append(l)
+open(path, "w").write("\n".join(out) + "\n")
+EOF
+}
+
 want esprit-1k && {
-  echo "== esprit AES-128-GCM, 1 manual SA for all $ADDR_N addresses (baseline: same traffic, same tools)"
-  bench_esprit_1k esprit-1sa-aes128gcm 1
-  echo "== esprit AES-128-GCM, $SA_N manual SAs, traffic spread over them"
-  bench_esprit_1k "esprit-${SA_N}sa-aes128gcm" "$SA_N"
+  # The two rows alternate run by run (1 SA, N SAs, 1 SA, ...), each run
+  # with freshly started daemons, so that the drift of this box over the
+  # minutes of the pair falls on both rows alike; each row is the median
+  # of its runs.
+  for r in $(seq "$RUNS"); do
+    echo "== esprit AES-128-GCM, 1 manual SA for all $ADDR_N addresses (baseline: same traffic, same tools), run $r/$RUNS"
+    RUNS=1 bench_esprit_1k esprit-1sa-aes128gcm 1
+    echo "== esprit AES-128-GCM, $SA_N manual SAs, traffic spread over them, run $r/$RUNS"
+    RUNS=1 bench_esprit_1k "esprit-${SA_N}sa-aes128gcm" "$SA_N"
+  done
+  merge_runs esprit-1sa-aes128gcm
+  merge_runs "esprit-${SA_N}sa-aes128gcm"
 }
 want esprit-cbc && { echo "== esprit AES-128-CBC + HMAC-SHA256"; bench_esprit esprit-aes128cbc-sha256 "esp-aes 128" "esp-sha256-hmac" 16; }
 want esprit-cbc-udp && { echo "== esprit AES-128-CBC + HMAC-SHA256, ESP-in-UDP 4500"; ESPRIT_UDP=1 bench_esprit esprit-aes128cbc-sha256-udp "esp-aes 128" "esp-sha256-hmac" 16; }
