@@ -652,6 +652,7 @@ int reconcile_apply(struct reconcile_target *dd, const struct desired *d, char *
 				 d->sas[i].spi);
 			goto out;
 		}
+		dp_sa_installed(dd->dp, &d->sas[i]); /* its path MTU, before its first packet */
 		added++;
 	}
 	if (spd_replace(dd->spd, d->pols, d->npols) < 0) {

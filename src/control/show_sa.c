@@ -492,7 +492,8 @@ static void group_text(struct strbuf *b, const struct group *g, bool detail)
 				 "encryption or refused with ICMP)\n",
 			      g->path_mtu);
 	else
-		strbuf_printf(b, "     path mtu: not known yet (asked at the first packet sent)\n");
+		strbuf_printf(b, "     path mtu: not known yet (no route to the peer; asked "
+				 "at the next packet)\n");
 	if (g->has_out_spi)
 		strbuf_printf(b, "     current outbound spi: 0x%X(%u)\n", g->out_spi, g->out_spi);
 	else

@@ -128,8 +128,7 @@ static int env_sa_install(void *ctx, const struct sa_params *p)
 	q.origin = SA_ORIGIN_KEYMGR;
 	if (sad_install(g->dd->sad, &q) < 0)
 		return -1;
-	if (q.dir == SA_DIR_OUT && g->dd->dp)
-		dp_sa_installed(g->dd->dp, q.reqid); /* send what the acquire queue holds */
+	dp_sa_installed(g->dd->dp, &q); /* path MTU; send what the acquire queue holds */
 	return 0;
 }
 

@@ -317,10 +317,20 @@ void dp_clear_stats(struct dp *dp)
 
 /* ---- the acquire queue ----------------------------------------------------- */
 
-void dp_sa_installed(struct dp *dp, uint32_t reqid)
+void dp_sa_installed(struct dp *dp, const struct sa_params *p)
 {
-	(void)reqid; /* worker 0 checks every waiting reqid against the SAD */
-	if (dp && dp->workers && acqq_pending(&dp->acqq))
+	uint32_t mtu;
+
+	if (!dp || p->dir != SA_DIR_OUT)
+		return;
+	/* A rekeyed SA inherited its predecessor's MTU (sad_install): kept.
+	 * No answer (no route yet): the first packet asks (ask_path_mtu). */
+	mtu = sock_path_mtu(&dp->socks, &p->dst);
+	if (mtu)
+		sad_seed_path_mtu(dp->sad, p->spi, p->proto, &p->dst, mtu,
+				  now_coarse_s() + DP_PMTU_TTL_S);
+	/* worker 0 checks every waiting reqid against the SAD */
+	if (dp->workers && acqq_pending(&dp->acqq))
 		dp_worker_kick(dp, 0);
 }
 

@@ -180,10 +180,13 @@ int dp_route_add_src(struct dp *dp, const struct ip_prefix *dst, const struct ip
 int dp_route_del(struct dp *dp, const struct ip_prefix *dst);
 void dp_routes_flush(struct dp *dp); /* every route this dp added */
 
-/* An outbound SA for reqid was installed (the key manager calls it after
- * sad_install): packets queued for it are sent now rather than at the
- * next periodic look (100 ms). Thread safe, cheap, never blocks. */
-void dp_sa_installed(struct dp *dp, uint32_t reqid);
+/* An SA was installed (the key manager and the manual SAs' loader call it
+ * after sad_install). Outbound: the path MTU to its peer is asked now, so
+ * that its very first packet, if too large for the path, is dealt with
+ * before it is sealed (RFC 4301 8.2); packets queued for it are sent now
+ * rather than at the next periodic look (100 ms). Thread safe, does not
+ * block (one socket, a route lookup); NULL dp is a no-op. */
+void dp_sa_installed(struct dp *dp, const struct sa_params *p);
 
 /* Route-based VTIs (ARCHITECTURE "Outbound, route-based"): a TUN device
  * `name` (IFNAMSIZ) whose packets are protected with the outbound SA of

@@ -3,8 +3,9 @@
 # 8.2): the inner MTU is 1400 (ipsec0), but gwA-gwB's link takes 1400
 # bytes, and a 1400-byte packet sealed in native ESP AES-GCM needs 1456.
 # Before, every such packet was dropped (EMSGSIZE) and TCP stalled.
-# - the SA's first packet (a small ping) has gwA ask the kernel the path
-#   MTU (shown), so the first large packet already fits: none is lost;
+# - the path MTU is asked when an SA is installed (shown before any
+#   packet), so an SA's first packet, even a large one, fits: none is lost
+#   (manual SAs, and IKEv2 SAs whose trigger and reply are full-size);
 # - a packet with DF gets ICMP "fragmentation needed" naming the largest
 #   packet that fits (1346 = 1400 - 20 outer - 8 ESP - 8 IV - 2 trailer
 #   - 16 ICV, padded to 4): ping -M do says so, and a ping of exactly
@@ -29,14 +30,15 @@ for ns in "$GA" "$GB"; do ip -n "$ns" link set wan0 mtu 1400; done
 
 start_esprit "$GA" "$EX/manual-esp-gcm-gwA.cfg" || bail "gwA"
 start_esprit "$GB" "$EX/manual-esp-gcm-gwB.cfg" || bail "gwB"
-check_ping "$HA" "$HB4"
 dp() { sa_get "$1" "d[\"dataplane\"][\"$2\"]"; }
 
-info "== the first packet asked the path MTU: the first large one fits"
+info "== the path MTU is asked when the SA is installed: the first packet, large, fits"
 pmtu_shown() { cli "$1" show crypto ipsec sa | grep -q "path mtu $2 "; }
-check "gwA shows path mtu 1400 after the first (small) ping" wait_for 5 pmtu_shown "$GA" 1400
-check "the first 1400-byte ping without DF passes (fragmented before encryption)" \
+check "gwA and gwB show path mtu 1400 before any packet" \
+	eval 'pmtu_shown "$GA" 1400 && pmtu_shown "$GB" 1400'
+check "the first packet, a 1400-byte ping without DF, passes (fragmented before encryption)" \
 	nsx "$HA" ping -c 1 -W 2 -M dont -s 1372 "$HB4"
+check_ping "$HA" "$HB4"
 
 info "== DF set: ICMP fragmentation needed"
 out=$(nsx "$HA" ping -c 1 -W 2 -M do -s 1372 "$HB4" 2>&1)
@@ -101,8 +103,12 @@ stop_esprit "$GB"
 info "== IKEv2: a rekeyed SA starts with the path MTU of the one it replaces"
 start_esprit "$GA" "$EX/ikev2-map-gwA.cfg" || bail "gwA ikev2"
 start_esprit "$GB" "$EX/ikev2-map-gwB.cfg" || bail "gwB ikev2"
-nsx "$HA" ping -c 3 -i 0.5 -W 2 "$HB4" >/dev/null 2>&1 # starts IKE
+# starts IKE with a full-size packet: gwA holds it until the SA is
+# installed, gwB's first packet on its new SA is the full-size reply
+nsx "$HA" ping -c 3 -i 0.5 -W 2 -M dont -s 1372 "$HB4" >/dev/null 2>&1
 check "the IKE SA is up" wait_for 10 ike_ready "$GA"
+check "the first packets of the new SAs, full-size, were not refused for size (too-big drops)" \
+	eval 'num_eq "$(sa_get "$GA" "drop(\"too-big\")")" 0 && num_eq "$(sa_get "$GB" "drop(\"too-big\")")" 0'
 check_ping "$HA" "$HB4"
 check "gwA and gwB show path mtu 1400" eval 'pmtu_shown "$GA" 1400 && pmtu_shown "$GB" 1400'
 out_spis() {

@@ -328,6 +328,44 @@ static void test_rekey_inherits_path_mtu(void **state)
 	sad_free(sad);
 }
 
+/* The path MTU asked when an SA is installed (dp_sa_installed) is set on
+ * a new SA, but not over one the SA has already (inherited on a rekey, or
+ * learned since); unknown SPIs, other peers and inbound SAs are refused. */
+static void test_seed_path_mtu(void **state)
+{
+	struct sad *sad = sad_new(1);
+	struct secret *k = key(20, 0x12);
+	struct sa_params p;
+	struct ip_addr other;
+	struct sa *sa;
+
+	(void)state;
+	p = gcm(0x700, SA_DIR_OUT, k);
+	assert_int_equal(sad_install(sad, &p), 0);
+	ip_addr_parse("192.0.2.99", &other);
+	assert_int_equal(sad_seed_path_mtu(sad, 0x700, IPSEC_PROTO_ESP, &other, 1400, 50), -1);
+	assert_int_equal(sad_seed_path_mtu(sad, 0x701, IPSEC_PROTO_ESP, &p.dst, 1400, 50), -1);
+	assert_int_equal(sad_seed_path_mtu(sad, 0x700, IPSEC_PROTO_AH, &p.dst, 1400, 50), -1);
+	assert_int_equal(sad_seed_path_mtu(sad, 0x700, IPSEC_PROTO_ESP, &p.dst, 1400, 50), 0);
+	rcu_read_lock();
+	sa = sad_lookup_out(sad, 10, IPSEC_PROTO_ESP);
+	assert_int_equal(sa->path_mtu, 1400);
+	assert_int_equal(sa->path_mtu_until, 50);
+	rcu_read_unlock();
+	assert_int_equal(sad_seed_path_mtu(sad, 0x700, IPSEC_PROTO_ESP, &p.dst, 1500, 60), 1);
+	p = gcm(0x701, SA_DIR_OUT, k); /* a rekey: inherits 1400, keeps it */
+	assert_int_equal(sad_install(sad, &p), 0);
+	assert_int_equal(sad_seed_path_mtu(sad, 0x701, IPSEC_PROTO_ESP, &p.dst, 1500, 60), 1);
+	rcu_read_lock();
+	assert_int_equal(sad_lookup_out(sad, 10, IPSEC_PROTO_ESP)->path_mtu, 1400);
+	rcu_read_unlock();
+	p = gcm(0x800, SA_DIR_IN, k);
+	assert_int_equal(sad_install(sad, &p), 0);
+	assert_int_equal(sad_seed_path_mtu(sad, 0x800, IPSEC_PROTO_ESP, &p.dst, 1400, 50), -1);
+	secret_free(k);
+	sad_free(sad);
+}
+
 /* Make-before-break (sad.h): a standby outbound SA is passed over while
  * an older usable SA of its reqid exists, used when none is left, and
  * taken once activated; a retired inbound SA still decrypts until
@@ -759,6 +797,7 @@ int main(void)
 		cmocka_unit_test(test_delete_flush_rekey),
 		cmocka_unit_test(test_set_encap_ports),
 		cmocka_unit_test(test_rekey_inherits_path_mtu),
+		cmocka_unit_test(test_seed_path_mtu),
 		cmocka_unit_test(test_standby_retire),
 		cmocka_unit_test(test_lifetime_packets_bytes),
 		cmocka_unit_test(test_lifetime_seconds),
