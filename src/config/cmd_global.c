@@ -132,6 +132,23 @@ WR_FN(wr_offload)
 			sbuf_printf(b, "no crypto engine offload %s\n", cfg_offload_names[i]);
 }
 
+/* [no] crypto engine offload xdp-tx: off unless configured (it takes
+ * native ESP/AH past netfilter, the qdisc and packet captures on the
+ * sending side: docs/dataplane.md). */
+CMD_FN(cmd_offload_xdp_tx)
+{
+	(void)m;
+	p->cfg->xdp_tx = !neg;
+	return 0;
+}
+
+WR_FN(wr_offload_xdp_tx)
+{
+	(void)obj;
+	if (c->xdp_tx)
+		sbuf_printf(b, "crypto engine offload xdp-tx\n");
+}
+
 /* crypto ipsec security-association replay window-size N | replay disable
  * | lifetime seconds N | lifetime kilobytes N */
 CMD_FN(cmd_ipsec_sa)

@@ -68,6 +68,7 @@ CMD_FN(cmd_workers);
 CMD_FN(cmd_queue_len);
 CMD_FN(cmd_cpus);
 CMD_FN(cmd_offload);
+CMD_FN(cmd_offload_xdp_tx);
 
 WR_FN(wr_ace);
 WR_FN(wr_acl);
@@ -104,6 +105,7 @@ WR_FN(wr_workers);
 WR_FN(wr_queue_len);
 WR_FN(wr_cpus);
 WR_FN(wr_offload);
+WR_FN(wr_offload_xdp_tx);
 
 /* cmd_ikev2.c */
 CMD_FN(cmd_master_key);

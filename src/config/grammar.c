@@ -69,6 +69,10 @@ const struct cfg_cmd cfg_cmds[] = {
 	 "crypto engine offload {multiqueue|tso|udp-gso|udp-gro|tun-gro|batch-crypto|uso|ipsec-mb}",
 	 "Data-plane offload (on by default; `no` turns it off, read at start-up)", -1,
 	 cmd_offload, wr_offload},
+	{MODE_GLOBAL, "crypto engine offload xdp-tx",
+	 "Send native ESP/AH with AF_XDP, past the kernel's IP output (off by default; read at "
+	 "start-up)",
+	 -1, cmd_offload_xdp_tx, wr_offload_xdp_tx},
 	{MODE_GLOBAL, "key config-key password-encrypt WORD",
 	 "Master key for type 6 (encrypted) pre-shared keys", -1, cmd_master_key, wr_master_key},
 	{MODE_GLOBAL, "password encryption aes", "Encrypt pre-shared keys (type 6)", -1,

@@ -291,6 +291,7 @@ struct config {
 	char control_socket[256];  /* esprit control-socket PATH, default /run/esprit/espritd.sock */
 	unsigned workers;          /* crypto engine workers N (0 = one per core) */
 	unsigned offload_off;      /* no crypto engine offload X: CFG_OFFLOAD_* bits */
+	bool xdp_tx;               /* crypto engine offload xdp-tx (off by default) */
 	uint32_t queue_len;        /* crypto engine queue-length N (0 = the kernel's 500) */
 	/* crypto engine cpus LIST: bit n = CPU n; worker i runs on the i-th
 	 * CPU listed (modulo their number); none set = not pinned */

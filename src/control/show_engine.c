@@ -46,10 +46,10 @@ static void engine_text(struct strbuf *b, struct dp *dp, const struct dp_engine 
 			 "interface(s)\n",
 		      e->tun_name, e->queues, e->queue_len, e->mtu, e->nvti);
 	strbuf_printf(b, "  offloads: multiqueue %s, TSO %s, USO %s%s, UDP GSO %s, UDP GRO %s, "
-			 "TUN GRO %s, batch crypto %s\n",
+			 "TUN GRO %s, batch crypto %s, xdp-tx %s\n",
 		      on(e->multiqueue), on(e->tso), on(e->uso),
 		      e->uso_refused ? " (this kernel has none: Linux >= 6.2)" : "", on(e->gso),
-		      on(e->gro), on(e->tun_gro), on(e->batch_crypto));
+		      on(e->gro), on(e->tun_gro), on(e->batch_crypto), on(e->xdp_tx));
 	strbuf_printf(b, "  crypto: %s%s%s\n", OpenSSL_version(OPENSSL_VERSION),
 		      mb ? "; intel-ipsec-mb " : "", mb ? mb : "");
 	if (e->natt_port)
@@ -104,6 +104,7 @@ static struct json_object *engine_json(struct dp *dp, const struct dp_engine *e,
 	json_object_object_add(off, "udp_gro", jbool(e->gro));
 	json_object_object_add(off, "tun_gro", jbool(e->tun_gro));
 	json_object_object_add(off, "batch_crypto", jbool(e->batch_crypto));
+	json_object_object_add(off, "xdp_tx", jbool(e->xdp_tx));
 	json_object_object_add(o, "offloads", off);
 	json_object_object_add(c, "openssl",
 			       json_object_new_string(OpenSSL_version(OPENSSL_VERSION)));

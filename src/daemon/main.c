@@ -44,6 +44,7 @@ static void usage(FILE *f)
 static void warn_restart_only(const struct config *old, const struct config *c)
 {
 	if (old->workers != c->workers || old->offload_off != c->offload_off ||
+	    old->xdp_tx != c->xdp_tx ||
 	    strcmp(old->tun_ifname, c->tun_ifname) != 0)
 		log_warn("crypto engine workers/offload and esprit tunnel-interface changed: "
 			 "they take effect when espritd restarts (the data plane keeps "
@@ -198,6 +199,7 @@ static void dp_config_from(const struct config *c, struct dp_config *dc)
 	dc->no_tun_gro = c->offload_off & CFG_OFFLOAD_TUN_GRO;
 	dc->no_batch_crypto = c->offload_off & CFG_OFFLOAD_BATCH_CRYPTO;
 	dc->no_uso = c->offload_off & CFG_OFFLOAD_USO;
+	dc->xdp_tx = c->xdp_tx;
 	dc->fwmark = DP_FWMARK_DEFAULT;
 	dc->natt_port = 4500;
 	dc->udp_encap_listen = true; /* cheap, and a peer may encapsulate anyway */

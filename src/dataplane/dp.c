@@ -117,6 +117,7 @@ static void workers_stop(struct dp *dp)
 				close(w->rx[k]);
 		if (w->kick_fd >= 0)
 			close(w->kick_fd);
+		xsk_worker_fini(w);
 	}
 	free(dp->workers);
 	dp->workers = NULL;
@@ -129,6 +130,7 @@ void dp_stop(struct dp *dp)
 		return;
 	workers_stop(dp);
 	dp_vti_del_all(dp); /* the devices take their addresses and routes along */
+	dp_xsk_close_all(dp);
 	if (dp->routes_ready)
 		route_set_destroy(&dp->routes);
 	dp_socks_close(&dp->socks);
@@ -138,6 +140,7 @@ void dp_stop(struct dp *dp)
 	acq_limit_destroy(&dp->acq);
 	acqq_destroy(&dp->acqq);
 	pthread_mutex_destroy(&dp->vti_lock);
+	pthread_mutex_destroy(&dp->xsk_lock);
 	log_info("dp: stopped");
 	free(dp);
 }
@@ -163,6 +166,7 @@ struct dp *dp_start(const struct dp_config *cfg, struct sad *sad, struct spd *sp
 	acq_limit_init(&dp->acq, 1000000000ull);
 	acqq_init(&dp->acqq);
 	pthread_mutex_init(&dp->vti_lock, NULL);
+	pthread_mutex_init(&dp->xsk_lock, NULL);
 	for (unsigned i = 0; i < TUN_MAX_QUEUES; i++) {
 		dp->tun.fd[i] = -1;
 		for (unsigned v = 0; v < DP_VTI_MAX; v++)
@@ -186,6 +190,7 @@ struct dp *dp_start(const struct dp_config *cfg, struct sad *sad, struct spd *sp
 	dp->tso = dp->tun.tso;
 	dp->gso = !dp->cfg.no_gso;
 	dp->gro = !dp->cfg.no_gro;
+	dp->xdp_tx = dp->cfg.xdp_tx;
 	if (!dp->cfg.no_sysctl)
 		route_sysctl_setup(dp->tun.name);
 	if (dp_socks_open(&dp->socks, dp->cfg.fwmark, dp->cfg.natt_port,
@@ -198,13 +203,14 @@ struct dp *dp_start(const struct dp_config *cfg, struct sad *sad, struct spd *sp
 	if (workers_create(dp) < 0)
 		goto fail;
 	log_info("dp: started on %s with %u worker(s), fwmark 0x%x, table %u%s; offloads: "
-		 "%u TUN queue(s), TSO %s, USO %s, UDP GSO %s, UDP GRO %s, TUN GRO %s, batch crypto %s",
+		 "%u TUN queue(s), TSO %s, USO %s, UDP GSO %s, UDP GRO %s, TUN GRO %s, batch crypto %s, "
+		 "xdp-tx %s",
 		 dp->tun.name, dp->nworkers,
 		 dp->cfg.fwmark, dp->cfg.route_table, dp->cfg.udp_encap_listen ? ", NAT-T on" : "",
 		 dp->tun.nqueues, dp->tso ? "on" : "off", dp->tun.uso ? "on" : "off",
 		 dp->gso ? "on" : "off",
 		 dp->gro ? "on" : "off", !dp->cfg.no_tun_gro && dp->tun.vnet ? "on" : "off",
-		 dp->batch_crypto ? "on" : "off");
+		 dp->batch_crypto ? "on" : "off", dp->xdp_tx ? "on" : "off");
 	return dp;
 fail:
 	dp_stop(dp);
@@ -265,6 +271,8 @@ static void worker_add(const struct dp_global_stats *s, struct dp_global_stats *
 	out->mb_in_pkts += LOAD(s->mb_in_pkts);
 	out->pmtu_fragmented += LOAD(s->pmtu_fragmented);
 	out->pmtu_icmp_sent += LOAD(s->pmtu_icmp_sent);
+	out->xdp_tx += LOAD(s->xdp_tx);
+	out->xdp_tx_busy += LOAD(s->xdp_tx_busy);
 	for (unsigned d = 0; d < DROP__COUNT; d++)
 		out->drops[d] += LOAD(s->drops[d]);
 }
@@ -292,6 +300,8 @@ void dp_clear_stats(struct dp *dp)
 	for (unsigned i = 0; dp->workers && i < dp->nworkers; i++) {
 		struct dp_global_stats *s = &dp->workers[i].stats.s;
 		ZERO(s->tun_rx);
+		ZERO(s->xdp_tx);
+		ZERO(s->xdp_tx_busy);
 		ZERO(s->tun_tx);
 		ZERO(s->net_rx);
 		ZERO(s->net_tx);
@@ -382,6 +392,7 @@ void dp_engine(const struct dp *dp, struct dp_engine *e)
 	e->gro = dp->gro;
 	e->tun_gro = !dp->cfg.no_tun_gro && dp->tun.vnet;
 	e->batch_crypto = dp->batch_crypto;
+	e->xdp_tx = dp->xdp_tx;
 }
 
 /* ---- IKE on the NAT-T port ---------------------------------------------- */

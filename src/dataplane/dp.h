@@ -59,6 +59,10 @@ struct dp_config {
 	 *   no_uso: no UDP superpackets from the TUN, and decrypted UDP
 	 *   datagrams are not coalesced for it (TCP is unaffected). */
 	bool no_multiqueue, no_tso, no_gso, no_gro, no_tun_gro, no_batch_crypto, no_uso;
+	/* Off by default (crypto engine offload xdp-tx): native ESP/AH sent
+	 * with AF_XDP (xsk.c), past netfilter and the sending device's
+	 * qdisc and packet taps. */
+	bool xdp_tx;
 };
 
 struct dp_global_stats {
@@ -82,6 +86,10 @@ struct dp_global_stats {
 	 * the SA was up, dropped after the timeout, refused (queue full; those
 	 * are also counted as no-outbound-sa drops, as are the expired). */
 	uint64_t acq_queued, acq_flushed, acq_expired, acq_overflow;
+	/* xdp-tx: native packets sent with AF_XDP, and those that found no
+	 * free frame and went on the raw socket (the others that go raw have
+	 * no resolved next hop yet: not counted). */
+	uint64_t xdp_tx, xdp_tx_busy;
 	/* Dropped by the kernel before a worker read them (the kernel's own
 	 * counters, since start or the last clear; filled by dp_stats, not by
 	 * the workers): packets routed into a tunnel device whose queue was
@@ -142,7 +150,7 @@ struct dp_engine {
 	unsigned workers, queues, nvti;
 	uint32_t queue_len, mtu, fwmark, route_table;
 	uint16_t natt_port; /* 0: not listening */
-	bool multiqueue, tso, uso, gso, gro, tun_gro, batch_crypto;
+	bool multiqueue, tso, uso, gso, gro, tun_gro, batch_crypto, xdp_tx;
 	bool uso_refused; /* asked for, but this kernel has no TUN USO (< 6.2) */
 };
 void dp_engine(const struct dp *dp, struct dp_engine *e);

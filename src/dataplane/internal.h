@@ -299,6 +299,7 @@ size_t sock_rx_gro_size(const struct mmsghdr *m);
 struct tx_ent {
 	struct pkt *p;
 	struct xform_out o;
+	bool xdp; /* sent by AF_XDP (xsk_worker_send): sock_send_batch skips it */
 };
 struct tx_batch {
 	unsigned n;
@@ -408,6 +409,63 @@ const struct dp_vti *dp_vti_of_reqid(const struct dp *dp, uint32_t reqid);
 /* dp_stop, after the workers are joined: remove every VTI device. */
 void dp_vti_del_all(struct dp *dp);
 
+/* ---- AF_XDP transmit (xsk.c; crypto engine offload xdp-tx) ------------- */
+#define ETH_HDR_LEN 14
+struct xsk_tx;
+struct nl_sock;
+struct xsk_frame {
+	const uint8_t *eth; /* ETH_HDR_LEN bytes */
+	const uint8_t *data;
+	uint32_t len;
+};
+/* An AF_XDP socket transmitting on ifindex's queue 0 (copy mode), or NULL
+ * with why (the step and errno) filled. */
+struct xsk_tx *xsk_tx_open(int ifindex, char *why, size_t whylen);
+void xsk_tx_close(struct xsk_tx *x);
+/* Copies frames f[0..n) into the UMEM and has the kernel send them. Thread
+ * safe (a spin lock). Returns how many were taken (a prefix: the others
+ * found no free frame or ring slot, or were too long); *err is set when
+ * the kick failed (ENETDOWN etc.: later calls take nothing). */
+unsigned xsk_tx_send(struct xsk_tx *x, const struct xsk_frame *f, unsigned n, int *err);
+/* Descriptors still waiting in the TX ring (the kernel said EAGAIN):
+ * xsk_tx_kick sends them (the worker's next loop). */
+bool xsk_tx_pending(struct xsk_tx *x);
+void xsk_tx_kick(struct xsk_tx *x);
+/* The device and Ethernet header (next hop's address, ours, ethertype) of
+ * a packet to dst sent with fwmark mark: a unicast route with one next
+ * hop, a valid neighbour entry (*confirmed: reachable or static, not
+ * stale), an Ethernet device. -1 otherwise, *why saying which (send it
+ * the raw way). */
+int xsk_next_hop(struct nl_sock *nl, const struct ip_addr *dst, uint32_t mark, int *ifindex,
+		 uint8_t eth[ETH_HDR_LEN], bool *confirmed, const char **why);
+
+/* Per worker: the next hop of each recent peer (a small direct-mapped
+ * cache, asked again after XSK_HOP_TTL_S, or XSK_HOP_RETRY_S when it could
+ * not be resolved). */
+#define XSK_HOPS 16
+#define XSK_HOP_TTL_S 5
+#define XSK_HOP_RETRY_S 1
+struct xsk_hop {
+	struct ip_addr dst;
+	uint64_t until_s;     /* now_coarse_s; 0: empty */
+	struct xsk_tx *x;     /* NULL: send it the raw way */
+	uint8_t eth[ETH_HDR_LEN];
+};
+/* The devices with an AF_XDP socket (opened by the first worker that
+ * needs one, under dp->xsk_lock; closed by dp_stop). */
+#define DP_XSK_DEVS 8
+struct dp_xsk_dev {
+	int ifindex;          /* 0: free slot */
+	struct xsk_tx *x;     /* NULL: could not be opened (logged once) */
+};
+struct dp_worker;
+/* Sends the native (not UDP) ESP/AH packets of b that have a resolved next
+ * hop with AF_XDP and marks them (e->xdp); returns how many. The others
+ * stay for sock_send_batch. */
+unsigned xsk_worker_send(struct dp_worker *w, struct tx_batch *b);
+void xsk_worker_fini(struct dp_worker *w);
+void dp_xsk_close_all(struct dp *dp);
+
 /* ---- workers and the dp (worker.c, dp.c) ------------------------------ */
 /* Counters of one worker: written by that worker only (relaxed atomic
  * stores so readers are race-free), summed by dp_stats. */
@@ -443,6 +501,9 @@ struct dp_worker {
 		bool owned;
 	} rxq[DP_RXQ_MAX];
 	int kick_fd;            /* eventfd: VTI set changed / acquire queue work (worker 0) */
+	struct nl_sock *nl;     /* xdp-tx: next-hop lookups (xsk.c), opened when first needed */
+	struct xsk_hop hops[XSK_HOPS];
+	struct xsk_tx *xsk_wait; /* xdp-tx: a socket with descriptors left to kick, or NULL */
 	unsigned vti_gen_seen;  /* atomic: the dp->vti_gen this worker polls */
 	uint64_t acqq_next_ns;  /* worker 0: next look at the acquire queue */
 	struct dp_worker_stats stats;
@@ -468,6 +529,9 @@ struct dp {
 	bool routes_ready;
 	bool tso, gso, gro; /* offloads in use (dp_config no_* and ESPRIT_DP_OFFLOADS) */
 	bool batch_crypto;  /* some worker seals in multi-buffer batches */
+	bool xdp_tx;        /* native ESP/AH sent with AF_XDP (crypto engine offload xdp-tx) */
+	pthread_mutex_t xsk_lock;
+	struct dp_xsk_dev xsk[DP_XSK_DEVS];
 	int wake_fd;      /* eventfd: readable = stop */
 	bool stopping;    /* atomic */
 	unsigned nworkers;

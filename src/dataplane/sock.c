@@ -703,6 +703,8 @@ static void msgs_build(const struct dp_socks *s, const struct tx_batch *b, bool 
 		unsigned mi = t->n - 1;
 
 		res[j] = DROP_NONE;
+		if (b->e[j].xdp)
+			continue; /* sent already (xsk_worker_send) */
 		if (!ent_prepare(s, &b->e[j], &t->iov[j], &fd)) {
 			res[j] = DROP_INTERNAL;
 			continue;

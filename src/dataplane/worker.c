@@ -171,7 +171,8 @@ static void tx_flush(struct dp_worker *w)
 		xform_release(w->scratch);
 		return;
 	}
-	sent = sock_send_batch(&w->dp->socks, b, &w->gso, res);
+	sent = w->dp->xdp_tx ? xsk_worker_send(w, b) : 0;
+	sent += sock_send_batch(&w->dp->socks, b, &w->gso, res);
 	stat_add(&w->stats.s.net_tx, sent);
 	for (unsigned i = 0; i < b->n; i++) {
 		if (res[i] == DROP_TOO_BIG)
@@ -304,6 +305,7 @@ static bool protect(struct dp_worker *w, const struct policy *pol, const struct 
 		return false;
 	}
 	e->p = p;
+	e->xdp = false;
 	w->tx.n++;
 	return true;
 }
@@ -911,6 +913,8 @@ static void poll_check_errors(const struct dp_worker *w, struct pollfd *pfd)
  * an SA installed) and every ACQQ_LOOK_NS while packets wait. */
 static int poll_timeout(const struct dp_worker *w)
 {
+	if (w->xsk_wait)
+		return 1; /* AF_XDP descriptors the kernel has not taken yet */
 	return w->idx == 0 && acqq_pending(&w->dp->acqq) ? (int)(ACQQ_LOOK_NS / 1000000ull) : -1;
 }
 
@@ -925,6 +929,11 @@ static void worker_housekeeping(struct dp_worker *w, struct pollfd *pfd, bool ki
 	}
 	if (__atomic_load_n(&w->dp->vti_gen, __ATOMIC_ACQUIRE) != w->vti_gen_seen)
 		poll_setup(w, pfd);
+	if (w->xsk_wait) {
+		xsk_tx_kick(w->xsk_wait);
+		if (!xsk_tx_pending(w->xsk_wait))
+			w->xsk_wait = NULL;
+	}
 	if (w->idx != 0 || !acqq_pending(&w->dp->acqq))
 		return;
 	now = now_ns();
