@@ -183,6 +183,14 @@ bench_esprit() { # NAME ENCR AUTH KEYLEN
   ex $NS_GB "$BUILD/espritd" -f "$RUN/gwB.cfg" -s "$RUN/gwB.sock" >"$RUN/gwB.log" 2>&1 &
   for _ in $(seq 50); do [ -S "$RUN/gwA.sock" ] && [ -S "$RUN/gwB.sock" ] && break; sleep 0.1; done
   measure "$name"
+  if [ -n "${BENCH_KEEP:-}" ]; then # a directory: keep the daemons' logs and counters
+    mkdir -p "$BENCH_KEEP"
+    for g in A B; do
+      cp "$RUN/gw$g.log" "$BENCH_KEEP/$name-gw$g.log"
+      ex "$(eval echo \$NS_G$g)" "$BUILD/esprit" -s "$RUN/gw$g.sock" show crypto ipsec sa detail \
+        >"$BENCH_KEEP/$name-gw$g.sa" 2>&1 || true
+    done
+  fi
   topo_down
 }
 

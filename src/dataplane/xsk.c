@@ -193,8 +193,13 @@ static void reclaim(struct xsk_tx *x)
 	uint32_t cons = *x->cq.cons;
 	const uint64_t *addr = x->cq.desc;
 
-	while (cons != prod && x->nfree < XSK_NFRAMES)
-		x->free[x->nfree++] = addr[cons++ & x->cq.mask];
+	for (; cons != prod && x->nfree < XSK_NFRAMES; cons++) {
+		uint64_t a = addr[cons & x->cq.mask];
+
+		/* only what we gave: a frame's start inside the UMEM */
+		if (a < x->umem_len && a % XSK_FRAME == 0)
+			x->free[x->nfree++] = a;
+	}
 	__atomic_store_n(x->cq.cons, cons, __ATOMIC_RELEASE);
 }
 
