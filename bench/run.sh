@@ -540,6 +540,7 @@ echo "esprit benchmark: $(nproc) cores, $(awk -F: '/model name/{print $2; exit}'
 echo "runs: $RUNS x ${SECS}s"
 want plain && { echo "== plain routed veth"; bench_plain; }
 want esprit && { echo "== esprit AES-128-GCM (manual SA)"; bench_esprit esprit-aes128gcm "esp-gcm 128" "" 20; }
+want esprit-xdp && { echo "== esprit AES-128-GCM (manual SA), native ESP sent with AF_XDP (crypto engine offload xdp-tx)"; BENCH_EXTRA="crypto engine offload xdp-tx${BENCH_EXTRA:+;$BENCH_EXTRA}" bench_esprit esprit-aes128gcm-xdp "esp-gcm 128" "" 20; }
 want esprit-udp && { echo "== esprit AES-128-GCM (manual SA), ESP-in-UDP 4500"; ESPRIT_UDP=1 bench_esprit esprit-aes128gcm-udp "esp-gcm 128" "" 20; }
 # merge_runs NAME: the rows (and #rev lines) that NAME's runs appended,
 # replaced by one with each column's median (FAIL if any run failed).
@@ -585,6 +586,7 @@ want esprit-1k && {
   merge_runs "esprit-${SA_N}sa-aes128gcm"
 }
 want esprit-cbc && { echo "== esprit AES-128-CBC + HMAC-SHA256"; bench_esprit esprit-aes128cbc-sha256 "esp-aes 128" "esp-sha256-hmac" 16; }
+want esprit-cbc-xdp && { echo "== esprit AES-128-CBC + HMAC-SHA256, native ESP sent with AF_XDP"; BENCH_EXTRA="crypto engine offload xdp-tx${BENCH_EXTRA:+;$BENCH_EXTRA}" bench_esprit esprit-aes128cbc-sha256-xdp "esp-aes 128" "esp-sha256-hmac" 16; }
 want esprit-cbc-udp && { echo "== esprit AES-128-CBC + HMAC-SHA256, ESP-in-UDP 4500"; ESPRIT_UDP=1 bench_esprit esprit-aes128cbc-sha256-udp "esp-aes 128" "esp-sha256-hmac" 16; }
 want esprit-dp && { echo "== esprit data plane (dp_pair) AES-128-GCM, native ESP"; bench_esprit_dp esprit-dp-aes128gcm ""; }
 want esprit-dp-udp && { echo "== esprit data plane (dp_pair) AES-128-GCM, ESP-in-UDP 4500"; bench_esprit_dp esprit-dp-aes128gcm-udp "-u"; }

@@ -423,7 +423,7 @@ struct xsk_frame {
 struct xsk_tx *xsk_tx_open(int ifindex, char *why, size_t whylen);
 void xsk_tx_close(struct xsk_tx *x);
 /* Copies frames f[0..n) into the UMEM and has the kernel send them. Thread
- * safe (a spin lock). Returns how many were taken (a prefix: the others
+ * safe (a mutex). Returns how many were taken (a prefix: the others
  * found no free frame or ring slot, or were too long); *err is set when
  * the kick failed (ENETDOWN etc.: later calls take nothing). */
 unsigned xsk_tx_send(struct xsk_tx *x, const struct xsk_frame *f, unsigned n, int *err);
@@ -456,8 +456,10 @@ struct xsk_hop {
 #define DP_XSK_DEVS 8
 struct dp_xsk_dev {
 	int ifindex;          /* 0: free slot */
-	struct xsk_tx *x;     /* NULL: could not be opened (logged once) */
+	struct xsk_tx *x;     /* NULL: could not be opened (logged; tried again at retry_s) */
+	uint64_t retry_s;
 };
+#define DP_XSK_RETRY_S 30
 struct dp_worker;
 /* Sends the native (not UDP) ESP/AH packets of b that have a resolved next
  * hop with AF_XDP and marks them (e->xdp); returns how many. The others

@@ -21,7 +21,7 @@
  * Transmit only: receiving stays on the raw sockets. One socket per
  * device, bound to its queue 0 without an XDP program (nothing is
  * redirected to it, so receiving on the device is unchanged), shared by
- * the workers under a spin lock. Its UMEM holds XSK_NFRAMES frames; a
+ * the workers under a mutex. Its UMEM holds XSK_NFRAMES frames; a
  * frame comes back (completion ring) when the kernel has freed its copy. */
 #include <errno.h>
 #include <linux/if_arp.h>
@@ -73,16 +73,16 @@ struct xsk_tx {
 	struct ring tx, cq, fq;
 	uint64_t free[XSK_NFRAMES];
 	unsigned nfree;
-	pthread_spinlock_t lock;
-	bool broken; /* a kick failed hard (device gone): callers use the raw socket */
+	pthread_mutex_t lock; /* not a spin lock: a kick is a system call */
+	bool broken;          /* a kick failed hard (device gone): callers use the raw socket */
 };
 
 static int ring_map(int fd, struct ring *r, const struct xdp_ring_offset *off, uint64_t pgoff,
-		    size_t entry, uint32_t n)
+                    size_t entry, uint32_t n)
 {
 	r->map_len = off->desc + n * entry;
 	r->map = mmap(NULL, r->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd,
-		      (off_t)pgoff);
+	              (off_t)pgoff);
 	if (r->map == MAP_FAILED) {
 		r->map = NULL;
 		return -1;
@@ -114,7 +114,7 @@ void xsk_tx_close(struct xsk_tx *x)
 		munmap(x->fq.map, x->fq.map_len);
 	if (x->umem)
 		munmap(x->umem, x->umem_len);
-	pthread_spin_destroy(&x->lock);
+	pthread_mutex_destroy(&x->lock);
 	free(x);
 }
 
@@ -134,10 +134,10 @@ struct xsk_tx *xsk_tx_open(int ifindex, char *why, size_t whylen)
 	}
 	x->fd = -1;
 	x->ifindex = ifindex;
-	pthread_spin_init(&x->lock, PTHREAD_PROCESS_PRIVATE);
+	pthread_mutex_init(&x->lock, NULL);
 	x->umem_len = (size_t)XSK_FRAME * XSK_NFRAMES;
 	x->umem = mmap(NULL, x->umem_len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (x->umem == MAP_FAILED) {
 		x->umem = NULL;
 		goto fail;
@@ -159,12 +159,12 @@ struct xsk_tx *xsk_tx_open(int ifindex, char *why, size_t whylen)
 	    getsockopt(x->fd, SOL_XDP, XDP_MMAP_OFFSETS, &off, &ol) < 0)
 		goto fail;
 	step = "mmap of the XDP rings";
-	if (ring_map(x->fd, &x->tx, &off.tx, XDP_PGOFF_TX_RING, sizeof(struct xdp_desc),
-		     XSK_RING) < 0 ||
+	if (ring_map(x->fd, &x->tx, &off.tx, XDP_PGOFF_TX_RING, sizeof(struct xdp_desc), XSK_RING) <
+	        0 ||
 	    ring_map(x->fd, &x->cq, &off.cr, XDP_UMEM_PGOFF_COMPLETION_RING, sizeof(uint64_t),
-		     XSK_RING) < 0 ||
-	    ring_map(x->fd, &x->fq, &off.fr, XDP_UMEM_PGOFF_FILL_RING, sizeof(uint64_t),
-		     XSK_FILL) < 0)
+	             XSK_RING) < 0 ||
+	    ring_map(x->fd, &x->fq, &off.fr, XDP_UMEM_PGOFF_FILL_RING, sizeof(uint64_t), XSK_FILL) <
+	        0)
 		goto fail;
 	/* Copy mode allocates an skb per frame charged to this socket: the
 	 * default send buffer (~200 KB) would hold ~140 frames in flight. */
@@ -228,9 +228,9 @@ unsigned xsk_tx_send(struct xsk_tx *x, const struct xsk_frame *f, unsigned n, in
 	uint32_t prod, room;
 
 	*err = 0;
-	pthread_spin_lock(&x->lock);
+	pthread_mutex_lock(&x->lock);
 	if (x->broken) {
-		pthread_spin_unlock(&x->lock);
+		pthread_mutex_unlock(&x->lock);
 		*err = ENETDOWN;
 		return 0;
 	}
@@ -256,7 +256,7 @@ unsigned xsk_tx_send(struct xsk_tx *x, const struct xsk_frame *f, unsigned n, in
 		if (errno == ENETDOWN || errno == ENXIO || errno == ENODEV)
 			x->broken = true;
 	}
-	pthread_spin_unlock(&x->lock);
+	pthread_mutex_unlock(&x->lock);
 	return k;
 }
 
@@ -297,10 +297,10 @@ static int route_cb(struct nl_msg *msg, void *arg)
 /* `ip route get DST mark M`: the device and gateway our packets to dst
  * take. */
 static int route_get(struct nl_sock *nl, const struct ip_addr *dst, uint32_t mark,
-		     struct route_res *r)
+                     struct route_res *r)
 {
 	struct rtmsg rtm = {.rtm_family = (uint8_t)dst->af,
-			    .rtm_dst_len = dst->af == AF_INET ? 32 : 128};
+	                    .rtm_dst_len = dst->af == AF_INET ? 32 : 128};
 	struct nl_msg *msg = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_REQUEST);
 	int err = -1;
 
@@ -309,7 +309,7 @@ static int route_get(struct nl_sock *nl, const struct ip_addr *dst, uint32_t mar
 		return -1;
 	if (nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||
 	    nla_put(msg, RTA_DST, dst->af == AF_INET ? 4 : 16,
-		    dst->af == AF_INET ? (const void *)&dst->v4 : (const void *)&dst->v6) < 0 ||
+	            dst->af == AF_INET ? (const void *)&dst->v4 : (const void *)&dst->v6) < 0 ||
 	    (mark && nla_put_u32(msg, RTA_MARK, mark) < 0))
 		goto out;
 	nl_socket_modify_cb(nl, NL_CB_VALID, NL_CB_CUSTOM, route_cb, r);
@@ -339,11 +339,12 @@ static int neigh_cb(struct nl_msg *msg, void *arg)
 	 * sends a packet the raw way, which has the kernel confirm it (or
 	 * learn the new address), as our frames never do. */
 	if (ll && nl_addr_get_len(ll) == 6 &&
-	    (rtnl_neigh_get_state(ne) & (NUD_REACHABLE | NUD_PERMANENT | NUD_NOARP | NUD_STALE |
-					 NUD_DELAY | NUD_PROBE))) {
+	    (rtnl_neigh_get_state(ne) &
+	     (NUD_REACHABLE | NUD_PERMANENT | NUD_NOARP | NUD_STALE | NUD_DELAY | NUD_PROBE))) {
 		memcpy(r->mac, nl_addr_get_binary_addr(ll), 6);
 		r->ok = true;
-		r->confirmed = rtnl_neigh_get_state(ne) & (NUD_REACHABLE | NUD_PERMANENT | NUD_NOARP);
+		r->confirmed =
+		    rtnl_neigh_get_state(ne) & (NUD_REACHABLE | NUD_PERMANENT | NUD_NOARP);
 	}
 	rtnl_neigh_put(ne);
 	return NL_SKIP;
@@ -360,7 +361,7 @@ static int neigh_get(struct nl_sock *nl, int ifindex, const struct ip_addr *a, s
 		return -1;
 	if (nlmsg_append(msg, &ndm, sizeof(ndm), NLMSG_ALIGNTO) < 0 ||
 	    nla_put(msg, NDA_DST, a->af == AF_INET ? 4 : 16,
-		    a->af == AF_INET ? (const void *)&a->v4 : (const void *)&a->v6) < 0)
+	            a->af == AF_INET ? (const void *)&a->v4 : (const void *)&a->v6) < 0)
 		goto out;
 	nl_socket_modify_cb(nl, NL_CB_VALID, NL_CB_CUSTOM, neigh_cb, r);
 	/* no entry: the kernel answers ENOENT (an error, not a reply) */
@@ -389,7 +390,7 @@ static int link_mac(struct nl_sock *nl, int ifindex, uint8_t mac[6])
 }
 
 int xsk_next_hop(struct nl_sock *nl, const struct ip_addr *dst, uint32_t mark, int *ifindex,
-		 uint8_t eth[ETH_HDR_LEN], bool *confirmed, const char **why)
+                 uint8_t eth[ETH_HDR_LEN], bool *confirmed, const char **why)
 {
 	struct route_res r;
 	struct neigh_res n;
@@ -421,11 +422,11 @@ bool xsk_tx_pending(struct xsk_tx *x)
 
 void xsk_tx_kick(struct xsk_tx *x)
 {
-	pthread_spin_lock(&x->lock);
+	pthread_mutex_lock(&x->lock);
 	if (!x->broken && kick(x, 0) < 0 &&
 	    (errno == ENETDOWN || errno == ENXIO || errno == ENODEV))
 		x->broken = true;
-	pthread_spin_unlock(&x->lock);
+	pthread_mutex_unlock(&x->lock);
 }
 
 /* ---- the workers' side ---------------------------------------------------- */
@@ -442,22 +443,25 @@ static struct xsk_tx *dev_xsk(struct dp *dp, int ifindex)
 	for (unsigned i = 0; i < DP_XSK_DEVS; i++) {
 		struct dp_xsk_dev *d = &dp->xsk[i];
 
-		if (d->ifindex == ifindex) {
+		if (d->ifindex == ifindex && (d->x || now_coarse_s() < d->retry_s)) {
 			x = d->x;
 			goto out;
 		}
-		if (d->ifindex)
+		if (d->ifindex && d->ifindex != ifindex)
 			continue;
 		d->ifindex = ifindex;
 		d->x = xsk_tx_open(ifindex, why, sizeof(why));
+		d->retry_s = now_coarse_s() + DP_XSK_RETRY_S;
 		if (d->x)
-			log_info("dp: xdp-tx: native ESP/AH on device %d sent with AF_XDP (copy mode, "
-				 "queue 0)",
-				 ifindex);
+			log_info(
+			    "dp: xdp-tx: native ESP/AH on device %d sent with AF_XDP (copy mode, "
+			    "queue 0)",
+			    ifindex);
 		else
-			log_warn("dp: xdp-tx: no AF_XDP socket on device %d (%s): its packets go "
-				 "on the raw socket",
-				 ifindex, why);
+			log_rl(&dp->rl_io, LOG_LVL_WARN,
+			       "dp: xdp-tx: no AF_XDP socket on device %d (%s): its packets go on "
+			       "the raw socket (tried again in %d s)",
+			       ifindex, why, DP_XSK_RETRY_S);
 		x = d->x;
 		goto out;
 	}
@@ -504,8 +508,8 @@ static const struct xsk_hop *hop_of(struct dp_worker *w, const struct ip_addr *d
 	why = "no netlink socket";
 	if (!w->nl ||
 	    xsk_next_hop(w->nl, dst, w->dp->socks.fwmark, &ifindex, h->eth, &confirmed, &why) < 0) {
-		log_debug("dp: xdp-tx: %s goes on the raw socket for now: %s",
-			  ip_addr_str(dst, a), why);
+		log_debug("dp: xdp-tx: %s goes on the raw socket for now: %s", ip_addr_str(dst, a),
+		          why);
 		return NULL;
 	}
 	h->x = dev_xsk(w->dp, ifindex);
@@ -555,7 +559,7 @@ unsigned xsk_worker_send(struct dp_worker *w, struct tx_batch *b)
 			if (e->o.dst.af == AF_INET)
 				ipv4_csum(pkt_data(e->p), e->p->len);
 			f[n] = (struct xsk_frame){
-				.eth = eth, .data = pkt_data(e->p), .len = (uint32_t)e->p->len};
+			    .eth = eth, .data = pkt_data(e->p), .len = (uint32_t)e->p->len};
 			idx[n++] = i;
 		}
 		if (!n)

@@ -10,8 +10,9 @@
 # - what AF_XDP sends is what the receiving side's kernel sees: a capture
 #   on gwB's WAN counts gwA's ESP (the sender's own capture point does not
 #   see AF_XDP frames: docs/dataplane.md);
-# - gwA's neighbour entry for gwB flushed: the next packets go on the raw
-#   socket (the kernel resolves gwB again), then AF_XDP again; no ping lost;
+# - gwA's neighbour entry for gwB flushed (and the workers' 5-second cache
+#   expired): the next packets go on the raw socket (the kernel resolves
+#   gwB again), then AF_XDP again; no ping lost;
 # - IPv6 over IPv6 (examples/manual-ipv6) with the offload: ping and 3 MB
 #   TCP, sent with AF_XDP.
 . "$(dirname "$0")/manual.sh"
@@ -49,10 +50,16 @@ check "gwB's WAN captured gwA's ESP ($n packets)" num_ge "$n" 20
 
 info "== neighbour flushed on gwA: raw socket first, then AF_XDP again"
 x0=$(dp "$GA" xdp_tx)
+n0=$(dp "$GA" net_tx)
 ip -n "$GA" neigh flush dev wan0
+sleep 6 # past the workers' next-hop cache (5 s): they must ask the kernel again
 check "30 pings, none lost" nsx "$HA" ping -c 30 -i 0.1 -W 2 -q "$HB4"
-check "gwA resolved gwB again" eval 'ip -n "$GA" neigh show dev wan0 | grep -q "198.18.0.2 .*lladdr"'
+check "gwA resolved gwB again (the raw socket's packets had the kernel do it)" \
+	eval 'ip -n "$GA" neigh show dev wan0 | grep -q "198.18.0.2 .*lladdr"'
 x1=$(dp "$GA" xdp_tx)
+n1=$(dp "$GA" net_tx)
+check "some packets went on the raw socket ($((n1 - n0 - x1 + x0)) of $((n1 - n0)))" \
+	num_gt "$((n1 - n0 - x1 + x0))" 0
 check "and AF_XDP took over again ($x0 -> $x1)" num_gt "$x1" "$((x0 + 5))"
 stop_esprit "$GA"
 stop_esprit "$GB"
