@@ -6,6 +6,10 @@
 # no failed ICV check (tshark checks HMAC and GCM tags: "[correct]"). Done for ESP AES-256-CBC + HMAC-SHA-256-128
 # (RFC 3602, RFC 4868) and for ESP AES-GCM-256 with a 16-octet ICV
 # (RFC 4106; the tshark key is the 32-byte key followed by the 4-byte salt).
+# Then AES-GCM again with `crypto engine offload xdp-tx` on gwA: its ESP
+# leaves through AF_XDP (a frame esprit built, Ethernet header and IPv4
+# checksum included), so the capture is on gwB's wan0, where the kernel
+# received it (gwA's own capture point does not see AF_XDP frames).
 #
 #   hostA (198.19.1.2) -- (198.19.1.1) gwA (198.18.0.1) ==WAN== (198.18.0.2) gwB (198.19.2.1) -- hostB (198.19.2.2)
 #                                              ^ dumpcap on gwA wan0
@@ -31,18 +35,27 @@ uat() {
 		"$1" "$2" "$3" "$4" "$5" "$6" "${7:+0x$7}"
 }
 
-# decrypt_case NAME ENCR AUTH: NAME selects examples/manual-NAME-gw{A,B}.cfg.
+# decrypt_case NAME ENCR AUTH [xdp]: NAME selects examples/manual-NAME-gw{A,B}.cfg;
+# xdp: gwA sends with AF_XDP (crypto engine offload xdp-tx), captured at gwB.
 decrypt_case() {
 	local name=$1 encr=$2 auth=$3 cfg_a=$EX/manual-$1-gwA.cfg cfg_b=$EX/manual-$1-gwB.cfg
-	local pcap=$TMP/$name.pcap out=$TMP/$name.tshark spi_ab spi_ba n bad wrong
+	local pcap=$TMP/$name${4:-}.pcap out=$TMP/$name${4:-}.tshark spi_ab spi_ba n bad wrong at=$GA
 	local -a ab ba opts
-	info "---- $name: $encr / $auth"
+	info "---- $name: $encr / $auth${4:+ (gwA: xdp-tx, capture on gwB)}"
+	if [ "${4:-}" = xdp ]; then
+		{ echo "crypto engine offload xdp-tx"; cat "$cfg_a"; } >"$TMP/xdp-gwA.cfg"
+		cfg_a=$TMP/xdp-gwA.cfg at=$GB name=$name-xdp
+	fi
 	start_esprit "$GA" "$cfg_a" || return 1
 	start_esprit "$GB" "$cfg_b" || return 1
-	capture_start "$GA" wan0 "$pcap" || { not_ok "dumpcap on gwA wan0"; return 1; }
+	capture_start "$at" wan0 "$pcap" || { not_ok "dumpcap on ${at##*-} wan0"; return 1; }
 	check_ping "$HA" "$HB4"
 	check_transfer "$HA" "$HB" "$HB4" 2000000
 	capture_stop
+	if [ "${4:-}" = xdp ]; then
+		n=$(sa_get "$GA" 'd["dataplane"]["xdp_tx"]')
+		check "$name: gwA sent its ESP with AF_XDP ($n packets)" num_gt "$n" 100
+	fi
 	stop_esprit "$GA"
 	stop_esprit "$GB"
 
@@ -92,4 +105,5 @@ command -v tshark >/dev/null || skip "needs tshark"
 topo_up
 decrypt_case esp-cbc-sha256 "AES-CBC [RFC3602]" "HMAC-SHA-256-128 [RFC4868]"
 decrypt_case esp-gcm "AES-GCM with 16 octet ICV [RFC4106]" "NULL"
+decrypt_case esp-gcm "AES-GCM with 16 octet ICV [RFC4106]" "NULL" xdp
 finish
