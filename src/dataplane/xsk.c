@@ -57,6 +57,7 @@
 #define XSK_RING 2048u    /* TX and completion rings (powers of two) */
 #define XSK_FILL 64u      /* required by bind, never filled: we receive nothing */
 #define XSK_SNDBUF (8 << 20)
+#define XSK_BROKEN_S 5 /* after a hard send failure, the raw socket for this long */
 
 struct ring {
 	uint32_t *prod, *cons;
@@ -74,7 +75,9 @@ struct xsk_tx {
 	uint64_t free[XSK_NFRAMES];
 	unsigned nfree;
 	pthread_mutex_t lock; /* not a spin lock: a kick is a system call */
-	bool broken;          /* a kick failed hard (device gone): callers use the raw socket */
+	/* A kick failed hard (device down or gone): until this time
+	 * (now_coarse_s) the workers use the raw socket, then try again. */
+	uint64_t broken_until;
 };
 
 static int ring_map(int fd, struct ring *r, const struct xdp_ring_offset *off, uint64_t pgoff,
@@ -229,7 +232,7 @@ unsigned xsk_tx_send(struct xsk_tx *x, const struct xsk_frame *f, unsigned n, in
 
 	*err = 0;
 	pthread_mutex_lock(&x->lock);
-	if (x->broken) {
+	if (now_coarse_s() < x->broken_until) {
 		pthread_mutex_unlock(&x->lock);
 		*err = ENETDOWN;
 		return 0;
@@ -254,7 +257,8 @@ unsigned xsk_tx_send(struct xsk_tx *x, const struct xsk_frame *f, unsigned n, in
 	if (kick(x, k) < 0) {
 		*err = errno;
 		if (errno == ENETDOWN || errno == ENXIO || errno == ENODEV)
-			x->broken = true;
+			__atomic_store_n(&x->broken_until, now_coarse_s() + XSK_BROKEN_S,
+			                 __ATOMIC_RELAXED);
 	}
 	pthread_mutex_unlock(&x->lock);
 	return k;
@@ -423,9 +427,9 @@ bool xsk_tx_pending(struct xsk_tx *x)
 void xsk_tx_kick(struct xsk_tx *x)
 {
 	pthread_mutex_lock(&x->lock);
-	if (!x->broken && kick(x, 0) < 0 &&
+	if (now_coarse_s() >= x->broken_until && kick(x, 0) < 0 &&
 	    (errno == ENETDOWN || errno == ENXIO || errno == ENODEV))
-		x->broken = true;
+		__atomic_store_n(&x->broken_until, now_coarse_s() + XSK_BROKEN_S, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&x->lock);
 }
 
@@ -496,7 +500,8 @@ static const struct xsk_hop *hop_of(struct dp_worker *w, const struct ip_addr *d
 	bool confirmed;
 
 	if (h->until_s && now < h->until_s && ip_addr_eq(&h->dst, dst))
-		return h->x ? h : NULL;
+		return h->x && now >= __atomic_load_n(&h->x->broken_until, __ATOMIC_RELAXED) ? h
+		                                                                             : NULL;
 	h->dst = *dst;
 	h->x = NULL;
 	h->until_s = now + XSK_HOP_RETRY_S;
@@ -567,8 +572,9 @@ unsigned xsk_worker_send(struct dp_worker *w, struct tx_batch *b)
 		took = xsk_tx_send(x, f, n, &err);
 		if (err)
 			log_rl(&w->dp->rl_io, LOG_LVL_WARN,
-			       "dp: xdp-tx: AF_XDP send failed (%s): the raw socket takes over",
-			       strerror(err));
+			       "dp: xdp-tx: AF_XDP send failed (%s): the raw socket takes over for "
+			       "%d s",
+			       strerror(err), XSK_BROKEN_S);
 		/* not taken (no free frame or ring slot): the raw way, after these */
 		for (unsigned k = 0; k < took; k++)
 			b->e[idx[k]].xdp = true;
