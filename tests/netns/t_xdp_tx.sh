@@ -14,10 +14,13 @@
 #   expired): the next packets go on the raw socket (the kernel resolves
 #   gwB again), then AF_XDP again; no ping lost;
 # - IPv6 over IPv6 (examples/manual-ipv6) with the offload: ping and 3 MB
-#   TCP, sent with AF_XDP.
+#   TCP, sent with AF_XDP;
+# - IKEv2 (examples/ikev2-map): the negotiated SAs take the same path (3 MB
+#   TCP), and show running-config keeps the line.
 . "$(dirname "$0")/manual.sh"
 XDP=$(mktemp -d /tmp/esprit-xdp.XXXXXX)
-for f in manual-esp-gcm-gwA manual-esp-gcm-gwB manual-ipv6-gwA manual-ipv6-gwB; do
+for f in manual-esp-gcm-gwA manual-esp-gcm-gwB manual-ipv6-gwA manual-ipv6-gwB ikev2-map-gwA \
+	ikev2-map-gwB; do
 	{
 		echo "crypto engine offload xdp-tx"
 		cat "$EX/$f.cfg"
@@ -72,6 +75,19 @@ check_transfer "$HA" "$HB" "$HB6" 3000000
 check "gwA sent IPv6 ESP with AF_XDP ($(dp "$GA" xdp_tx))" num_gt "$(dp "$GA" xdp_tx)" 100
 check "gwB too ($(dp "$GB" xdp_tx))" num_gt "$(dp "$GB" xdp_tx)" 50
 check_sa_counters
+stop_esprit "$GA"
+stop_esprit "$GB"
+
+info "== IKEv2 (examples/ikev2-map) with xdp-tx: negotiated SAs, the same path"
+start_esprit "$GA" "$XDP/ikev2-map-gwA.cfg" || bail "gwA ikev2"
+start_esprit "$GB" "$XDP/ikev2-map-gwB.cfg" || bail "gwB ikev2"
+nsx "$HA" ping -c 3 -i 0.5 -W 2 "$HB4" >/dev/null 2>&1 # starts IKE
+check "the IKE SA is up" wait_for 10 ike_ready "$GA"
+check_ping "$HA" "$HB4"
+check_transfer "$HA" "$HB" "$HB4" 3000000
+check "gwA sent with AF_XDP ($(dp "$GA" xdp_tx))" num_gt "$(dp "$GA" xdp_tx)" 100
+check "show running-config keeps the line" \
+	eval 'cli "$GA" show running-config | grep -q "^crypto engine offload xdp-tx$"'
 stop_esprit "$GA"
 stop_esprit "$GB"
 EX=$EX0

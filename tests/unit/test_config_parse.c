@@ -375,6 +375,45 @@ static void test_engine_offload(void **state)
 		     CFG_ERR_INVALID);
 }
 
+/* crypto engine offload xdp-tx: off by default, on when configured,
+ * written back as configured, part of equality; the no form turns it off
+ * and writes nothing. */
+static void test_engine_offload_xdp_tx(void **state)
+{
+	struct cfg_error err;
+	struct config *a, *b;
+	char *t;
+
+	(void)state;
+	a = config_load_buffer("t", "hostname g\n", &err);
+	assert_non_null(a);
+	assert_false(a->xdp_tx);
+	t = config_write(a);
+	assert_null(strstr(t, "xdp-tx"));
+	free(t);
+	config_free(a);
+	a = config_load_buffer("t", "crypto engine offload xdp-tx\n", &err);
+	assert_non_null(a);
+	assert_true(a->xdp_tx);
+	assert_int_equal(a->offload_off, 0);
+	t = config_write(a);
+	assert_non_null(strstr(t, "crypto engine offload xdp-tx\n"));
+	assert_null(strstr(t, "no crypto engine offload"));
+	b = config_load_buffer("w", t, &err);
+	assert_non_null(b);
+	assert_true(config_equal(a, b));
+	b->xdp_tx = false;
+	assert_false(config_equal(a, b));
+	free(t);
+	config_free(a);
+	config_free(b);
+	a = config_load_buffer("t", "crypto engine offload xdp-tx\nno crypto engine offload xdp-tx\n",
+			       &err);
+	assert_non_null(a);
+	assert_false(a->xdp_tx);
+	config_free(a);
+}
+
 /* crypto engine queue-length: kept, written back, part of equality; no
  * form back to the default; out of range refused at the number. */
 static void test_engine_queue_length(void **state)
@@ -584,6 +623,7 @@ int main(void)
 		cmocka_unit_test(test_abbreviations_and_modes),
 		cmocka_unit_test(test_acl_seq_roundtrip),
 		cmocka_unit_test(test_engine_offload),
+		cmocka_unit_test(test_engine_offload_xdp_tx),
 		cmocka_unit_test(test_engine_queue_length),
 		cmocka_unit_test(test_engine_cpus),
 		cmocka_unit_test(test_apply_lines_and_no),
