@@ -459,7 +459,7 @@ struct dp_xsk_dev {
 	struct xsk_tx *x;     /* NULL: could not be opened (logged; tried again at retry_s) */
 	uint64_t retry_s;
 };
-#define DP_XSK_RETRY_S 30
+#define DP_XSK_RETRY_S 5
 struct dp_worker;
 /* Sends the native (not UDP) ESP/AH packets of b that have a resolved next
  * hop with AF_XDP and marks them (e->xdp); returns how many. The others

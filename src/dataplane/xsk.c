@@ -298,6 +298,36 @@ static int route_cb(struct nl_msg *msg, void *arg)
 	return NL_SKIP;
 }
 
+/* A get request of type with header hdr and the address a as attribute
+ * attr; NULL if it cannot be built. */
+static struct nl_msg *get_request(int type, const void *hdr, size_t hdrlen, int attr,
+                                  const struct ip_addr *a)
+{
+	struct nl_msg *msg = nlmsg_alloc_simple(type, NLM_F_REQUEST);
+
+	if (msg && (nlmsg_append(msg, (void *)hdr, hdrlen, NLMSG_ALIGNTO) < 0 ||
+	            nla_put(msg, attr, a->af == AF_INET ? 4 : 16,
+	                    a->af == AF_INET ? (const void *)&a->v4 : (const void *)&a->v6) < 0)) {
+		nlmsg_free(msg);
+		msg = NULL;
+	}
+	return msg;
+}
+
+/* Sends msg (freed) and has cb read the answer: false if either failed
+ * (an error answer, such as ENOENT for no entry, is a failure). */
+static bool ask(struct nl_sock *nl, struct nl_msg *msg, nl_recvmsg_msg_cb_t cb, void *arg)
+{
+	bool ok;
+
+	if (!msg)
+		return false;
+	nl_socket_modify_cb(nl, NL_CB_VALID, NL_CB_CUSTOM, cb, arg);
+	ok = nl_send_auto(nl, msg) >= 0 && nl_recvmsgs_default(nl) >= 0;
+	nlmsg_free(msg);
+	return ok;
+}
+
 /* `ip route get DST mark M`: the device and gateway our packets to dst
  * take. */
 static int route_get(struct nl_sock *nl, const struct ip_addr *dst, uint32_t mark,
@@ -305,23 +335,14 @@ static int route_get(struct nl_sock *nl, const struct ip_addr *dst, uint32_t mar
 {
 	struct rtmsg rtm = {.rtm_family = (uint8_t)dst->af,
 	                    .rtm_dst_len = dst->af == AF_INET ? 32 : 128};
-	struct nl_msg *msg = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_REQUEST);
-	int err = -1;
+	struct nl_msg *msg = get_request(RTM_GETROUTE, &rtm, sizeof(rtm), RTA_DST, dst);
 
 	memset(r, 0, sizeof(*r));
-	if (!msg)
-		return -1;
-	if (nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||
-	    nla_put(msg, RTA_DST, dst->af == AF_INET ? 4 : 16,
-	            dst->af == AF_INET ? (const void *)&dst->v4 : (const void *)&dst->v6) < 0 ||
-	    (mark && nla_put_u32(msg, RTA_MARK, mark) < 0))
-		goto out;
-	nl_socket_modify_cb(nl, NL_CB_VALID, NL_CB_CUSTOM, route_cb, r);
-	if (nl_send_auto(nl, msg) >= 0 && nl_recvmsgs_default(nl) >= 0 && r->ok)
-		err = 0;
-out:
-	nlmsg_free(msg);
-	return err;
+	if (msg && mark && nla_put_u32(msg, RTA_MARK, mark) < 0) {
+		nlmsg_free(msg);
+		msg = NULL;
+	}
+	return ask(nl, msg, route_cb, r) && r->ok ? 0 : -1;
 }
 
 struct neigh_res {
@@ -357,23 +378,10 @@ static int neigh_cb(struct nl_msg *msg, void *arg)
 static int neigh_get(struct nl_sock *nl, int ifindex, const struct ip_addr *a, struct neigh_res *r)
 {
 	struct ndmsg ndm = {.ndm_family = (uint8_t)a->af, .ndm_ifindex = ifindex};
-	struct nl_msg *msg = nlmsg_alloc_simple(RTM_GETNEIGH, NLM_F_REQUEST);
-	int err = -1;
+	struct nl_msg *msg = get_request(RTM_GETNEIGH, &ndm, sizeof(ndm), NDA_DST, a);
 
 	memset(r, 0, sizeof(*r));
-	if (!msg)
-		return -1;
-	if (nlmsg_append(msg, &ndm, sizeof(ndm), NLMSG_ALIGNTO) < 0 ||
-	    nla_put(msg, NDA_DST, a->af == AF_INET ? 4 : 16,
-	            a->af == AF_INET ? (const void *)&a->v4 : (const void *)&a->v6) < 0)
-		goto out;
-	nl_socket_modify_cb(nl, NL_CB_VALID, NL_CB_CUSTOM, neigh_cb, r);
-	/* no entry: the kernel answers ENOENT (an error, not a reply) */
-	if (nl_send_auto(nl, msg) >= 0 && nl_recvmsgs_default(nl) >= 0 && r->ok)
-		err = 0;
-out:
-	nlmsg_free(msg);
-	return err;
+	return ask(nl, msg, neigh_cb, r) && r->ok ? 0 : -1;
 }
 
 static int link_mac(struct nl_sock *nl, int ifindex, uint8_t mac[6])
