@@ -647,10 +647,11 @@ static void dp_text(struct strbuf *b, const struct dp_global_stats *st)
 	strbuf_printf(b, "    over the path MTU: fragmented before encryption %llu, ICMP too big "
 			 "sent %llu\n",
 		      (unsigned long long)st->pmtu_fragmented, (unsigned long long)st->pmtu_icmp_sent);
-	if (st->xdp_tx || st->xdp_tx_busy)
-		strbuf_printf(b, "    sent with AF_XDP (xdp-tx): %llu, on the raw socket for want of "
-				 "a free frame %llu\n",
-			      (unsigned long long)st->xdp_tx, (unsigned long long)st->xdp_tx_busy);
+	if (st->xdp_tx || st->xdp_tx_busy || st->xdp_tx_raw)
+		strbuf_printf(b, "    sent with AF_XDP (xdp-tx): %llu; on the raw socket for want of "
+				 "a next hop %llu, of a free frame %llu\n",
+			      (unsigned long long)st->xdp_tx, (unsigned long long)st->xdp_tx_raw,
+			      (unsigned long long)st->xdp_tx_busy);
 	strbuf_printf(b, "    waiting for an SA: queued %llu, sent %llu, expired %llu, "
 			 "queue full %llu\n",
 		      (unsigned long long)st->acq_queued, (unsigned long long)st->acq_flushed,
@@ -684,6 +685,7 @@ static struct json_object *dp_json(const struct dp_global_stats *st)
 	json_object_object_add(o, "pmtu_icmp_sent", u64(st->pmtu_icmp_sent));
 	json_object_object_add(o, "xdp_tx", u64(st->xdp_tx));
 	json_object_object_add(o, "xdp_tx_busy", u64(st->xdp_tx_busy));
+	json_object_object_add(o, "xdp_tx_raw", u64(st->xdp_tx_raw));
 	json_object_object_add(o, "acq_queued", u64(st->acq_queued));
 	json_object_object_add(o, "acq_flushed", u64(st->acq_flushed));
 	json_object_object_add(o, "acq_expired", u64(st->acq_expired));

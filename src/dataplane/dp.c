@@ -273,6 +273,7 @@ static void worker_add(const struct dp_global_stats *s, struct dp_global_stats *
 	out->pmtu_icmp_sent += LOAD(s->pmtu_icmp_sent);
 	out->xdp_tx += LOAD(s->xdp_tx);
 	out->xdp_tx_busy += LOAD(s->xdp_tx_busy);
+	out->xdp_tx_raw += LOAD(s->xdp_tx_raw);
 	for (unsigned d = 0; d < DROP__COUNT; d++)
 		out->drops[d] += LOAD(s->drops[d]);
 }
@@ -302,6 +303,7 @@ void dp_clear_stats(struct dp *dp)
 		ZERO(s->tun_rx);
 		ZERO(s->xdp_tx);
 		ZERO(s->xdp_tx_busy);
+		ZERO(s->xdp_tx_raw);
 		ZERO(s->tun_tx);
 		ZERO(s->net_rx);
 		ZERO(s->net_tx);

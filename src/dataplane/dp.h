@@ -86,10 +86,11 @@ struct dp_global_stats {
 	 * the SA was up, dropped after the timeout, refused (queue full; those
 	 * are also counted as no-outbound-sa drops, as are the expired). */
 	uint64_t acq_queued, acq_flushed, acq_expired, acq_overflow;
-	/* xdp-tx: native packets sent with AF_XDP, and those that found no
-	 * free frame and went on the raw socket (the others that go raw have
-	 * no resolved next hop yet: not counted). */
-	uint64_t xdp_tx, xdp_tx_busy;
+	/* xdp-tx: native packets sent with AF_XDP; sent on the raw socket
+	 * instead for want of a free frame (busy), or of a usable next hop
+	 * (raw: not resolved yet, a stale neighbour being confirmed, the
+	 * cache slot held by another peer, the device's socket down). */
+	uint64_t xdp_tx, xdp_tx_busy, xdp_tx_raw;
 	/* Dropped by the kernel before a worker read them (the kernel's own
 	 * counters, since start or the last clear; filled by dp_stats, not by
 	 * the workers): packets routed into a tunnel device whose queue was

@@ -439,10 +439,11 @@ void xsk_tx_kick(struct xsk_tx *x);
 int xsk_next_hop(struct nl_sock *nl, const struct ip_addr *dst, uint32_t mark, int *ifindex,
 		 uint8_t eth[ETH_HDR_LEN], bool *confirmed, const char **why);
 
-/* Per worker: the next hop of each recent peer (a small direct-mapped
- * cache, asked again after XSK_HOP_TTL_S, or XSK_HOP_RETRY_S when it could
- * not be resolved). */
-#define XSK_HOPS 16
+/* Per worker: the next hop of each recent peer (a direct-mapped cache,
+ * asked again after XSK_HOP_TTL_S, or XSK_HOP_RETRY_S when it could not be
+ * resolved). A slot is not taken from a peer before its time is up: a
+ * second peer of the slot goes the raw way meanwhile (xdp_tx_raw). */
+#define XSK_HOPS 256
 #define XSK_HOP_TTL_S 5
 #define XSK_HOP_RETRY_S 1
 struct xsk_hop {

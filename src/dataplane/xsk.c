@@ -510,6 +510,11 @@ static const struct xsk_hop *hop_of(struct dp_worker *w, const struct ip_addr *d
 	if (h->until_s && now < h->until_s && ip_addr_eq(&h->dst, dst))
 		return h->x && now >= __atomic_load_n(&h->x->broken_until, __ATOMIC_RELAXED) ? h
 		                                                                             : NULL;
+	/* The slot is another peer's until its time is up: this peer goes the
+	 * raw way meanwhile. Evicting would have two busy peers of one slot
+	 * ask netlink at every packet. */
+	if (h->until_s && now < h->until_s)
+		return NULL;
 	h->dst = *dst;
 	h->x = NULL;
 	h->until_s = now + XSK_HOP_RETRY_S;
@@ -547,7 +552,7 @@ static void ipv4_csum(uint8_t *d, size_t len)
 unsigned xsk_worker_send(struct dp_worker *w, struct tx_batch *b)
 {
 	struct xsk_frame f[DP_TX_MAX];
-	unsigned idx[DP_TX_MAX], sent = 0;
+	unsigned idx[DP_TX_MAX], sent = 0, raw = 0;
 
 	for (unsigned i = 0; i < b->n;) {
 		struct xsk_tx *x = NULL;
@@ -561,8 +566,12 @@ unsigned xsk_worker_send(struct dp_worker *w, struct tx_batch *b)
 			const struct xsk_hop *h;
 
 			e->xdp = false;
-			if (e->o.udp || e->p->len < IPV4_HDR_LEN || !(h = hop_of(w, &e->o.dst)))
+			if (e->o.udp || e->p->len < IPV4_HDR_LEN)
 				continue;
+			if (!(h = hop_of(w, &e->o.dst))) {
+				raw++;
+				continue;
+			}
 			if (n && (h->x != x || memcmp(h->eth, eth, ETH_HDR_LEN)))
 				break;
 			if (!n) {
@@ -593,6 +602,7 @@ unsigned xsk_worker_send(struct dp_worker *w, struct tx_batch *b)
 			w->xsk_wait = x;
 	}
 	stat_add(&w->stats.s.xdp_tx, sent);
+	stat_add(&w->stats.s.xdp_tx_raw, raw);
 	return sent;
 }
 

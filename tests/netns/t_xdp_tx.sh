@@ -64,6 +64,8 @@ n1=$(dp "$GA" net_tx)
 check "some packets went on the raw socket ($((n1 - n0 - x1 + x0)) of $((n1 - n0)))" \
 	num_gt "$((n1 - n0 - x1 + x0))" 0
 check "and AF_XDP took over again ($x0 -> $x1)" num_gt "$x1" "$((x0 + 5))"
+check "gwA counted them as sent raw for want of a next hop (xdp_tx_raw $(dp "$GA" xdp_tx_raw))" \
+	num_ge "$(dp "$GA" xdp_tx_raw)" "$((n1 - n0 - x1 + x0))"
 stop_esprit "$GA"
 stop_esprit "$GB"
 
