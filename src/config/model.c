@@ -400,7 +400,8 @@ bool config_equal(const struct config *a, const struct config *b)
 	    a->sa_lifetime_s != b->sa_lifetime_s || a->sa_lifetime_kb != b->sa_lifetime_kb ||
 	    strcmp(a->tun_ifname, b->tun_ifname) || strcmp(a->control_socket, b->control_socket) ||
 	    a->workers != b->workers || a->offload_off != b->offload_off ||
-	    a->xdp_tx != b->xdp_tx || a->queue_len != b->queue_len || memcmp(a->cpus, b->cpus, sizeof(a->cpus)) ||
+	    a->xdp_tx != b->xdp_tx || a->queue_len != b->queue_len ||
+	    memcmp(a->cpus, b->cpus, sizeof(a->cpus)) ||
 	    a->nopaque != b->nopaque)
 		return false;
 	/* ACLs and routes are written grouped (named, IPv6, numbered; IPv4

@@ -339,8 +339,7 @@ void dp_sa_installed(struct dp *dp, const struct sa_params *p)
 	 * No answer (no route yet): the first packet asks (ask_path_mtu). */
 	mtu = sock_path_mtu(&dp->socks, &p->dst);
 	if (mtu)
-		sad_seed_path_mtu(dp->sad, p->spi, p->proto, &p->dst, mtu,
-				  now_coarse_s() + DP_PMTU_TTL_S);
+		sad_seed_path_mtu(dp->sad, p, mtu, now_coarse_s() + DP_PMTU_TTL_S);
 	/* worker 0 checks every waiting reqid against the SAD */
 	if (dp->workers && acqq_pending(&dp->acqq))
 		dp_worker_kick(dp, 0);

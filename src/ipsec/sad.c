@@ -467,23 +467,21 @@ int sad_set_encap_ports(struct sad *sad, uint32_t spi, uint8_t proto, uint16_t s
 	return n ? 0 : -1;
 }
 
-int sad_seed_path_mtu(struct sad *sad, uint32_t spi, uint8_t proto, const struct ip_addr *dst,
-		      uint32_t mtu, uint64_t until_s)
+int sad_seed_path_mtu(struct sad *sad, const struct sa_params *p, uint32_t mtu, uint64_t until_s)
 {
 	int ret = -1;
 
 	pthread_mutex_lock(&sad->lock);
-	for (unsigned b = 0; b < SAD_BUCKETS && ret < 0; b++) /* outbound hash by reqid */
-		for (struct sa *sa = sad->out[b]; sa; sa = sa->next_hash) {
-			if (sa->p.spi != spi || sa->p.proto != proto || !ip_addr_eq(&sa->p.dst, dst))
-				continue;
-			ret = __atomic_load_n(&sa->path_mtu_until, __ATOMIC_RELAXED) ? 1 : 0;
-			if (!ret) {
-				__atomic_store_n(&sa->path_mtu_until, until_s, __ATOMIC_RELAXED);
-				__atomic_store_n(&sa->path_mtu, mtu, __ATOMIC_RELEASE);
-			}
-			break;
+	for (struct sa *sa = sad->out[bucket(p->reqid, p->proto)]; sa; sa = sa->next_hash) {
+		if (sa->p.spi != p->spi || sa->p.proto != p->proto || !ip_addr_eq(&sa->p.dst, &p->dst))
+			continue;
+		ret = __atomic_load_n(&sa->path_mtu_until, __ATOMIC_RELAXED) ? 1 : 0;
+		if (!ret) {
+			__atomic_store_n(&sa->path_mtu_until, until_s, __ATOMIC_RELAXED);
+			__atomic_store_n(&sa->path_mtu, mtu, __ATOMIC_RELEASE);
 		}
+		break;
+	}
 	pthread_mutex_unlock(&sad->lock);
 	return ret;
 }

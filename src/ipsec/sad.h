@@ -44,13 +44,13 @@ int sad_set_encap_ports(struct sad *sad, uint32_t spi, uint8_t proto, uint16_t s
 			uint16_t dport);
 void sad_flush_origin(struct sad *sad, uint8_t origin); /* enum sa_origin */
 
-/* The path MTU to an outbound SA's peer, known before its first packet
- * (asked when it is installed): set unless the SA has one already (a
- * rekeyed SA inherits its predecessor's, and the data plane may have
- * learned one since). Valid until until_s (now_coarse_s). Returns 0 if
- * set, 1 if the SA had one, -1 if no outbound SA has that SPI. */
-int sad_seed_path_mtu(struct sad *sad, uint32_t spi, uint8_t proto, const struct ip_addr *dst,
-		      uint32_t mtu, uint64_t until_s);
+/* The path MTU to the peer of the outbound SA installed with p (its
+ * reqid, SPI, protocol and peer), known before its first packet (asked
+ * when it is installed): set unless the SA has one already (a rekeyed SA
+ * inherits its predecessor's, and the data plane may have learned one
+ * since). Valid until until_s (now_coarse_s). Returns 0 if set, 1 if the
+ * SA had one, -1 if no such outbound SA is installed. */
+int sad_seed_path_mtu(struct sad *sad, const struct sa_params *p, uint32_t mtu, uint64_t until_s);
 
 /* Is an inbound SA with this SPI (CPI for IPSEC_PROTO_COMP) installed, in
  * any state (also retiring)? For SPI allocation; takes the writer lock. */

@@ -335,33 +335,37 @@ static void test_seed_path_mtu(void **state)
 {
 	struct sad *sad = sad_new(1);
 	struct secret *k = key(20, 0x12);
-	struct sa_params p;
-	struct ip_addr other;
+	struct sa_params p, q;
 	struct sa *sa;
 
 	(void)state;
 	p = gcm(0x700, SA_DIR_OUT, k);
 	assert_int_equal(sad_install(sad, &p), 0);
-	ip_addr_parse("192.0.2.99", &other);
-	assert_int_equal(sad_seed_path_mtu(sad, 0x700, IPSEC_PROTO_ESP, &other, 1400, 50), -1);
-	assert_int_equal(sad_seed_path_mtu(sad, 0x701, IPSEC_PROTO_ESP, &p.dst, 1400, 50), -1);
-	assert_int_equal(sad_seed_path_mtu(sad, 0x700, IPSEC_PROTO_AH, &p.dst, 1400, 50), -1);
-	assert_int_equal(sad_seed_path_mtu(sad, 0x700, IPSEC_PROTO_ESP, &p.dst, 1400, 50), 0);
+	q = p;
+	ip_addr_parse("192.0.2.99", &q.dst);
+	assert_int_equal(sad_seed_path_mtu(sad, &q, 1400, 50), -1); /* another peer */
+	q = p;
+	q.spi = 0x701;
+	assert_int_equal(sad_seed_path_mtu(sad, &q, 1400, 50), -1); /* another SPI */
+	q = p;
+	q.proto = IPSEC_PROTO_AH;
+	assert_int_equal(sad_seed_path_mtu(sad, &q, 1400, 50), -1); /* another protocol */
+	assert_int_equal(sad_seed_path_mtu(sad, &p, 1400, 50), 0);
 	rcu_read_lock();
 	sa = sad_lookup_out(sad, 10, IPSEC_PROTO_ESP);
 	assert_int_equal(sa->path_mtu, 1400);
 	assert_int_equal(sa->path_mtu_until, 50);
 	rcu_read_unlock();
-	assert_int_equal(sad_seed_path_mtu(sad, 0x700, IPSEC_PROTO_ESP, &p.dst, 1500, 60), 1);
+	assert_int_equal(sad_seed_path_mtu(sad, &p, 1500, 60), 1);
 	p = gcm(0x701, SA_DIR_OUT, k); /* a rekey: inherits 1400, keeps it */
 	assert_int_equal(sad_install(sad, &p), 0);
-	assert_int_equal(sad_seed_path_mtu(sad, 0x701, IPSEC_PROTO_ESP, &p.dst, 1500, 60), 1);
+	assert_int_equal(sad_seed_path_mtu(sad, &p, 1500, 60), 1);
 	rcu_read_lock();
 	assert_int_equal(sad_lookup_out(sad, 10, IPSEC_PROTO_ESP)->path_mtu, 1400);
 	rcu_read_unlock();
 	p = gcm(0x800, SA_DIR_IN, k);
 	assert_int_equal(sad_install(sad, &p), 0);
-	assert_int_equal(sad_seed_path_mtu(sad, 0x800, IPSEC_PROTO_ESP, &p.dst, 1400, 50), -1);
+	assert_int_equal(sad_seed_path_mtu(sad, &p, 1400, 50), -1); /* inbound */
 	secret_free(k);
 	sad_free(sad);
 }
