@@ -43,7 +43,6 @@
 
 #include "dataplane/internal.h"
 #include "dataplane/xform_int.h"
-#include "lib/cursor.h"
 
 #ifndef AF_XDP
 #define AF_XDP 44
@@ -537,18 +536,6 @@ static const struct xsk_hop *hop_of(struct dp_worker *w, const struct ip_addr *d
 	return h->x ? h : NULL;
 }
 
-/* IPv4 header checksum: the raw socket (IP_HDRINCL) fills it in; here
- * nobody else will. */
-static void ipv4_csum(uint8_t *d, size_t len)
-{
-	size_t ihl = (size_t)(d[0] & 0x0f) * 4;
-
-	if (len < IPV4_HDR_LEN || ihl < IPV4_HDR_LEN || ihl > len)
-		return;
-	d[10] = d[11] = 0;
-	put_be16(d + 10, ip_csum(d, ihl, 0));
-}
-
 unsigned xsk_worker_send(struct dp_worker *w, struct tx_batch *b)
 {
 	struct xsk_frame f[DP_TX_MAX];
@@ -560,7 +547,9 @@ unsigned xsk_worker_send(struct dp_worker *w, struct tx_batch *b)
 		unsigned n = 0, took;
 		int err;
 
-		/* a run of native packets to one next hop, in batch order */
+		/* a run of native packets to one next hop, in batch order; each
+		 * is whole, IPv4 header checksum included (xform_output and
+		 * ah_encap end with iphdr_set_len: no kernel fills it in here) */
 		for (; i < b->n; i++) {
 			struct tx_ent *e = &b->e[i];
 			const struct xsk_hop *h;
@@ -578,8 +567,6 @@ unsigned xsk_worker_send(struct dp_worker *w, struct tx_batch *b)
 				x = h->x;
 				memcpy(eth, h->eth, ETH_HDR_LEN);
 			}
-			if (e->o.dst.af == AF_INET)
-				ipv4_csum(pkt_data(e->p), e->p->len);
 			f[n] = (struct xsk_frame){
 			    .eth = eth, .data = pkt_data(e->p), .len = (uint32_t)e->p->len};
 			idx[n++] = i;
