@@ -72,6 +72,23 @@ static int push_sa(struct desired *d, const struct sa_params *p)
 	return 0;
 }
 
+static int push_peer(struct desired *d, const struct ip_addr *addr, const char *what)
+{
+	struct peer_want *np;
+
+	for (unsigned i = 0; i < d->npeers; i++)
+		if (ip_addr_eq(&d->peers[i].addr, addr))
+			return 0;
+	np = grow(d->peers, d->npeers, sizeof(*np));
+	if (!np)
+		return -1;
+	d->peers = np;
+	np = &d->peers[d->npeers++];
+	np->addr = *addr;
+	snprintf(np->what, sizeof(np->what), "%s", what);
+	return 0;
+}
+
 static bool prefix_eq(const struct ip_prefix *a, const struct ip_prefix *b)
 {
 	return a->len == b->len && ip_addr_eq(&a->addr, &b->addr);
@@ -120,6 +137,7 @@ void reconcile_desired_free(struct desired *d)
 	free(d->pols);
 	free(d->sas);
 	free(d->routes);
+	free(d->peers);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -297,6 +315,12 @@ static int build_entry(const struct config *cfg, const struct cfg_map_entry *e,
 		base.soft_bytes = base.hard_bytes / 10 * 9;
 	}
 	snprintf(base.name, sizeof(base.name), "%s %u", e->map, e->seq);
+	if (e->peer.af) {
+		char what[64];
+		snprintf(what, sizeof(what), "peer of crypto map %.40s", base.name);
+		if (push_peer(d, &e->peer, what))
+			return -1;
+	}
 
 	for (unsigned i = 0; i < acl->n; i++) {
 		const struct cfg_ace *ace = &acl->aces[i];
@@ -366,6 +390,10 @@ static int build_vti(const struct config *cfg, const struct cfg_interface *ifc,
 			 ifc->name, RECONCILE_VTI_MAX);
 		return -1;
 	}
+	char what[64];
+	snprintf(what, sizeof(what), "tunnel destination of %.40s", ifc->name);
+	if (push_peer(d, &ifc->tun_dst, what))
+		return -1;
 	v = &d->vtis[d->nvtis++];
 	memset(v, 0, sizeof(*v));
 	snprintf(v->name, sizeof(v->name), "%.15s", ifc->name);
@@ -633,6 +661,10 @@ int reconcile_apply(struct reconcile_target *dd, const struct desired *d, char *
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	/* Before any route: a peer inside a protected prefix puts the routes
+	 * behind the policy rule (dp.h). */
+	for (unsigned i = 0; dd->dp && i < d->npeers; i++)
+		dp_route_outer(dd->dp, &d->peers[i].addr, d->peers[i].what);
 	sad_foreach(dd->sad, collect_sa, &c);
 	/* Remove what changed first: a changed inbound SA keeps its SPI. */
 	for (unsigned i = 0; i < c.n; i++) {

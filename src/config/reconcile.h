@@ -55,7 +55,17 @@ struct reconcile_target {
 };
 
 /* What a configuration asks for: policies and SAs (built, not applied). */
+/* An address esprit's own packets go to (a crypto map peer, a tunnel
+ * interface's destination): no protected prefix may route it into the TUN
+ * (dp_route_outer). */
+struct peer_want {
+	struct ip_addr addr;
+	char what[64]; /* "peer of crypto map M 10", for the log */
+};
+
 struct desired {
+	struct peer_want *peers;
+	unsigned npeers;
 	struct policy *pols;
 	unsigned npols;
 	struct sa_params *sas; /* keys borrowed from the config */

@@ -56,7 +56,13 @@ static void engine_text(struct strbuf *b, struct dp *dp, const struct dp_engine 
 		strbuf_printf(b, "  NAT-T UDP port %u, ", e->natt_port);
 	else
 		strbuf_printf(b, "  no NAT-T port, ");
-	strbuf_printf(b, "fwmark 0x%x, route table %u\n\n", e->fwmark, e->route_table);
+	if (e->route_rule)
+		strbuf_printf(b, "fwmark 0x%x; protected prefixes in table %u behind the rule "
+				 "\"not fwmark 0x%x\" (%s)\n\n",
+			      e->fwmark, e->route_table, e->fwmark, e->route_why);
+	else
+		strbuf_printf(b, "fwmark 0x%x; protected prefixes in the main table (no "
+				 "policy rule)\n\n", e->fwmark);
 	strbuf_printf(b, "  worker   cpu   tunnel rx   tunnel tx  network rx  network tx  "
 			 "inbound SAs\n");
 	for (unsigned i = 0; i < e->workers; i++) {
@@ -112,7 +118,10 @@ static struct json_object *engine_json(struct dp *dp, const struct dp_engine *e,
 	json_object_object_add(o, "crypto", c);
 	json_object_object_add(o, "natt_port", ju64(e->natt_port));
 	json_object_object_add(o, "fwmark", ju64(e->fwmark));
-	json_object_object_add(o, "route_table", ju64(e->route_table));
+	json_object_object_add(o, "route_table", ju64(e->route_rule ? e->route_table : 254));
+	json_object_object_add(o, "route_rule", jbool(e->route_rule));
+	json_object_object_add(o, "route_rule_reason",
+			       e->route_rule ? json_object_new_string(e->route_why) : NULL);
 	for (unsigned i = 0; i < e->workers; i++) {
 		struct dp_global_stats st;
 		struct json_object *w = json_object_new_object();

@@ -333,7 +333,12 @@ void dp_sa_installed(struct dp *dp, const struct sa_params *p)
 {
 	uint32_t mtu;
 
-	if (!dp || p->dir != SA_DIR_OUT)
+	if (!dp)
+		return;
+	if (dp->routes_ready)
+		route_set_outer(&dp->routes, p->dir == SA_DIR_OUT ? &p->dst : &p->src,
+				"peer of SA");
+	if (p->dir != SA_DIR_OUT)
 		return;
 	/* A rekeyed SA inherited its predecessor's MTU (sad_install): kept.
 	 * No answer (no route yet): the first packet asks (ask_path_mtu). */
@@ -383,6 +388,9 @@ void dp_engine(const struct dp *dp, struct dp_engine *e)
 	e->mtu = dp->cfg.tun_mtu;
 	e->fwmark = dp->cfg.fwmark;
 	e->route_table = dp->cfg.route_table;
+	if (dp->routes_ready)
+		e->route_rule = route_set_ruled((struct dp_route_set *)&dp->routes, e->route_why,
+						sizeof(e->route_why));
 	e->natt_port = dp->cfg.udp_encap_listen ? dp->cfg.natt_port : 0;
 	e->nvti = __atomic_load_n(&dp->nvti, __ATOMIC_RELAXED);
 	e->multiqueue = dp->tun.nqueues > 1;
@@ -432,6 +440,11 @@ int dp_route_add(struct dp *dp, const struct ip_prefix *dst)
 int dp_route_add_src(struct dp *dp, const struct ip_prefix *dst, const struct ip_addr *src)
 {
 	return route_set_add(&dp->routes, dst, src);
+}
+
+int dp_route_outer(struct dp *dp, const struct ip_addr *addr, const char *what)
+{
+	return route_set_outer(&dp->routes, addr, what);
 }
 
 int dp_route_del(struct dp *dp, const struct ip_prefix *dst)

@@ -4,13 +4,18 @@
  * so several workers (and several instances, in tests) can coexist.
  *
  * Routing and marking (route.c has the details):
- *   - every protected destination prefix (dp_route_add) is a route in a
- *     dedicated table (dp_config.route_table, default 220) pointing at the
- *     TUN device;
- *   - one rule per address family, "not fwmark MARK lookup TABLE"
- *     (preference dp_config.rule_pref, default 220), sends every packet that
- *     does not carry the mark through that table first; what the table does
- *     not match falls through to the main table as usual;
+ *   - every protected destination prefix (dp_route_add) is a route pointing
+ *     at the TUN device, in the main table as long as none covers a peer
+ *     (dp_route_outer, dp_sa_installed) and the main table has no route of
+ *     its own for it; otherwise, from then on, in a dedicated table
+ *     (dp_config.route_table, default 220) behind one rule per address
+ *     family, "not fwmark MARK lookup TABLE" (preference
+ *     dp_config.rule_pref, default 220), which sends every packet that does
+ *     not carry the mark through that table first; what the table does not
+ *     match falls through to the main table as usual. The rule is not put
+ *     in by default because it makes every routing lookup of the host walk
+ *     the rules (and validate sources in full): a quarter of the bench's
+ *     throughput;
  *   - every socket the data plane sends on carries SO_MARK = fwmark, so the
  *     ESP/AH/UDP packets it emits skip the rule and use the main table: they
  *     never loop back into the TUN, even when a protected prefix covers the
@@ -150,6 +155,8 @@ struct dp_engine {
 	char tun_name[16];
 	unsigned workers, queues, nvti;
 	uint32_t queue_len, mtu, fwmark, route_table;
+	bool route_rule;     /* prefixes in route_table behind the rule (else: main) */
+	char route_why[160]; /* why the rule is in */
 	uint16_t natt_port; /* 0: not listening */
 	bool multiqueue, tso, uso, gso, gro, tun_gro, batch_crypto, xdp_tx;
 	bool uso_refused; /* asked for, but this kernel has no TUN USO (< 6.2) */
@@ -187,6 +194,12 @@ int dp_route_add(struct dp *dp, const struct ip_prefix *dst);
  * without it and a warning is logged. src may be NULL. */
 int dp_route_add_src(struct dp *dp, const struct ip_prefix *dst, const struct ip_addr *src);
 int dp_route_del(struct dp *dp, const struct ip_prefix *dst);
+/* addr is a peer (what names it in the log: "peer of crypto map M 10"):
+ * esprit's own packets go there, so no protected prefix may route it into
+ * the TUN. If one does (now or when added later), the routes move to the
+ * dedicated table behind the rule. Call it for every configured peer
+ * before adding routes. 0, or -1 if the move failed (logged). */
+int dp_route_outer(struct dp *dp, const struct ip_addr *addr, const char *what);
 void dp_routes_flush(struct dp *dp); /* every route this dp added */
 
 /* An SA was installed (the key manager and the manual SAs' loader call it

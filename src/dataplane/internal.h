@@ -359,14 +359,27 @@ int sock_udp_send(const struct dp_socks *s, const struct ip_addr *src,
 
 /* ---- routes (route.c) ------------------------------------------------- */
 struct nl_sock;
+struct dp_route {
+	struct ip_prefix dst;
+	struct ip_addr src; /* preferred source, af 0: none */
+};
+
+/* Where the protected prefixes are routed (route.c): in the main table
+ * while none covers an address esprit's own packets go to (a peer), else
+ * in table T behind the "not fwmark" rule (ruled; one way: it stays until
+ * the set is destroyed). */
 struct dp_route_set {
 	pthread_mutex_t lock; /* protects everything below */
 	struct nl_sock *nl;
 	uint32_t table, pref, fwmark;
 	int ifindex;
+	bool ruled;           /* routes in table T, rules installed */
 	bool rule4, rule6;    /* installed */
 	unsigned n, cap;
-	struct ip_prefix *routes; /* what we added, for flush */
+	struct dp_route *routes; /* what we added, for flush and the move to T */
+	unsigned nouter, capouter;
+	struct ip_addr *outer; /* peers: addresses that must not be routed into the TUN */
+	char why[160];         /* why ruled */
 };
 
 int route_set_init(struct dp_route_set *rs, int ifindex, uint32_t table, uint32_t pref,
@@ -375,6 +388,15 @@ void route_set_destroy(struct dp_route_set *rs); /* flushes routes, removes rule
 int route_set_add(struct dp_route_set *rs, const struct ip_prefix *dst, const struct ip_addr *src);
 int route_set_del(struct dp_route_set *rs, const struct ip_prefix *dst);
 void route_set_flush(struct dp_route_set *rs);
+/* addr is a peer (what: for the log, "peer of crypto map M 10"): if a
+ * protected prefix covers it, or a later one does, the routes move to
+ * table T behind the rule. 0, or -1 if that move failed (logged). */
+int route_set_outer(struct dp_route_set *rs, const struct ip_addr *addr, const char *what);
+/* The routes move to table T behind the rule now (why: for the log and
+ * show). 0 or -1 (logged). */
+int route_set_use_rule(struct dp_route_set *rs, const char *why);
+/* Which scheme is in force (why: "" while in the main table). */
+bool route_set_ruled(struct dp_route_set *rs, char *why, size_t whylen);
 /* A route PREFIX dev IFINDEX in the main table (VTI routes, `ip route P M
  * TunnelN`), on the set's netlink socket. Not remembered: the device's
  * removal takes its routes with it. 0 or -1 (logged). */

@@ -2,17 +2,24 @@
  *
  * The scheme (also summarised in dp.h):
  *
+ *   main table:              PREFIX dev ipsec0      one per dp_route_add
+ *
+ * as long as no protected prefix covers a peer and the main table has no
+ * route of its own for a prefix; from the moment one of those happens
+ * (route_set_use_rule, logged, one way):
+ *
  *   table T (default 220):   PREFIX dev ipsec0      one per dp_route_add
  *   rule  (pref P = 220):    not fwmark M lookup T  IPv4 and IPv6
  *
  * A clear packet to a protected prefix, from this host or forwarded, has no
- * mark: the rule sends it through table T, into the TUN, to a worker. What
- * table T does not match falls through to the following rules (main). The
- * packets the workers emit (ESP, AH, ESP-in-UDP) leave sockets with
- * SO_MARK = M: the rule does not apply, the main table routes them to the
- * peer, even if a protected prefix covers the peer's address. Decapsulated
- * packets written to the TUN are unmarked; their destinations are local
- * prefixes, not in table T, so they are routed by main (or delivered).
+ * mark: the route (main, or T through the rule) sends it into the TUN, to a
+ * worker. The packets the workers emit (ESP, AH, ESP-in-UDP) and the IKE
+ * packets leave sockets with SO_MARK = M: with the rule in, they skip T and
+ * the main table routes them to the peer, even if a protected prefix
+ * covers the peer's address; without it no prefix covers a peer, so the
+ * main table routes them there as well. Decapsulated packets written to
+ * the TUN are unmarked; their destinations are local prefixes, not
+ * protected ones, so they are routed by main (or delivered).
  *
  * The rule is built with libnl and its header patched with FIB_RULE_INVERT
  * ("not"), which libnl 3.7 has no setter for. */
@@ -175,33 +182,58 @@ fail:
 	return NULL;
 }
 
-static int route_send(struct dp_route_set *rs, const struct ip_prefix *dst,
+/* Adds or deletes PREFIX dev TUN in table (the main table or T). In the
+ * main table an add is exclusive: a route of the operator's for the same
+ * prefix is never replaced (-NLE_EXIST; the caller moves to table T). */
+static int route_send(struct dp_route_set *rs, uint32_t table, const struct ip_prefix *dst,
 		      const struct ip_addr *src, bool add)
 {
-	struct rtnl_route *r = route_build(rs->table, rs->ifindex, dst, add ? src : NULL);
+	struct rtnl_route *r = route_build(table, rs->ifindex, dst, add ? src : NULL);
+	int flags = NLM_F_CREATE | (table == RT_TABLE_MAIN ? NLM_F_EXCL : NLM_F_REPLACE);
 	char buf[IP_ADDR_STRLEN + 4];
 	int err;
 
 	if (!r)
 		return -NLE_NOMEM;
 	if (add)
-		err = rtnl_route_add(rs->nl, r, NLM_F_CREATE | NLM_F_REPLACE);
+		err = rtnl_route_add(rs->nl, r, flags);
 	else
 		err = rtnl_route_delete(rs->nl, r, 0);
 	rtnl_route_put(r);
-	if (err < 0)
+	if (err < 0 && !(add && err == -NLE_EXIST && table == RT_TABLE_MAIN))
 		log_err("route: %s %s table %u: %s", add ? "add" : "del",
-			ip_prefix_str(dst, buf), rs->table, nl_geterror(err));
-	else
+			ip_prefix_str(dst, buf), table, nl_geterror(err));
+	else if (err >= 0)
 		log_info("route: %s %s dev ifindex %d table %u", add ? "added" : "deleted",
-			 ip_prefix_str(dst, buf), rs->ifindex, rs->table);
+			 ip_prefix_str(dst, buf), rs->ifindex, table);
+	return err;
+}
+
+static uint32_t route_table_now(const struct dp_route_set *rs)
+{
+	return rs->ruled ? rs->table : RT_TABLE_MAIN;
+}
+
+/* Add with the preferred source; without it if the kernel refuses it (not
+ * a local address). */
+static int route_add_in(struct dp_route_set *rs, uint32_t table, const struct dp_route *r)
+{
+	char b[IP_ADDR_STRLEN];
+	int err = route_send(rs, table, &r->dst, &r->src, true);
+
+	if (err >= 0 || err == -NLE_EXIST || !r->src.af)
+		return err;
+	err = route_send(rs, table, &r->dst, NULL, true);
+	if (err >= 0)
+		log_warn("route: preferred source %s is not a local address; route added "
+			 "without it", ip_addr_str(&r->src, b));
 	return err;
 }
 
 static int route_find(const struct dp_route_set *rs, const struct ip_prefix *dst)
 {
 	for (unsigned i = 0; i < rs->n; i++)
-		if (rs->routes[i].len == dst->len && ip_addr_eq(&rs->routes[i].addr, &dst->addr))
+		if (rs->routes[i].dst.len == dst->len && ip_addr_eq(&rs->routes[i].dst.addr, &dst->addr))
 			return (int)i;
 	return -1;
 }
@@ -211,30 +243,167 @@ static bool prefix_ok(const struct ip_prefix *p)
 	return (p->addr.af == AF_INET && p->len <= 32) || (p->addr.af == AF_INET6 && p->len <= 128);
 }
 
+/* ---- main table or table T behind the rule ----------------------------
+ *
+ * The rule costs every routing lookup of the host: with a rule of its own
+ * in place the kernel walks the rules for each lookup and validates every
+ * received packet's source with a full reverse lookup (fib_validate_source:
+ * fib4_has_custom_rules), where without one it looks in the main table
+ * straight away. On the bench (two gateways forwarding one TCP stream)
+ * that was a quarter of the throughput. So the prefixes go into the main
+ * table, and the rule is put in only where it is needed: when a protected
+ * prefix covers an address esprit's own packets go to (a peer: its ESP and
+ * IKE packets would be routed into the TUN; transport mode always does
+ * this), or when the main table already has a route for that prefix
+ * (ours would replace the operator's). Then every route moves to table T
+ * behind the rule, and stays there until the daemon stops. */
+
+int route_set_use_rule(struct dp_route_set *rs, const char *why)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&rs->lock);
+	if (rs->ruled)
+		goto out;
+	/* Table T first (unused until the rule is in), then the rules, then
+	 * out of the main table: no moment without a route. */
+	for (unsigned i = 0; i < rs->n; i++)
+		if (route_add_in(rs, rs->table, &rs->routes[i]) < 0)
+			ret = -1;
+	if (rule_install(rs, AF_INET) < 0) {
+		for (unsigned i = 0; i < rs->n; i++)
+			route_send(rs, rs->table, &rs->routes[i].dst, NULL, false);
+		ret = -1;
+		goto out;
+	}
+	rs->rule4 = true;
+	/* IPv6 may be disabled: then only IPv4 prefixes can be protected. */
+	rs->rule6 = rule_install(rs, AF_INET6) == 0;
+	for (unsigned i = 0; i < rs->n; i++)
+		route_send(rs, RT_TABLE_MAIN, &rs->routes[i].dst, NULL, false);
+	rs->ruled = true;
+	snprintf(rs->why, sizeof(rs->why), "%s", why);
+	log_notice("route: protected prefixes moved to table %u behind the rule \"not fwmark "
+		   "0x%x\" (%s): it keeps esprit's own packets out of the tunnel, and every "
+		   "routing lookup of this host now goes through the rules", rs->table,
+		   rs->fwmark, why);
+out:
+	pthread_mutex_unlock(&rs->lock);
+	return ret;
+}
+
+bool route_set_ruled(struct dp_route_set *rs, char *why, size_t whylen)
+{
+	bool r;
+
+	pthread_mutex_lock(&rs->lock);
+	r = rs->ruled;
+	if (why && whylen)
+		snprintf(why, whylen, "%s", r ? rs->why : "");
+	pthread_mutex_unlock(&rs->lock);
+	return r;
+}
+
+/* The first route that covers addr, or -1. */
+static int route_covering(const struct dp_route_set *rs, const struct ip_addr *addr)
+{
+	for (unsigned i = 0; i < rs->n; i++)
+		if (ip_prefix_contains(&rs->routes[i].dst, addr))
+			return (int)i;
+	return -1;
+}
+
+/* The first peer dst covers, or -1. */
+static int outer_covered(const struct dp_route_set *rs, const struct ip_prefix *dst)
+{
+	for (unsigned i = 0; i < rs->nouter; i++)
+		if (ip_prefix_contains(dst, &rs->outer[i]))
+			return (int)i;
+	return -1;
+}
+
+#define ROUTE_OUTER_MAX 4096 /* peers remembered; more: the rule, unconditionally */
+
+int route_set_outer(struct dp_route_set *rs, const struct ip_addr *addr, const char *what)
+{
+	char why[sizeof(rs->why)], a[IP_ADDR_STRLEN], p[IP_ADDR_STRLEN + 4];
+	bool known = false;
+	int k;
+
+	if (!addr->af)
+		return 0;
+	pthread_mutex_lock(&rs->lock);
+	if (rs->ruled) {
+		pthread_mutex_unlock(&rs->lock);
+		return 0;
+	}
+	for (unsigned i = 0; i < rs->nouter && !known; i++)
+		known = ip_addr_eq(&rs->outer[i], addr);
+	if (!known && rs->nouter == rs->capouter && rs->capouter < ROUTE_OUTER_MAX) {
+		unsigned cap = rs->capouter ? rs->capouter * 2 : 16;
+		struct ip_addr *n = realloc(rs->outer, cap * sizeof(*n));
+		if (n) {
+			rs->outer = n;
+			rs->capouter = cap;
+		}
+	}
+	if (!known && rs->nouter == rs->capouter) {
+		pthread_mutex_unlock(&rs->lock);
+		return route_set_use_rule(rs, "too many peers to check against the prefixes");
+	}
+	if (!known)
+		rs->outer[rs->nouter++] = *addr;
+	k = route_covering(rs, addr);
+	if (k >= 0)
+		snprintf(why, sizeof(why), "%s %s is inside protected prefix %s", what,
+			 ip_addr_str(addr, a), ip_prefix_str(&rs->routes[k].dst, p));
+	pthread_mutex_unlock(&rs->lock);
+	return k >= 0 ? route_set_use_rule(rs, why) : 0;
+}
+
 int route_set_add(struct dp_route_set *rs, const struct ip_prefix *dst, const struct ip_addr *src)
 {
-	int ret = -1;
+	struct dp_route r = {.dst = *dst};
+	char why[sizeof(rs->why)], a[IP_ADDR_STRLEN], p[IP_ADDR_STRLEN + 4];
+	int ret = -1, k, err;
 
 	if (!prefix_ok(dst))
 		return -1;
+	if (src)
+		r.src = *src;
 	pthread_mutex_lock(&rs->lock);
 	if (rs->n == rs->cap) {
 		unsigned cap = rs->cap ? rs->cap * 2 : 16;
-		struct ip_prefix *n = realloc(rs->routes, cap * sizeof(*n));
+		struct dp_route *n = realloc(rs->routes, cap * sizeof(*n));
 		if (!n)
 			goto out;
 		rs->routes = n;
 		rs->cap = cap;
 	}
-	if (route_send(rs, dst, src, true) < 0) {
-		char b[IP_ADDR_STRLEN];
-		if (!src || !src->af || route_send(rs, dst, NULL, true) < 0)
-			goto out;
-		log_warn("route: preferred source %s is not a local address; route added "
-			 "without it", ip_addr_str(src, b));
+	if (!rs->ruled && (k = outer_covered(rs, dst)) >= 0) {
+		snprintf(why, sizeof(why), "protected prefix %s covers peer %s",
+			 ip_prefix_str(dst, p), ip_addr_str(&rs->outer[k], a));
+		pthread_mutex_unlock(&rs->lock);
+		if (route_set_use_rule(rs, why) < 0)
+			return -1;
+		pthread_mutex_lock(&rs->lock);
 	}
-	if (route_find(rs, dst) < 0)
-		rs->routes[rs->n++] = *dst;
+	err = route_add_in(rs, route_table_now(rs), &r);
+	if (err == -NLE_EXIST && !rs->ruled) {
+		snprintf(why, sizeof(why), "the main table already routes %s", ip_prefix_str(dst, p));
+		pthread_mutex_unlock(&rs->lock);
+		if (route_set_use_rule(rs, why) < 0)
+			return -1;
+		pthread_mutex_lock(&rs->lock);
+		err = route_add_in(rs, route_table_now(rs), &r);
+	}
+	if (err < 0)
+		goto out;
+	k = route_find(rs, dst);
+	if (k < 0)
+		rs->routes[rs->n++] = r;
+	else
+		rs->routes[k] = r;
 	ret = 0;
 out:
 	pthread_mutex_unlock(&rs->lock);
@@ -248,7 +417,7 @@ int route_set_del(struct dp_route_set *rs, const struct ip_prefix *dst)
 	if (!prefix_ok(dst))
 		return -1;
 	pthread_mutex_lock(&rs->lock);
-	err = route_send(rs, dst, NULL, false);
+	err = route_send(rs, route_table_now(rs), dst, NULL, false);
 	i = route_find(rs, dst);
 	if (i >= 0)
 		rs->routes[i] = rs->routes[--rs->n];
@@ -261,7 +430,7 @@ void route_set_flush(struct dp_route_set *rs)
 {
 	pthread_mutex_lock(&rs->lock);
 	for (unsigned i = 0; i < rs->n; i++)
-		route_send(rs, &rs->routes[i], NULL, false);
+		route_send(rs, route_table_now(rs), &rs->routes[i].dst, NULL, false);
 	rs->n = 0;
 	pthread_mutex_unlock(&rs->lock);
 }
@@ -305,15 +474,15 @@ int route_set_init(struct dp_route_set *rs, int ifindex, uint32_t table, uint32_
 	rs->pref = pref;
 	rs->fwmark = fwmark;
 	rs->nl = route_nl_open();
-	if (!rs->nl || rule_install(rs, AF_INET) < 0)
-		goto fail;
-	rs->rule4 = true;
-	/* IPv6 may be disabled: then only IPv4 prefixes can be protected. */
-	rs->rule6 = rule_install(rs, AF_INET6) == 0;
+	if (!rs->nl) {
+		route_set_destroy(rs);
+		return -1;
+	}
+	/* What a previous instance (crashed) may have left. */
+	for (int af = AF_INET; af; af = af == AF_INET ? AF_INET6 : 0)
+		for (int i = 0; i < 8 && rule_send(rs, af, false) >= 0; i++)
+			;
 	return 0;
-fail:
-	route_set_destroy(rs);
-	return -1;
 }
 
 void route_set_destroy(struct dp_route_set *rs)
@@ -327,6 +496,7 @@ void route_set_destroy(struct dp_route_set *rs)
 		nl_socket_free(rs->nl);
 	}
 	free(rs->routes);
+	free(rs->outer);
 	pthread_mutex_destroy(&rs->lock);
 	memset(rs, 0, sizeof(*rs));
 }

@@ -12,8 +12,8 @@
 #
 #   hostA, hostB: default routes (v4, v6) via their gateway.
 #   gwA, gwB: ip_forward=1 (v4 and v6), rp_filter=0, and NO route to the
-#   remote site: only espritd's table 220 (ACL destinations -> ipsec0) can
-#   carry site-to-site traffic, so nothing crosses the WAN in clear text
+#   remote site: only espritd's routes (ACL destinations -> ipsec0, in the
+#   main table, or in table 220 behind its rule) can carry site-to-site traffic, so nothing crosses the WAN in clear text
 #   if the daemon is not doing its job. topo_plain_routes adds plain
 #   routes for checking the topology itself without IPsec.
 #
@@ -322,7 +322,7 @@ stop_esprit() {
 	check "espritd in ${ns##*-} exits 0 on SIGTERM (rc=$rc)" [ "$rc" = 0 ]
 	check "espritd in ${ns##*-}: no sanitizer report" \
 		not_grep -E 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' "${DAEMON_LOG[$ns]}"
-	check "espritd in ${ns##*-}: no TUN device and no table 220 left" no_leftovers "$ns"
+	check "espritd in ${ns##*-}: no TUN device, no table 220 and no rule left" no_leftovers "$ns"
 }
 
 not_grep() { ! grep -q "$@"; }
@@ -331,7 +331,9 @@ no_leftovers() {
 	local ns=$1
 	! ip -n "$ns" -o link show type tun 2>/dev/null | grep -q . &&
 		[ -z "$(ip -n "$ns" route show table 220 2>/dev/null)" ] &&
-		[ -z "$(ip -n "$ns" -6 route show table 220 2>/dev/null)" ]
+		[ -z "$(ip -n "$ns" -6 route show table 220 2>/dev/null)" ] &&
+		! ip -n "$ns" rule show 2>/dev/null | grep -q "fwmark 0x5e5e" &&
+		! ip -n "$ns" -6 rule show 2>/dev/null | grep -q "fwmark 0x5e5e"
 }
 
 # The control-socket client used when $BIN/esprit is not built yet; it
