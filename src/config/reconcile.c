@@ -498,12 +498,52 @@ struct sa_key {
 	int keep; /* index+1 of the desired SA it matches, 0 = delete */
 };
 
+struct carry {
+	bool have;
+	uint64_t seq, top; /* the old SA's last sequence number sent / highest seen */
+};
+
 struct collect {
 	struct sa_key *keys;
 	unsigned n, cap;
 	const struct desired *d;
 	bool *present; /* [d->nsas] */
+	struct carry *carry; /* [d->nsas] */
 };
+
+/* The same SA in all that its sequence numbers depend on: SPI, peer,
+ * direction, algorithms and keys (RFC 4303 3.3.3: until the key is
+ * replaced). */
+static bool sa_same_keys(const struct sa *sa, const struct sa_params *w)
+{
+	const struct sa_params *c = &sa->p;
+
+	return c->spi == w->spi && c->proto == w->proto && c->dir == w->dir &&
+	       ip_addr_eq(&c->src, &w->src) && ip_addr_eq(&c->dst, &w->dst) &&
+	       c->encr_id == w->encr_id && c->encr_key_bits == w->encr_key_bits &&
+	       c->integ_id == w->integ_id && c->esn == w->esn &&
+	       secret_eq(sa->encr_key, w->encr_key) && secret_eq(sa->integ_key, w->integ_key);
+}
+
+/* A changed SA (collect_sa runs under the SAD's lock) whose successor keeps
+ * its SPI and keys: note where its sequence numbers were. */
+static void note_carry(struct sa *sa, struct collect *c)
+{
+	for (unsigned i = 0; i < c->d->nsas; i++) {
+		struct carry *k = &c->carry[i];
+
+		if (c->present[i] || k->have || !sa_same_keys(sa, &c->d->sas[i]))
+			continue;
+		k->have = true;
+		k->seq = __atomic_load_n(&sa->seq_out, __ATOMIC_ACQUIRE);
+		if (sa->replay) {
+			pthread_spin_lock(&sa->replay_lock);
+			k->top = replay_top(sa->replay);
+			pthread_spin_unlock(&sa->replay_lock);
+		}
+		return;
+	}
+}
 
 static void collect_sa(struct sa *sa, void *arg)
 {
@@ -520,6 +560,8 @@ static void collect_sa(struct sa *sa, void *arg)
 			break;
 		}
 	}
+	if (!k.keep)
+		note_carry(sa, c);
 	if (c->n == c->cap) {
 		unsigned ncap = c->cap ? 2 * c->cap : 16;
 		struct sa_key *nk = realloc(c->keys, ncap * sizeof(*nk));
@@ -657,7 +699,10 @@ int reconcile_apply(struct reconcile_target *dd, const struct desired *d, char *
 	int ret = -1;
 
 	c.present = calloc(d->nsas ? d->nsas : 1, sizeof(*c.present));
-	if (!c.present) {
+	c.carry = calloc(d->nsas ? d->nsas : 1, sizeof(*c.carry));
+	if (!c.present || !c.carry) {
+		free(c.present);
+		free(c.carry);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -678,7 +723,17 @@ int reconcile_apply(struct reconcile_target *dd, const struct desired *d, char *
 	for (unsigned i = 0; i < d->nsas; i++) {
 		if (c.present[i])
 			continue;
-		if (sad_install(dd->sad, &d->sas[i]) < 0) {
+		struct sa_params p = d->sas[i];
+		if (c.carry[i].have && (c.carry[i].seq || c.carry[i].top)) {
+			p.seq_start = c.carry[i].seq;
+			p.replay_start = c.carry[i].top;
+			log_info("%s: %s SA with SPI 0x%x reinstalled with the same keys: goes on "
+				 "from sequence number %llu", p.name,
+				 p.dir == SA_DIR_IN ? "inbound" : "outbound", p.spi,
+				 (unsigned long long)(p.dir == SA_DIR_IN ? p.replay_start
+									   : p.seq_start));
+		}
+		if (sad_install(dd->sad, &p) < 0) {
 			snprintf(err, errlen, "%s: cannot install %s SA with SPI 0x%x (see log)",
 				 d->sas[i].name, d->sas[i].dir == SA_DIR_IN ? "inbound" : "outbound",
 				 d->sas[i].spi);
@@ -707,5 +762,6 @@ int reconcile_apply(struct reconcile_target *dd, const struct desired *d, char *
 out:
 	free(c.keys);
 	free(c.present);
+	free(c.carry);
 	return ret;
 }

@@ -81,6 +81,14 @@ struct sa_params {
 	 * older usable SA of the same reqid exists (sad_lookup_out) until
 	 * sad_activate; see ipsec/sad.h "make-before-break". */
 	bool standby;
+	/* A manual SA reinstalled with the same SPI and keys (only its
+	 * selectors, lifetimes or name changed) goes on from where its
+	 * predecessor was: "the sequence number counter at the sender MUST be
+	 * correctly maintained ... until the key is replaced" (RFC 4303 3.3.3),
+	 * else the peer, whose SA did not change, drops everything as replays.
+	 * 0 for a new SA. */
+	uint64_t seq_start;    /* outbound: the last sequence number sent */
+	uint64_t replay_start; /* inbound: the highest sequence number seen */
 };
 
 /* Counters the show command prints, one set per worker, summed on show

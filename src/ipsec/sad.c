@@ -265,7 +265,10 @@ static struct sa *sa_create(const struct sa_params *p, unsigned nworkers)
 			bad(p, "replay window size must be 32-1048576");
 			goto fail;
 		}
+		if (p->replay_start)
+			replay_update(sa->replay, p->replay_start);
 	}
+	sa->seq_out = p->dir == SA_DIR_OUT ? p->seq_start : 0;
 	return sa;
 fail:
 	sa_destroy(sa);

@@ -14,6 +14,7 @@
 #include "config/model.h"
 #include "config/reconcile.h"
 #include "crypto/alg.h"
+#include "ipsec/replay.h"
 #include "ipsec/sad.h"
 #include "ipsec/spd.h"
 #include "long_map.h"
@@ -236,6 +237,91 @@ static void test_reload_keeps_state(void **state)
 	free(t.routes);
 }
 
+struct seq_ctx {
+	uint64_t seq_out, top;
+	unsigned nsel;
+};
+
+static void bump_seq(struct sa *sa, void *arg)
+{
+	(void)arg;
+	if (sa->p.dir == SA_DIR_OUT)
+		sa->seq_out = 1000;
+	else
+		assert_true(replay_update(sa->replay, 500));
+}
+
+static void read_seq(struct sa *sa, void *arg)
+{
+	struct seq_ctx *c = arg;
+	if (sa->p.dir == SA_DIR_OUT) {
+		c->seq_out = sa->seq_out;
+		c->nsel = sa->p.sel.n;
+	} else {
+		c->top = replay_top(sa->replay);
+	}
+}
+
+/* An ACL line added to a manual map changes its SAs' selectors, so they
+ * are reinstalled; with the same SPIs and keys they go on from their
+ * sequence numbers (RFC 4303 3.3.3), else the peer's unchanged inbound SA
+ * drops every packet as a replay. A new key starts again from 0. */
+static void test_selector_change_keeps_sequence(void **state)
+{
+	(void)state;
+	struct reconcile_target t = {0};
+	struct seq_ctx sc = {0};
+	struct cfg_error e;
+	uint64_t full;
+
+	t.sad = sad_new(2);
+	t.spd = spd_new();
+	struct config *c = load("examples/manual-esp-gcm-gwA.cfg");
+	assert_int_equal(apply_text(&t, c), 0);
+	sad_foreach(t.sad, bump_seq, NULL);
+	struct config *c2 = config_apply_lines(
+		c, "access-list 101 permit ip 198.19.1.0 0.0.0.255 198.18.0.0 0.0.0.255\n", &e);
+	assert_non_null(c2);
+	assert_int_equal(apply_text(&t, c2), 0);
+	sad_foreach(t.sad, read_seq, &sc);
+	assert_int_equal(sc.nsel, 2); /* reinstalled with both lines */
+	assert_int_equal(sc.seq_out, 1000);
+	assert_int_equal(sc.top, 500);
+	struct sa *in = NULL;
+	rcu_read_lock();
+	for (uint32_t spi = 1; spi < 0x10000 && !in; spi++)
+		in = sad_lookup_in(t.sad, spi, IPSEC_PROTO_ESP);
+	assert_non_null(in);
+	assert_false(replay_check(in->replay, 500, &full)); /* seen before the reload */
+	assert_true(replay_check(in->replay, 501, &full));
+	rcu_read_unlock();
+
+	/* A new outbound key: a new SA, from 0. */
+	struct config *c3 = config_apply_lines(
+		c2,
+		"crypto map VPN 10 ipsec-manual\n"
+		" set session-key outbound esp 4097 cipher "
+		"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff00112233\n",
+		&e);
+	if (!c3) {
+		char buf[1024];
+		cfg_error_format(&e, buf, sizeof(buf));
+		fail_msg("%s", buf);
+	}
+	assert_int_equal(apply_text(&t, c3), 0);
+	memset(&sc, 0, sizeof(sc));
+	sad_foreach(t.sad, read_seq, &sc);
+	assert_int_equal(sc.seq_out, 0);
+	assert_int_equal(sc.top, 500); /* the inbound SA was not touched */
+
+	config_free(c);
+	config_free(c2);
+	config_free(c3);
+	sad_free(t.sad);
+	spd_free(t.spd);
+	free(t.routes);
+}
+
 /* A key of the wrong length is refused before anything changes. */
 static void test_bad_key_changes_nothing(void **state)
 {
@@ -258,6 +344,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_examples_mirror),
 		cmocka_unit_test(test_reload_keeps_state),
+		cmocka_unit_test(test_selector_change_keeps_sequence),
 		cmocka_unit_test(test_long_map_name),
 		cmocka_unit_test(test_bad_key_changes_nothing),
 	};
