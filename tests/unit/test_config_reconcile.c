@@ -155,6 +155,20 @@ static int apply_text(struct reconcile_target *t, const struct config *c)
 	return ret;
 }
 
+/* c with lines applied (as `configure` does), or the test fails. */
+static struct config *apply_lines(const struct config *c, const char *lines)
+{
+	struct cfg_error e;
+	struct config *n = config_apply_lines(c, lines, &e);
+
+	if (!n) {
+		char buf[1024];
+		cfg_error_format(&e, buf, sizeof(buf));
+		fail_msg("%s", buf);
+	}
+	return n;
+}
+
 /* A reload of the same configuration keeps every SA (counters, sequence
  * numbers); a changed key replaces only the SAs it belongs to. */
 static void test_reload_keeps_state(void **state)
@@ -182,19 +196,11 @@ static void test_reload_keeps_state(void **state)
 	assert_int_equal(seq, 1000);
 
 	/* Change the outbound key only: the inbound SA keeps its counters. */
-	struct cfg_error e;
-	struct config *c3 = config_apply_lines(
-		c2,
-		"crypto map VPN 10 ipsec-manual\n"
-		" set session-key outbound esp 4097 cipher "
-		"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff "
-		"authenticator 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n",
-		&e);
-	if (!c3) {
-		char buf[1024];
-		cfg_error_format(&e, buf, sizeof(buf));
-		fail_msg("%s", buf);
-	}
+	struct config *c3 = apply_lines(
+		c2, "crypto map VPN 10 ipsec-manual\n"
+		    " set session-key outbound esp 4097 cipher "
+		    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff "
+		    "authenticator 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n");
 	assert_int_equal(apply_text(&t, c3), 0);
 	memset(&cc, 0, sizeof(cc));
 	sad_foreach(t.sad, count_sa, &cc);
@@ -271,7 +277,6 @@ static void test_selector_change_keeps_sequence(void **state)
 	(void)state;
 	struct reconcile_target t = {0};
 	struct seq_ctx sc = {0};
-	struct cfg_error e;
 	uint64_t full;
 
 	t.sad = sad_new(2);
@@ -279,9 +284,8 @@ static void test_selector_change_keeps_sequence(void **state)
 	struct config *c = load("examples/manual-esp-gcm-gwA.cfg");
 	assert_int_equal(apply_text(&t, c), 0);
 	sad_foreach(t.sad, bump_seq, NULL);
-	struct config *c2 = config_apply_lines(
-		c, "access-list 101 permit ip 198.19.1.0 0.0.0.255 198.18.0.0 0.0.0.255\n", &e);
-	assert_non_null(c2);
+	struct config *c2 =
+		apply_lines(c, "access-list 101 permit ip 198.19.1.0 0.0.0.255 198.18.0.0 0.0.0.255\n");
 	assert_int_equal(apply_text(&t, c2), 0);
 	sad_foreach(t.sad, read_seq, &sc);
 	assert_int_equal(sc.nsel, 2); /* reinstalled with both lines */
@@ -297,17 +301,10 @@ static void test_selector_change_keeps_sequence(void **state)
 	rcu_read_unlock();
 
 	/* A new outbound key: a new SA, from 0. */
-	struct config *c3 = config_apply_lines(
-		c2,
-		"crypto map VPN 10 ipsec-manual\n"
-		" set session-key outbound esp 4097 cipher "
-		"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff00112233\n",
-		&e);
-	if (!c3) {
-		char buf[1024];
-		cfg_error_format(&e, buf, sizeof(buf));
-		fail_msg("%s", buf);
-	}
+	struct config *c3 = apply_lines(
+		c2, "crypto map VPN 10 ipsec-manual\n"
+		    " set session-key outbound esp 4097 cipher "
+		    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff00112233\n");
 	assert_int_equal(apply_text(&t, c3), 0);
 	memset(&sc, 0, sizeof(sc));
 	sad_foreach(t.sad, read_seq, &sc);
