@@ -8,6 +8,7 @@
  * counters survive a reload (a manual SA that restarted its sequence at 1
  * would be dropped as a replay by the peer). */
 #include "config/reconcile.h"
+#include "config/seqstate.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -732,6 +733,10 @@ int reconcile_apply(struct reconcile_target *dd, const struct desired *d, char *
 				 p.dir == SA_DIR_IN ? "inbound" : "outbound", p.spi,
 				 (unsigned long long)(p.dir == SA_DIR_IN ? p.replay_start
 									   : p.seq_start));
+		} else if (dd->seq && (p.seq_start = seqstate_find(dd->seq, &p))) {
+			log_info("%s: outbound SA with SPI 0x%x goes on from sequence number %llu, "
+				 "saved by the previous run (RFC 4303 3.3.3)", p.name, p.spi,
+				 (unsigned long long)p.seq_start);
 		}
 		if (sad_install(dd->sad, &p) < 0) {
 			snprintf(err, errlen, "%s: cannot install %s SA with SPI 0x%x (see log)",

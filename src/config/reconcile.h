@@ -40,10 +40,15 @@ struct vti_route_want {
 /* What is being reconciled: borrowed databases and the data plane (dp may
  * be NULL: no routes then, as in unit tests), and the routes installed so
  * far (owned by the target, updated by reconcile_apply). */
+struct seqstate;
+
 struct reconcile_target {
 	struct sad *sad;
 	struct spd *spd;
 	struct dp *dp;
+	/* Sequence numbers saved by the previous run (config/seqstate.h): a
+	 * manual outbound SA installed goes on from its own; NULL: none. */
+	const struct seqstate *seq;
 	struct route_want *routes;
 	unsigned nroutes;
 	/* Tunnel interfaces and their routes installed so far (fixed arrays:

@@ -12,6 +12,7 @@
 #include "ipsec/sad.h"
 #include "ipsec/spd.h"
 #include "config/reconcile.h"
+#include "config/seqstate.h"
 
 struct daemon {
 	struct config *running;      /* owned */
@@ -25,6 +26,8 @@ struct daemon {
 	struct ctl_server *ctl;
 	struct ike_glue *ike;        /* owned */
 	struct reconcile_target rt; /* sad/spd/dp mirrored here, routes owned */
+	struct seqstate seqst;      /* manual SAs' sequence numbers, in <socket>.seq */
+	bool seq_open;
 };
 
 #endif

@@ -172,6 +172,18 @@ static void timer_on_second(evutil_socket_t fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	sad_tick(dd->sad, now_ns() / 1000000000ull);
+	if (dd->seq_open)
+		seqstate_sync(&dd->seqst, dd->sad, false);
+}
+
+/* <socket>.seq, without the socket's ".sock": /run/esprit/espritd.seq. */
+static void seq_path(const struct daemon *dd, char *out, size_t len)
+{
+	size_t n = strlen(dd->socket_path);
+
+	if (n > 5 && strcmp(dd->socket_path + n - 5, ".sock") == 0)
+		n -= 5;
+	snprintf(out, len, "%.*s.seq", (int)n, dd->socket_path);
 }
 
 static void on_sigterm(evutil_socket_t fd, short ev, void *arg)
@@ -320,10 +332,19 @@ int main(int argc, char **argv)
 	{
 		/* The first apply: the running config is both old and new. */
 		struct config *first = dd.running;
+		char path[sizeof(dd.seqst.path)];
+		seq_path(&dd, path, sizeof(path));
+		dd.seq_open = seqstate_open(&dd.seqst, path) == 0;
+		dd.rt.seq = dd.seq_open ? &dd.seqst : NULL;
 		dd.running = NULL;
 		if (daemon_apply(&dd, first, err, sizeof(err)) < 0) {
 			log_err("%s: %s", dd.config_path, err);
 			goto out_dp;
+		}
+		dd.rt.seq = NULL;
+		if (dd.seq_open) {
+			seqstate_saved_done(&dd.seqst);
+			seqstate_sync(&dd.seqst, dd.sad, false); /* reserve before traffic */
 		}
 	}
 	dd.ctl = ctl_server_new(dd.base, dd.socket_path, &ops);
@@ -365,6 +386,12 @@ out_dp:
 	ike_glue_free(dd.ike); /* deletes negotiated SAs while the data plane runs */
 	dd.ike = NULL;
 	dp_stop(dd.dp); /* removes routes, rules and the TUN device */
+	if (dd.seq_open) {
+		/* The workers are stopped: the exact numbers. */
+		seqstate_sync(&dd.seqst, dd.sad, true);
+		seqstate_close(&dd.seqst);
+		dd.seq_open = false;
+	}
 out_ike:
 	ike_glue_free(dd.ike);
 out_base:

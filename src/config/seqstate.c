@@ -1,0 +1,210 @@
+/* Manual SAs' outbound sequence numbers across restarts (seqstate.h). */
+#include "config/seqstate.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ipsec/sad.h"
+#include "lib/log.h"
+
+static const char *proto_name(uint8_t proto)
+{
+	return proto == IPSEC_PROTO_AH ? "ah" : "esp";
+}
+
+static bool parse_line(const char *line, struct seq_saved *s)
+{
+	char proto[8], addr[64], extra;
+	uint32_t spi;
+	uint64_t seq;
+
+	if (sscanf(line, "%7s 0x%" SCNx32 " %63s %" SCNu64 " %c", proto, &spi, addr, &seq,
+		   &extra) != 4)
+		return false;
+	if (strcmp(proto, "esp") == 0)
+		s->proto = IPSEC_PROTO_ESP;
+	else if (strcmp(proto, "ah") == 0)
+		s->proto = IPSEC_PROTO_AH;
+	else
+		return false;
+	s->spi = spi;
+	s->seq = seq;
+	return ip_addr_parse(addr, &s->dst);
+}
+
+static int push(struct seq_saved **arr, unsigned *n, const struct seq_saved *s)
+{
+	struct seq_saved *a = realloc(*arr, (*n + 1) * sizeof(**arr));
+
+	if (!a)
+		return -1;
+	a[(*n)++] = *s;
+	*arr = a;
+	return 0;
+}
+
+int seqstate_open(struct seqstate *st, const char *path)
+{
+	char line[256];
+	unsigned lineno = 0;
+	FILE *f;
+
+	memset(st, 0, sizeof(*st));
+	snprintf(st->path, sizeof(st->path), "%s", path);
+	f = fopen(path, "re");
+	if (!f) {
+		if (errno != ENOENT)
+			log_warn("%s: cannot read the saved sequence numbers: %s; manual SAs "
+				 "start from 1", path, strerror(errno));
+		return 0;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		struct seq_saved s;
+
+		lineno++;
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		if (!parse_line(line, &s)) {
+			log_warn("%s:%u: expected \"esp|ah 0xSPI PEER SEQUENCE\"; line ignored", path,
+				 lineno);
+			continue;
+		}
+		if (push(&st->saved, &st->nsaved, &s) < 0) {
+			fclose(f);
+			seqstate_close(st);
+			return -1;
+		}
+	}
+	fclose(f);
+	if (st->nsaved)
+		log_info("%s: saved sequence numbers of %u manual SA(s)", path, st->nsaved);
+	return 0;
+}
+
+void seqstate_close(struct seqstate *st)
+{
+	free(st->saved);
+	free(st->written);
+	st->saved = st->written = NULL;
+	st->nsaved = st->nwritten = 0;
+}
+
+void seqstate_saved_done(struct seqstate *st)
+{
+	free(st->saved);
+	st->saved = NULL;
+	st->nsaved = 0;
+}
+
+static const struct seq_saved *find(const struct seq_saved *a, unsigned n, uint8_t proto,
+				    uint32_t spi, const struct ip_addr *dst)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (a[i].proto == proto && a[i].spi == spi && ip_addr_eq(&a[i].dst, dst))
+			return &a[i];
+	return NULL;
+}
+
+uint64_t seqstate_find(const struct seqstate *st, const struct sa_params *p)
+{
+	const struct seq_saved *s;
+
+	if (p->dir != SA_DIR_OUT || p->origin != SA_ORIGIN_MANUAL)
+		return 0;
+	s = find(st->saved, st->nsaved, p->proto, p->spi, &p->dst);
+	return s ? s->seq : 0;
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+struct live {
+	struct seq_saved *a; /* what to write: the reservation (exact if final) */
+	uint64_t *cur;       /* [n]: the last number sent */
+	unsigned n;
+	bool final;
+	int err;
+};
+
+static void collect_live(struct sa *sa, void *arg)
+{
+	struct live *l = arg;
+	uint64_t max = sa->p.esn ? UINT64_MAX : UINT32_MAX, *c;
+	struct seq_saved s;
+
+	if (sa->p.dir != SA_DIR_OUT || sa->p.origin != SA_ORIGIN_MANUAL ||
+	    (sa->p.proto != IPSEC_PROTO_ESP && sa->p.proto != IPSEC_PROTO_AH) || l->err)
+		return;
+	s.proto = sa->p.proto;
+	s.spi = sa->p.spi;
+	s.dst = sa->p.dst;
+	s.seq = __atomic_load_n(&sa->seq_out, __ATOMIC_ACQUIRE);
+	c = realloc(l->cur, (l->n + 1) * sizeof(*c));
+	if (!c) {
+		l->err = -1;
+		return;
+	}
+	l->cur = c;
+	c[l->n] = s.seq;
+	/* The reservation may not pass the counter's end: an SA started
+	 * there would be dead at once (RFC 4303 3.3.3: no cycling). */
+	if (!l->final)
+		s.seq = s.seq > max - SEQSTATE_MARGIN ? max : s.seq + SEQSTATE_MARGIN;
+	if (push(&l->a, &l->n, &s) < 0)
+		l->err = -1;
+}
+
+static int write_file(const char *path, const struct seq_saved *a, unsigned n)
+{
+	char tmp[sizeof(((struct seqstate *)0)->path) + 8], b[IP_ADDR_STRLEN];
+	FILE *f;
+	int ok;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "we");
+	if (!f)
+		return -1;
+	fprintf(f, "# espritd: outbound sequence numbers of manual SAs (RFC 4303 3.3.3)\n");
+	for (unsigned i = 0; i < n; i++)
+		fprintf(f, "%s 0x%08" PRIx32 " %s %" PRIu64 "\n", proto_name(a[i].proto), a[i].spi,
+			ip_addr_str(&a[i].dst, b), a[i].seq);
+	ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+	ok = fclose(f) == 0 && ok;
+	if (!ok || rename(tmp, path) < 0) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+int seqstate_sync(struct seqstate *st, struct sad *sad, bool final)
+{
+	struct live l = {.final = final};
+	bool need;
+
+	sad_foreach(sad, collect_live, &l);
+	need = !l.err && (final || l.n != st->nwritten);
+	for (unsigned i = 0; i < l.n && !l.err && !need; i++) {
+		const struct seq_saved *w =
+			find(st->written, st->nwritten, l.a[i].proto, l.a[i].spi, &l.a[i].dst);
+		need = !w || l.cur[i] + SEQSTATE_MARGIN / 2 > w->seq;
+	}
+	free(l.cur);
+	if (!need) {
+		free(l.a);
+		return l.err;
+	}
+	if (write_file(st->path, l.a, l.n) < 0) {
+		log_warn("%s: cannot write the manual SAs' sequence numbers: %s", st->path,
+			 strerror(errno));
+		free(l.a);
+		return -1;
+	}
+	free(st->written);
+	st->written = l.a;
+	st->nwritten = l.n;
+	return 0;
+}

@@ -1,0 +1,55 @@
+/* The outbound sequence numbers of manual SAs, kept in a file across
+ * restarts of espritd. RFC 4303 3.3.3 (and RFC 4302 2.5): with anti-replay
+ * on a manually keyed SA, "the sequence number counter at the sender MUST
+ * be correctly maintained across local reboots, etc., until the key is
+ * replaced"; a sender that starts again from 1 has every packet dropped as
+ * a replay by a peer that did not restart.
+ *
+ * The file holds one line per manual outbound SA: protocol, SPI, peer and
+ * a sequence number at or above the last one sent. While espritd runs it
+ * holds a reservation (sent + SEQSTATE_MARGIN, written again before the
+ * SA gets there), so that after a crash the SA starts above anything it
+ * sent; at a clean stop, the exact number. No key is written: resuming
+ * a new key's counter from a higher number is harmless. */
+#ifndef ESPRIT_CONFIG_SEQSTATE_H
+#define ESPRIT_CONFIG_SEQSTATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ipsec/sa.h"
+
+struct sad;
+
+#define SEQSTATE_MARGIN (1ull << 22) /* numbers reserved ahead: 4M packets */
+
+struct seq_saved {
+	uint8_t proto;
+	uint32_t spi;
+	struct ip_addr dst;
+	uint64_t seq;
+};
+
+struct seqstate {
+	char path[4200];
+	struct seq_saved *saved; /* read at start: for the first apply */
+	unsigned nsaved;
+	struct seq_saved *written; /* what the file says now */
+	unsigned nwritten;
+};
+
+/* Reads path (a missing file is no state; bad lines are skipped and
+ * logged). Returns 0, or -1 on allocation failure. */
+int seqstate_open(struct seqstate *st, const char *path);
+void seqstate_close(struct seqstate *st);
+/* The first apply has used what was read: forget it. */
+void seqstate_saved_done(struct seqstate *st);
+/* The saved number for this outbound SA, or 0. */
+uint64_t seqstate_find(const struct seqstate *st, const struct sa_params *p);
+/* Once a second: rewrites the file if a manual outbound SA is missing from
+ * it or has come within half the margin of its reservation. final: at a
+ * clean stop, the exact numbers. Returns 0, or -1 (logged, rate-limited by
+ * the caller's tick). */
+int seqstate_sync(struct seqstate *st, struct sad *sad, bool final);
+
+#endif

@@ -1,0 +1,61 @@
+#!/bin/bash
+# A manually keyed SA's sender counter survives a restart of espritd
+# (RFC 4303 3.3.3: with anti-replay, "the sequence number counter at the
+# sender MUST be correctly maintained across local reboots, etc., until
+# the key is replaced"). gwB keeps running, with its inbound SA's replay
+# window past everything gwA sent; were gwA to start again from 1, gwB
+# would drop every packet as a replay.
+# - clean stop of gwA: <socket>.seq holds the exact number; the restarted
+#   gwA goes on from it, ping and TCP pass at once, gwB counts no replay;
+# - gwA killed (SIGKILL, no clean stop): the file held a reservation
+#   ahead of what was sent, so the restarted gwA starts above it and gwB
+#   still accepts its packets.
+. "$(dirname "$0")/lib.sh"
+lib_init
+need_daemon
+topo_up
+
+SEQ=$TMP/gA.seq
+saved() { sed -n 's/^esp 0x00001001 198.18.0.2 \([0-9]*\)$/\1/p' "$SEQ" 2>/dev/null; }
+replays() { sa_get "$GB" 'drop("replay")'; }
+
+start_esprit "$GA" "$EX/manual-esp-gcm-gwA.cfg" || bail "gwA"
+start_esprit "$GB" "$EX/manual-esp-gcm-gwB.cfg" || bail "gwB"
+check "gwA reserved numbers ahead in $SEQ at start ($(saved))" num_gt "$(saved)" 1000000
+check_ping "$HA" "$HB4"
+check_transfer "$HA" "$HB" "$HB4" 3000000 random
+sent=$(sa_get "$GA" 'sum_g("pkts_encaps")')
+info "gwA sent $sent packets on its outbound SA"
+
+info "== clean stop and start of gwA"
+stop_esprit "$GA"
+check "the file holds the exact number at a clean stop ($(saved), sent $sent)" \
+	eval '[ "$(saved)" -ge "$sent" ] && [ "$(saved)" -lt $((sent + 100)) ]'
+n=$(saved)
+start_esprit "$GA" "$EX/manual-esp-gcm-gwA.cfg" || bail "gwA"
+check "gwA goes on from sequence number $n (log)" \
+	grep -q "VPN 10: outbound SA with SPI 0x1001 goes on from sequence number $n, saved by the previous run" \
+	"${DAEMON_LOG[$GA]}"
+r0=$(replays)
+check_ping "$HA" "$HB4"
+check_transfer "$HA" "$HB" "$HB4" 2000000 random
+check "gwB counted no replay drop ($r0 -> $(replays))" num_eq "$(replays)" "$r0"
+
+info "== gwA killed: the reservation"
+last=$((n + $(sa_get "$GA" 'sum_g("pkts_encaps")'))) # the last number gwA sent
+# DAEMON_PID is timeout(1)'s: kill espritd itself, its child.
+pkill -KILL -P "${DAEMON_PID[$GA]}" espritd
+wait "${DAEMON_PID[$GA]}" 2>/dev/null
+wait_for 10 eval '! ip -n "$GA" link show ipsec0 >/dev/null 2>&1'
+unset "DAEMON_PID[$GA]"
+n=$(saved)
+check "the file held a number above the last one gwA sent ($n > $last)" num_gt "$n" "$last"
+start_esprit "$GA" "$EX/manual-esp-gcm-gwA.cfg" || bail "gwA"
+check "gwA goes on from the reservation $n (log)" \
+	grep -q "goes on from sequence number $n, saved by the previous run" "${DAEMON_LOG[$GA]}"
+r0=$(replays)
+check_ping "$HA" "$HB4"
+check "gwB counted no replay drop after the crash ($r0 -> $(replays))" num_eq "$(replays)" "$r0"
+stop_esprit "$GA"
+stop_esprit "$GB"
+finish
