@@ -122,39 +122,30 @@ uint64_t seqstate_find(const struct seqstate *st, const struct sa_params *p)
 /* ---- writing ------------------------------------------------------------ */
 
 struct live {
-	struct seq_saved *a; /* what to write: the reservation (exact if final) */
-	uint64_t *cur;       /* [n]: the last number sent */
-	unsigned n;
+	struct seq_saved *a; /* [cap] what to write: the reservation (exact if final) */
+	uint64_t *cur;       /* [cap] the last number sent */
+	unsigned n, cap;
 	bool final;
-	int err;
 };
 
 static void collect_live(struct sa *sa, void *arg)
 {
 	struct live *l = arg;
-	uint64_t max = sa->p.esn ? UINT64_MAX : UINT32_MAX, *c;
-	struct seq_saved s;
+	uint64_t max = sa->p.esn ? UINT64_MAX : UINT32_MAX, seq;
+	struct seq_saved *s;
 
 	if (sa->p.dir != SA_DIR_OUT || sa->p.origin != SA_ORIGIN_MANUAL ||
-	    (sa->p.proto != IPSEC_PROTO_ESP && sa->p.proto != IPSEC_PROTO_AH) || l->err)
+	    (sa->p.proto != IPSEC_PROTO_ESP && sa->p.proto != IPSEC_PROTO_AH) || l->n == l->cap)
 		return;
-	s.proto = sa->p.proto;
-	s.spi = sa->p.spi;
-	s.dst = sa->p.dst;
-	s.seq = __atomic_load_n(&sa->seq_out, __ATOMIC_ACQUIRE);
-	c = realloc(l->cur, (l->n + 1) * sizeof(*c));
-	if (!c) {
-		l->err = -1;
-		return;
-	}
-	l->cur = c;
-	c[l->n] = s.seq;
+	seq = __atomic_load_n(&sa->seq_out, __ATOMIC_ACQUIRE);
+	l->cur[l->n] = seq;
+	s = &l->a[l->n++];
+	s->proto = sa->p.proto;
+	s->spi = sa->p.spi;
+	s->dst = sa->p.dst;
 	/* The reservation may not pass the counter's end: an SA started
 	 * there would be dead at once (RFC 4303 3.3.3: no cycling). */
-	if (!l->final)
-		s.seq = s.seq > max - SEQSTATE_MARGIN ? max : s.seq + SEQSTATE_MARGIN;
-	if (push(&l->a, &l->n, &s) < 0)
-		l->err = -1;
+	s->seq = l->final ? seq : seq > max - SEQSTATE_MARGIN ? max : seq + SEQSTATE_MARGIN;
 }
 
 static int write_file(const char *path, const struct seq_saved *a, unsigned n)
@@ -182,20 +173,33 @@ static int write_file(const char *path, const struct seq_saved *a, unsigned n)
 
 int seqstate_sync(struct seqstate *st, struct sad *sad, bool final)
 {
-	struct live l = {.final = final};
+	/* sad_count is read before the walk: SAs are installed by this
+	 * (the main) thread only, so the count holds during it. */
+	struct live l = {.final = final, .cap = sad_count(sad)};
 	bool need;
 
+	l.a = calloc(l.cap ? l.cap : 1, sizeof(*l.a));
+	l.cur = calloc(l.cap ? l.cap : 1, sizeof(*l.cur));
+	if (!l.a || !l.cur) {
+		free(l.a);
+		free(l.cur);
+		return -1;
+	}
 	sad_foreach(sad, collect_live, &l);
-	need = !l.err && (final || l.n != st->nwritten);
-	for (unsigned i = 0; i < l.n && !l.err && !need; i++) {
-		const struct seq_saved *w =
-			find(st->written, st->nwritten, l.a[i].proto, l.a[i].spi, &l.a[i].dst);
+	need = final || l.n != st->nwritten;
+	for (unsigned i = 0; i < l.n && !need; i++) {
+		/* The walk's order is the last write's unless SAs changed:
+		 * the same index first, a search otherwise. */
+		const struct seq_saved *w = &st->written[i];
+		if (w->proto != l.a[i].proto || w->spi != l.a[i].spi ||
+		    !ip_addr_eq(&w->dst, &l.a[i].dst))
+			w = find(st->written, st->nwritten, l.a[i].proto, l.a[i].spi, &l.a[i].dst);
 		need = !w || l.cur[i] + SEQSTATE_MARGIN / 2 > w->seq;
 	}
 	free(l.cur);
 	if (!need) {
 		free(l.a);
-		return l.err;
+		return 0;
 	}
 	if (write_file(st->path, l.a, l.n) < 0) {
 		log_warn("%s: cannot write the manual SAs' sequence numbers: %s", st->path,
