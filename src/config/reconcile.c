@@ -472,16 +472,27 @@ static bool ts_eq(const struct ts *a, const struct ts *b)
 	       a->dport_hi == b->dport_hi;
 }
 
+/* The same SA in all that its sequence numbers depend on: SPI, peer,
+ * direction, algorithms and keys (RFC 4303 3.3.3: until the key is
+ * replaced). */
+static bool sa_same_keys(const struct sa *sa, const struct sa_params *w)
+{
+	const struct sa_params *c = &sa->p;
+
+	return c->spi == w->spi && c->proto == w->proto && c->dir == w->dir &&
+	       ip_addr_eq(&c->src, &w->src) && ip_addr_eq(&c->dst, &w->dst) &&
+	       c->encr_id == w->encr_id && c->encr_key_bits == w->encr_key_bits &&
+	       c->integ_id == w->integ_id && c->esn == w->esn &&
+	       secret_eq(sa->encr_key, w->encr_key) && secret_eq(sa->integ_key, w->integ_key);
+}
+
+/* Nothing changed at all: the SA is kept as it is. */
 static bool sa_unchanged(const struct sa *sa, const struct sa_params *w)
 {
 	const struct sa_params *c = &sa->p;
 
-	if (c->spi != w->spi || c->proto != w->proto || c->dir != w->dir ||
-	    c->mode != w->mode || !ip_addr_eq(&c->src, &w->src) ||
-	    !ip_addr_eq(&c->dst, &w->dst) || c->encap_sport != w->encap_sport ||
-	    c->encap_dport != w->encap_dport || c->encr_id != w->encr_id ||
-	    c->encr_key_bits != w->encr_key_bits || c->integ_id != w->integ_id ||
-	    c->esn != w->esn || c->replay_window != w->replay_window ||
+	if (!sa_same_keys(sa, w) || c->mode != w->mode || c->encap_sport != w->encap_sport ||
+	    c->encap_dport != w->encap_dport || c->replay_window != w->replay_window ||
 	    c->soft_bytes != w->soft_bytes || c->hard_bytes != w->hard_bytes ||
 	    c->soft_packets != w->soft_packets || c->hard_packets != w->hard_packets ||
 	    c->reqid != w->reqid || strcmp(c->name, w->name) != 0 || c->sel.n != w->sel.n)
@@ -489,7 +500,7 @@ static bool sa_unchanged(const struct sa *sa, const struct sa_params *w)
 	for (unsigned i = 0; i < c->sel.n; i++)
 		if (!ts_eq(&c->sel.ts[i], &w->sel.ts[i]))
 			return false;
-	return secret_eq(sa->encr_key, w->encr_key) && secret_eq(sa->integ_key, w->integ_key);
+	return true;
 }
 
 struct sa_key {
@@ -511,20 +522,6 @@ struct collect {
 	bool *present; /* [d->nsas] */
 	struct carry *carry; /* [d->nsas] */
 };
-
-/* The same SA in all that its sequence numbers depend on: SPI, peer,
- * direction, algorithms and keys (RFC 4303 3.3.3: until the key is
- * replaced). */
-static bool sa_same_keys(const struct sa *sa, const struct sa_params *w)
-{
-	const struct sa_params *c = &sa->p;
-
-	return c->spi == w->spi && c->proto == w->proto && c->dir == w->dir &&
-	       ip_addr_eq(&c->src, &w->src) && ip_addr_eq(&c->dst, &w->dst) &&
-	       c->encr_id == w->encr_id && c->encr_key_bits == w->encr_key_bits &&
-	       c->integ_id == w->integ_id && c->esn == w->esn &&
-	       secret_eq(sa->encr_key, w->encr_key) && secret_eq(sa->integ_key, w->integ_key);
-}
 
 /* A changed SA (collect_sa runs under the SAD's lock) whose successor keeps
  * its SPI and keys: note where its sequence numbers were. */
