@@ -258,13 +258,13 @@ static bool prefix_ok(const struct ip_prefix *p)
  * (ours would replace the operator's). Then every route moves to table T
  * behind the rule, and stays there until the daemon stops. */
 
-int route_set_use_rule(struct dp_route_set *rs, const char *why)
+/* The move itself, rs->lock held. */
+static int use_rule_locked(struct dp_route_set *rs, const char *why)
 {
 	int ret = 0;
 
-	pthread_mutex_lock(&rs->lock);
 	if (rs->ruled)
-		goto out;
+		return 0;
 	/* Table T first (unused until the rule is in), then the rules, then
 	 * out of the main table: no moment without a route. */
 	for (unsigned i = 0; i < rs->n; i++)
@@ -273,8 +273,7 @@ int route_set_use_rule(struct dp_route_set *rs, const char *why)
 	if (rule_install(rs, AF_INET) < 0) {
 		for (unsigned i = 0; i < rs->n; i++)
 			route_send(rs, rs->table, &rs->routes[i].dst, NULL, false);
-		ret = -1;
-		goto out;
+		return -1;
 	}
 	rs->rule4 = true;
 	/* IPv6 may be disabled: then only IPv4 prefixes can be protected. */
@@ -287,7 +286,15 @@ int route_set_use_rule(struct dp_route_set *rs, const char *why)
 		   "0x%x\" (%s): it keeps esprit's own packets out of the tunnel, and every "
 		   "routing lookup of this host now goes through the rules", rs->table,
 		   rs->fwmark, why);
-out:
+	return ret;
+}
+
+int route_set_use_rule(struct dp_route_set *rs, const char *why)
+{
+	int ret;
+
+	pthread_mutex_lock(&rs->lock);
+	ret = use_rule_locked(rs, why);
 	pthread_mutex_unlock(&rs->lock);
 	return ret;
 }
@@ -328,15 +335,13 @@ int route_set_outer(struct dp_route_set *rs, const struct ip_addr *addr, const c
 {
 	char why[sizeof(rs->why)], a[IP_ADDR_STRLEN], p[IP_ADDR_STRLEN + 4];
 	bool known = false;
-	int k;
+	int k, ret = 0;
 
 	if (!addr->af)
 		return 0;
 	pthread_mutex_lock(&rs->lock);
-	if (rs->ruled) {
-		pthread_mutex_unlock(&rs->lock);
-		return 0;
-	}
+	if (rs->ruled)
+		goto out;
 	for (unsigned i = 0; i < rs->nouter && !known; i++)
 		known = ip_addr_eq(&rs->outer[i], addr);
 	if (!known && rs->nouter == rs->capouter && rs->capouter < ROUTE_OUTER_MAX) {
@@ -348,17 +353,20 @@ int route_set_outer(struct dp_route_set *rs, const struct ip_addr *addr, const c
 		}
 	}
 	if (!known && rs->nouter == rs->capouter) {
-		pthread_mutex_unlock(&rs->lock);
-		return route_set_use_rule(rs, "too many peers to check against the prefixes");
+		ret = use_rule_locked(rs, "too many peers to check against the prefixes");
+		goto out;
 	}
 	if (!known)
 		rs->outer[rs->nouter++] = *addr;
 	k = route_covering(rs, addr);
-	if (k >= 0)
+	if (k >= 0) {
 		snprintf(why, sizeof(why), "%s %s is inside protected prefix %s", what,
 			 ip_addr_str(addr, a), ip_prefix_str(&rs->routes[k].dst, p));
+		ret = use_rule_locked(rs, why);
+	}
+out:
 	pthread_mutex_unlock(&rs->lock);
-	return k >= 0 ? route_set_use_rule(rs, why) : 0;
+	return ret;
 }
 
 int route_set_add(struct dp_route_set *rs, const struct ip_prefix *dst, const struct ip_addr *src)
@@ -383,18 +391,14 @@ int route_set_add(struct dp_route_set *rs, const struct ip_prefix *dst, const st
 	if (!rs->ruled && (k = outer_covered(rs, dst)) >= 0) {
 		snprintf(why, sizeof(why), "protected prefix %s covers peer %s",
 			 ip_prefix_str(dst, p), ip_addr_str(&rs->outer[k], a));
-		pthread_mutex_unlock(&rs->lock);
-		if (route_set_use_rule(rs, why) < 0)
-			return -1;
-		pthread_mutex_lock(&rs->lock);
+		if (use_rule_locked(rs, why) < 0)
+			goto out;
 	}
 	err = route_add_in(rs, route_table_now(rs), &r);
 	if (err == -NLE_EXIST && !rs->ruled) {
 		snprintf(why, sizeof(why), "the main table already routes %s", ip_prefix_str(dst, p));
-		pthread_mutex_unlock(&rs->lock);
-		if (route_set_use_rule(rs, why) < 0)
-			return -1;
-		pthread_mutex_lock(&rs->lock);
+		if (use_rule_locked(rs, why) < 0)
+			goto out;
 		err = route_add_in(rs, route_table_now(rs), &r);
 	}
 	if (err < 0)
