@@ -647,6 +647,8 @@ static void dp_text(struct strbuf *b, const struct dp_global_stats *st)
 	strbuf_printf(b, "    over the path MTU: fragmented before encryption %llu, ICMP too big "
 			 "sent %llu\n",
 		      (unsigned long long)st->pmtu_fragmented, (unsigned long long)st->pmtu_icmp_sent);
+	strbuf_printf(b, "    path MTU messages from routers: applied %llu, ignored %llu\n",
+		      (unsigned long long)st->pmtu_icmp_rx, (unsigned long long)st->pmtu_icmp_ignored);
 	if (st->xdp_tx || st->xdp_tx_busy || st->xdp_tx_raw)
 		strbuf_printf(b, "    sent with AF_XDP (xdp-tx): %llu; on the raw socket for want of "
 				 "a next hop %llu, of a free frame %llu\n",
@@ -683,6 +685,8 @@ static struct json_object *dp_json(const struct dp_global_stats *st)
 	json_object_object_add(o, "mb_in_pkts", u64(st->mb_in_pkts));
 	json_object_object_add(o, "pmtu_fragmented", u64(st->pmtu_fragmented));
 	json_object_object_add(o, "pmtu_icmp_sent", u64(st->pmtu_icmp_sent));
+	json_object_object_add(o, "pmtu_icmp_rx", u64(st->pmtu_icmp_rx));
+	json_object_object_add(o, "pmtu_icmp_ignored", u64(st->pmtu_icmp_ignored));
 	json_object_object_add(o, "xdp_tx", u64(st->xdp_tx));
 	json_object_object_add(o, "xdp_tx_busy", u64(st->xdp_tx_busy));
 	json_object_object_add(o, "xdp_tx_raw", u64(st->xdp_tx_raw));

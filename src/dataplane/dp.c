@@ -175,7 +175,7 @@ struct dp *dp_start(const struct dp_config *cfg, struct sad *sad, struct spd *sp
 	for (int k = 0; k < RX__COUNT; k++)
 		dp->socks.rx[k] = -1;
 	dp->socks.raw4_tx = dp->socks.raw6_tx = -1;
-	dp->socks.icmp4_tx = dp->socks.icmp6_tx = -1;
+	dp->socks.icmp4 = dp->socks.icmp6 = -1;
 	dp->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (dp->wake_fd < 0) {
 		log_err("dp: eventfd: %s", strerror(errno));
@@ -271,6 +271,8 @@ static void worker_add(const struct dp_global_stats *s, struct dp_global_stats *
 	out->mb_in_pkts += LOAD(s->mb_in_pkts);
 	out->pmtu_fragmented += LOAD(s->pmtu_fragmented);
 	out->pmtu_icmp_sent += LOAD(s->pmtu_icmp_sent);
+	out->pmtu_icmp_rx += LOAD(s->pmtu_icmp_rx);
+	out->pmtu_icmp_ignored += LOAD(s->pmtu_icmp_ignored);
 	out->xdp_tx += LOAD(s->xdp_tx);
 	out->xdp_tx_busy += LOAD(s->xdp_tx_busy);
 	out->xdp_tx_raw += LOAD(s->xdp_tx_raw);

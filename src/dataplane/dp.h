@@ -87,6 +87,10 @@ struct dp_global_stats {
 	 * IPv4 without DF fragmented before encryption, and the ICMP "too
 	 * big" messages sent to the senders of the others (dropped). */
 	uint64_t pmtu_fragmented, pmtu_icmp_sent;
+	/* ICMP path MTU messages received (RFC 4301 8.2.1, pmtu.c): mapped to
+	 * an outbound SA and applied to its peer's SAs, or ignored (naming no
+	 * SA of ours, malformed, over the rate). */
+	uint64_t pmtu_icmp_rx, pmtu_icmp_ignored;
 	/* The acquire queue (packets waiting for their SA): queued, sent once
 	 * the SA was up, dropped after the timeout, refused (queue full; those
 	 * are also counted as no-outbound-sa drops, as are the expired). */

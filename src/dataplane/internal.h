@@ -212,6 +212,33 @@ size_t icmp4_frag_needed(const uint8_t *d, size_t len, uint16_t mtu, uint8_t *ou
 size_t icmp6_packet_too_big(const uint8_t *d, size_t len, uint32_t mtu, uint8_t *out);
 #define ICMP_TOO_BIG_MAX 1240
 
+/* ---- path MTU messages received (pmtu.c) ----------------------------------- */
+/* What an ICMP "fragmentation needed" or ICMPv6 "packet too big" says
+ * about a packet we sent. */
+struct pmtu_msg {
+	struct ip_addr from;     /* the router that sent it */
+	struct ip_addr src, dst; /* the quoted packet's: us, the peer */
+	uint32_t mtu;            /* the next-hop MTU it names */
+	uint8_t proto;           /* ESP or AH (ESP for ESP-in-UDP) */
+	bool udp;                /* ESP-in-UDP: sport, dport */
+	uint16_t sport, dport;
+	uint32_t spi;            /* 0: not quoted (UDP with 8 bytes only) */
+};
+enum pmtu_parse {
+	PMTU_OK,
+	PMTU_NOT,     /* another ICMP type or code */
+	PMTU_FOREIGN, /* quotes a packet that is not ESP, AH or UDP */
+	PMTU_BAD,     /* malformed: lengths, checksum, quoted header, MTU 0 */
+};
+/* d: the IPv4 packet as a raw socket returns it (header included). */
+enum pmtu_parse icmp4_pmtu_parse(const uint8_t *d, size_t len, struct pmtu_msg *m);
+/* d: the ICMPv6 message (no IPv6 header); from: its source. */
+enum pmtu_parse icmp6_pmtu_parse(const uint8_t *d, size_t len, const struct ip_addr *from,
+				 struct pmtu_msg *m);
+struct dp_worker;
+/* Worker 0: read what waits on an ICMP socket and apply it. */
+void pmtu_icmp_rx(struct dp_worker *w, int fd, bool v6);
+
 /* ---- receive coalescing (gro.c) ---------------------------------------- */
 /* A decrypted TCP segment that may join a superpacket. */
 struct gro_seg {
@@ -248,7 +275,9 @@ enum dp_rxsock {
 struct dp_socks {
 	int rx[RX__COUNT]; /* -1 if not open; the UDP sockets also send */
 	int raw4_tx, raw6_tx; /* IPPROTO_RAW, header included */
-	int icmp4_tx, icmp6_tx; /* ICMP "too big" to senders; receive nothing */
+	/* ICMP "too big" to senders; receive only "fragmentation needed" and
+	 * "packet too big" (pmtu.c, worker 0) */
+	int icmp4, icmp6;
 	uint32_t fwmark;
 	uint16_t natt_port;
 };
@@ -531,6 +560,8 @@ struct dp_worker {
 	struct xsk_tx *xsk_wait; /* xdp-tx: a socket with descriptors left to kick, or NULL */
 	unsigned vti_gen_seen;  /* atomic: the dp->vti_gen this worker polls */
 	uint64_t acqq_next_ns;  /* worker 0: next look at the acquire queue */
+	uint64_t pmtu_sec;      /* worker 0: path MTU messages taken this second */
+	unsigned pmtu_left;
 	struct dp_worker_stats stats;
 };
 

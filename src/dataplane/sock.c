@@ -119,9 +119,10 @@ struct raw_icmp_filter {
 	uint32_t data;
 };
 
-/* A raw ICMP socket that only sends: it would also get a copy of every
- * ICMP message that arrives, so the type filter (level, opt) drops them
- * all. -1 if it cannot be had. */
+/* A raw ICMP socket: it sends our "too big" messages, and would get a
+ * copy of every ICMP message that arrives, so the type filter (level,
+ * opt) keeps only those about the path MTU (pmtu.c reads them). -1 if it
+ * cannot be had. */
 static int icmp_tx_open(int af, int proto, int level, int opt, const void *filter,
 			socklen_t flen, uint32_t fwmark)
 {
@@ -136,18 +137,20 @@ static int icmp_tx_open(int af, int proto, int level, int opt, const void *filte
 
 static void open_icmp_tx(struct dp_socks *s, uint32_t fwmark)
 {
-	struct raw_icmp_filter f4 = {.data = ~0u};
+	/* ICMP_FILTER: a bit set blocks that type; 3 is destination unreachable */
+	struct raw_icmp_filter f4 = {.data = ~(1u << 3)};
 	struct icmp6_filter f6;
 
 	ICMP6_FILTER_SETBLOCKALL(&f6);
-	s->icmp4_tx = icmp_tx_open(AF_INET, IPPROTO_ICMP, SOL_RAW, ICMP_FILTER, &f4, sizeof(f4),
+	ICMP6_FILTER_SETPASS(ICMP6_PACKET_TOO_BIG, &f6);
+	s->icmp4 = icmp_tx_open(AF_INET, IPPROTO_ICMP, SOL_RAW, ICMP_FILTER, &f4, sizeof(f4),
 				   fwmark);
-	s->icmp6_tx = icmp_tx_open(AF_INET6, IPPROTO_ICMPV6, IPPROTO_ICMPV6, ICMP6_FILTER, &f6,
+	s->icmp6 = icmp_tx_open(AF_INET6, IPPROTO_ICMPV6, IPPROTO_ICMPV6, ICMP6_FILTER, &f6,
 				   sizeof(f6), fwmark);
-	if (s->icmp4_tx < 0 || s->icmp6_tx < 0)
+	if (s->icmp4 < 0 || s->icmp6 < 0)
 		log_warn("dp: no ICMP%s socket (%s): senders of packets too big for the path "
-			 "are not told",
-			 s->icmp4_tx < 0 ? "" : "v6", strerror(errno));
+			 "are not told, routers' path MTU messages are not read",
+			 s->icmp4 < 0 ? "" : "v6", strerror(errno));
 }
 
 uint32_t sock_path_mtu(const struct dp_socks *s, const struct ip_addr *dst)
@@ -173,7 +176,7 @@ int sock_icmp_send(const struct dp_socks *s, const struct ip_addr *dst, const ui
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = ip_addr_to_sockaddr(dst, 0, &ss);
-	int fd = dst->af == AF_INET6 ? s->icmp6_tx : s->icmp4_tx;
+	int fd = dst->af == AF_INET6 ? s->icmp6 : s->icmp4;
 
 	if (fd < 0)
 		return -1;
@@ -219,7 +222,7 @@ int dp_socks_open(struct dp_socks *s, uint32_t fwmark, uint16_t natt_port, bool 
 {
 	for (int k = 0; k < RX__COUNT; k++)
 		s->rx[k] = -1;
-	s->raw4_tx = s->raw6_tx = s->icmp4_tx = s->icmp6_tx = -1;
+	s->raw4_tx = s->raw6_tx = s->icmp4 = s->icmp6 = -1;
 	s->natt_port = natt_port;
 	s->fwmark = fwmark;
 	if (open_raw_rx(s) || open_raw_tx(s, fwmark))
@@ -252,11 +255,11 @@ void dp_socks_close(struct dp_socks *s)
 		close(s->raw4_tx);
 	if (s->raw6_tx >= 0)
 		close(s->raw6_tx);
-	if (s->icmp4_tx >= 0)
-		close(s->icmp4_tx);
-	if (s->icmp6_tx >= 0)
-		close(s->icmp6_tx);
-	s->raw4_tx = s->raw6_tx = s->icmp4_tx = s->icmp6_tx = -1;
+	if (s->icmp4 >= 0)
+		close(s->icmp4);
+	if (s->icmp6 >= 0)
+		close(s->icmp6);
+	s->raw4_tx = s->raw6_tx = s->icmp4 = s->icmp6 = -1;
 }
 
 /* ---- receive ------------------------------------------------------------ */

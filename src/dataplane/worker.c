@@ -859,7 +859,7 @@ static void acqq_service(struct dp_worker *w)
 /* ---- the loop -------------------------------------------------------------- */
 
 enum {
-	PFD_WAKE, PFD_KICK, PFD_TUN, PFD_RX0,
+	PFD_WAKE, PFD_KICK, PFD_TUN, PFD_ICMP4, PFD_ICMP6, PFD_RX0,
 	PFD_VTI0 = PFD_RX0 + RX__COUNT,
 	PFD__COUNT = PFD_VTI0 + DP_VTI_MAX
 };
@@ -883,6 +883,9 @@ static void poll_setup(struct dp_worker *w, struct pollfd *pfd)
 	pfd[PFD_WAKE].fd = dp->wake_fd;
 	pfd[PFD_KICK].fd = w->kick_fd;
 	pfd[PFD_TUN].fd = tun_fd_for(&dp->tun, w->idx);
+	/* path MTU messages: worker 0 reads them (pmtu.c) */
+	pfd[PFD_ICMP4].fd = w->idx == 0 ? dp->socks.icmp4 : -1;
+	pfd[PFD_ICMP6].fd = w->idx == 0 ? dp->socks.icmp6 : -1;
 	for (int k = 0; k < RX__COUNT; k++)
 		pfd[PFD_RX0 + k].fd = w->rx[k]; /* -1: poll ignores it */
 	for (unsigned i = 0; i < DP_VTI_MAX; i++) {
@@ -972,6 +975,10 @@ void *dp_worker_main(void *arg)
 		for (int k = 0; k < RX__COUNT; k++)
 			if (pfd[PFD_RX0 + k].revents & POLLIN)
 				net_rx(w, (enum dp_rxsock)k, pfd[PFD_RX0 + k].fd);
+		if (pfd[PFD_ICMP4].revents & POLLIN)
+			pmtu_icmp_rx(w, pfd[PFD_ICMP4].fd, false);
+		if (pfd[PFD_ICMP6].revents & POLLIN)
+			pmtu_icmp_rx(w, pfd[PFD_ICMP6].fd, true);
 		for (unsigned i = 0; i < DP_VTI_MAX; i++)
 			if (pfd[PFD_VTI0 + i].fd >= 0 && (pfd[PFD_VTI0 + i].revents & POLLIN))
 				vti_rx(w, i, pfd[PFD_VTI0 + i].fd);
