@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include "config/cmds.h"
+#include "dataplane/dp.h"
 #include "lib/cpulist.h"
 
 #define DEF_REPLAY 64
@@ -199,6 +200,26 @@ WR_FN(wr_nat_t)
 	(void)obj;
 	if (c->udp_encap)
 		sbuf_printf(b, "crypto ipsec nat-transparency udp-encapsulation\n");
+}
+
+/* crypto ipsec df-bit {clear|set|copy}: the outer IPv4 header's DF bit
+ * (IOS's global form; copy is the default, as on IOS). */
+CMD_FN(cmd_df_bit)
+{
+	if (!neg && !have(m, 4))
+		return cmd_incomplete(p, m);
+	p->cfg->df_bit = neg               ? DP_DF_COPY
+			 : mtok_is(m, 3, "clear") ? DP_DF_CLEAR
+			 : mtok_is(m, 3, "set")   ? DP_DF_SET
+						  : DP_DF_COPY;
+	return 0;
+}
+
+WR_FN(wr_df_bit)
+{
+	(void)obj;
+	if (c->df_bit != DP_DF_COPY)
+		sbuf_printf(b, "crypto ipsec df-bit %s\n", dp_df_bit_name((enum dp_df_bit)c->df_bit));
 }
 
 CMD_FN(cmd_exit)

@@ -96,6 +96,7 @@ static int daemon_apply(struct daemon *dd, struct config *c, char *err, size_t e
 		if (dp_set_cpus(dd->dp, c->cpus, e2, sizeof(e2)) < 0) /* checked above: rare */
 			log_err("%s", e2);
 	}
+	dp_set_df_bit(dd->dp, (enum dp_df_bit)c->df_bit); /* logged if changed */
 	config_free(dd->running);
 	dd->running = c;
 	return 0;

@@ -404,6 +404,27 @@ void dp_engine(const struct dp *dp, struct dp_engine *e)
 	e->tun_gro = !dp->cfg.no_tun_gro && dp->tun.vnet;
 	e->batch_crypto = dp->batch_crypto;
 	e->xdp_tx = dp->xdp_tx;
+	e->df_bit = (enum dp_df_bit)__atomic_load_n(&dp->df_bit, __ATOMIC_RELAXED);
+}
+
+const char *dp_df_bit_name(enum dp_df_bit mode)
+{
+	return mode == DP_DF_CLEAR ? "clear" : mode == DP_DF_SET ? "set" : "copy";
+}
+
+void dp_set_df_bit(struct dp *dp, enum dp_df_bit mode)
+{
+	unsigned was;
+
+	if (!dp)
+		return;
+	was = __atomic_exchange_n(&dp->df_bit, (unsigned)mode, __ATOMIC_RELAXED);
+	if (was != (unsigned)mode)
+		log_info("dp: crypto ipsec df-bit %s: the DF bit of outer IPv4 headers is %s",
+			 dp_df_bit_name(mode),
+			 mode == DP_DF_CLEAR ? "clear (routers on the path may fragment our packets)"
+			 : mode == DP_DF_SET ? "set"
+					     : "copied from the inner header (set for IPv6)");
 }
 
 /* ---- IKE on the NAT-T port ---------------------------------------------- */

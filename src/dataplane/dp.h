@@ -153,6 +153,15 @@ unsigned dp_nworkers(const struct dp *dp);
  * i. */
 int dp_worker_stats(const struct dp *dp, unsigned i, struct dp_global_stats *out);
 
+/* crypto ipsec df-bit: the DF bit of the outer IPv4 header of tunnel mode
+ * packets. COPY: from the inner IPv4 header (set for an inner IPv6
+ * packet); CLEAR: never (routers on the path may fragment the sealed
+ * packet); SET: always. */
+enum dp_df_bit { DP_DF_COPY, DP_DF_CLEAR, DP_DF_SET };
+/* Takes effect with the next packet each worker reads; logged if changed. */
+void dp_set_df_bit(struct dp *dp, enum dp_df_bit mode);
+const char *dp_df_bit_name(enum dp_df_bit mode); /* "copy", "clear", "set" */
+
 /* What the data plane runs with (`show crypto engine`): the offloads in
  * force, which may be fewer than configured (the kernel refused one). */
 struct dp_engine {
@@ -164,6 +173,7 @@ struct dp_engine {
 	uint16_t natt_port; /* 0: not listening */
 	bool multiqueue, tso, uso, gso, gro, tun_gro, batch_crypto, xdp_tx;
 	bool uso_refused; /* asked for, but this kernel has no TUN USO (< 6.2) */
+	enum dp_df_bit df_bit;
 };
 void dp_engine(const struct dp *dp, struct dp_engine *e);
 /* The worker that receives the packets of inbound SA p (for show). */

@@ -586,6 +586,7 @@ struct dp {
 	bool tso, gso, gro; /* offloads in use (dp_config no_* and ESPRIT_DP_OFFLOADS) */
 	bool batch_crypto;  /* some worker seals in multi-buffer batches */
 	bool xdp_tx;        /* native ESP/AH sent with AF_XDP (crypto engine offload xdp-tx) */
+	unsigned df_bit;    /* atomic: enum dp_df_bit (crypto ipsec df-bit) */
 	pthread_mutex_t xsk_lock;
 	struct dp_xsk_dev xsk[DP_XSK_DEVS];
 	int wake_fd;      /* eventfd: readable = stop */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "crypto/cipher.h"
+#include "dataplane/dp.h"
 #include "dataplane/xform_int.h"
 #include "lib/cursor.h"
 #include "lib/log.h"
@@ -262,15 +263,18 @@ struct bundle {
 };
 
 /* Outer header for tunnel mode (RFC 4301 5.1.2): addresses from the SA,
- * DSCP/ECN copied from the inner header, DF copied (set for IPv6 inner),
- * TTL/hop limit 64. The inner TTL is left alone: the kernel routed it. */
+ * DSCP/ECN copied from the inner header, DF as s->df_bit says (by default
+ * copied, set for an IPv6 inner packet: RFC 4301 8.1 lets the
+ * implementation choose copy, clear or set), TTL/hop limit 64. The inner
+ * TTL is left alone: the kernel routed it. */
 static size_t outer_build(struct xform_scratch *s, const struct sa *sa, const uint8_t *inner,
 			  uint8_t *h, uint8_t nh)
 {
 	uint8_t tos = inner[0] >> 4 == 4 ? inner[1] : (uint8_t)((inner[0] & 0x0f) << 4 | inner[1] >> 4);
 
 	if (sa->p.dst.af == AF_INET) {
-		bool df = inner[0] >> 4 == 6 || (inner[6] & 0x40);
+		bool df = s->df_bit == DP_DF_SET ||
+			  (s->df_bit == DP_DF_COPY && (inner[0] >> 4 == 6 || (inner[6] & 0x40)));
 
 		memset(h, 0, IPV4_HDR_LEN);
 		h[0] = 0x45;
@@ -426,6 +430,11 @@ void xform_release(struct xform_scratch *s)
 				NULL, 0);
 	}
 	s->nheld = 0;
+}
+
+void xform_set_df_bit(struct xform_scratch *s, unsigned mode)
+{
+	s->df_bit = (uint8_t)mode;
 }
 
 /* ---- path MTU (RFC 4301 8.2) --------------------------------------------- */

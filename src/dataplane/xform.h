@@ -62,6 +62,8 @@ struct xform_in {
  * per worker. */
 struct xform_scratch;
 struct xform_scratch *xform_scratch_new(void);
+/* The outer DF rule for what this scratch seals next (enum dp_df_bit). */
+void xform_set_df_bit(struct xform_scratch *s, unsigned mode);
 void xform_scratch_free(struct xform_scratch *s);
 
 /* Batch sealing: after this, xform_output may leave an ESP packet of an

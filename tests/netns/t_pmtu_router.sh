@@ -23,6 +23,12 @@
 # for a peer gwA has no SA to: counted as ignored (pmtu_icmp_ignored),
 # path mtu unchanged; one naming 300 bytes: taken as 552, the floor the
 # kernel also applies (net.ipv4.route.min_pmtu).
+# crypto ipsec df-bit clear: the 1400-byte pings with DF pass, fragmented
+# by the router (its FragOKs), and gwA never hears of the smaller MTU;
+# then `df-bit set` by a live configure (shown in the running config,
+# logged): a ping without DF, sealed with DF, is dropped by the router,
+# whose ICMP teaches gwA 1300, and the next ones are fragmented before
+# encryption.
 . "$(dirname "$0")/lib.sh"
 lib_init
 need_daemon
@@ -119,4 +125,34 @@ scenario "raw socket" "" 1246 0
 scenario "AF_XDP" "crypto engine offload xdp-tx" 1246 0
 # ESP-in-UDP: 8 more bytes (1238)
 scenario "ESP-in-UDP" "crypto ipsec nat-transparency udp-encapsulation" 1238 1
+
+# crypto ipsec df-bit (IOS's global form): the outer DF bit.
+info "== crypto ipsec df-bit clear, then set (configure, live)"
+frag_oks() { nsx "$NT" awk '/^Ip: [0-9]/{print $18}' /proc/net/snmp; } # FragOKs
+nsx "$GA" ip route flush cache
+nsx "$HA" ip route flush cache
+sed '/^end$/d' "$TMP/gwA.cfg" >"$TMP/gwA-df.cfg"
+echo "crypto ipsec df-bit clear" >>"$TMP/gwA-df.cfg"
+start_esprit "$GA" "$TMP/gwA-df.cfg" || bail "gwA (df-bit clear)"
+start_esprit "$GB" "$TMP/gwB.cfg" || bail "gwB (df-bit)"
+check "show crypto engine: outer IPv4 DF bit: clear" \
+	grep -q "outer IPv4 DF bit: clear" <<<"$(cli "$GA" show crypto engine)"
+f0=$(frag_oks)
+check "df-bit clear: 1400-byte pings with DF pass (the router fragments the sealed packets)" \
+	nsx "$HA" ping -c 3 -W 2 -M do -s 1372 "$HB4"
+check "the router fragmented them (FragOKs $f0 -> $(frag_oks))" num_ge "$(frag_oks)" $((f0 + 3))
+check "no ICMP reached gwA: path mtu still 1500" eval '[ "$(pmtu_of "$GA")" = 1500 ]'
+check_transfer "$HA" "$HB" "$HB4" 3000000
+printf 'crypto ipsec df-bit set\n' | cli "$GA" configure >"$TMP/conf.out" 2>&1
+check "configure accepted" not_grep "%" "$TMP/conf.out"
+check "show running-config has crypto ipsec df-bit set" \
+	grep -qx "crypto ipsec df-bit set" <<<"$(cli "$GA" show running-config)"
+check "gwA logs the change" grep -q "crypto ipsec df-bit set" "${DAEMON_LOG[$GA]}"
+nsx "$HA" ping -c 1 -W 1 -M dont -s 1372 "$HB4" >/dev/null 2>&1 # DF set outside: dropped, teaches
+check "df-bit set: a ping without DF, sealed with DF, taught gwA path mtu 1300" \
+	wait_for 3 eval '[ "$(pmtu_of "$GA")" = 1300 ]'
+check "and 1400-byte pings without DF pass (fragmented before encryption)" \
+	nsx "$HA" ping -c 2 -W 2 -M dont -s 1372 "$HB4"
+stop_esprit "$GA"
+stop_esprit "$GB"
 finish

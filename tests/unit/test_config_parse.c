@@ -14,6 +14,7 @@
 
 #include "config/model.h"
 #include "crypto/alg.h"
+#include "dataplane/dp.h"
 #include "ipsec/sa.h"
 
 /* load -> write -> load -> write: byte-identical text, equal models. */
@@ -414,6 +415,53 @@ static void test_engine_offload_xdp_tx(void **state)
 	config_free(a);
 }
 
+/* crypto ipsec df-bit: copy by default (not written), clear and set kept,
+ * written back and part of equality; the no form is copy again; anything
+ * else refused at the word with the three choices named. */
+static void test_ipsec_df_bit(void **state)
+{
+	struct cfg_error err;
+	struct config *a, *b;
+	char *t;
+
+	(void)state;
+	a = config_load_buffer("t", "hostname g\n", &err);
+	assert_non_null(a);
+	assert_int_equal(a->df_bit, DP_DF_COPY);
+	t = config_write(a);
+	assert_null(strstr(t, "df-bit"));
+	free(t);
+	config_free(a);
+	for (int i = 0; i < 2; i++) {
+		const char *line = i ? "crypto ipsec df-bit set\n" : "crypto ipsec df-bit clear\n";
+		a = config_load_buffer("t", line, &err);
+		assert_non_null(a);
+		assert_int_equal(a->df_bit, i ? DP_DF_SET : DP_DF_CLEAR);
+		t = config_write(a);
+		assert_non_null(strstr(t, line));
+		b = config_load_buffer("w", t, &err);
+		assert_non_null(b);
+		assert_true(config_equal(a, b));
+		b->df_bit = DP_DF_COPY;
+		assert_false(config_equal(a, b));
+		free(t);
+		config_free(a);
+		config_free(b);
+	}
+	a = config_load_buffer("t", "crypto ipsec df-bit clear\ncrypto ipsec df-bit copy\n", &err);
+	assert_non_null(a);
+	assert_int_equal(a->df_bit, DP_DF_COPY);
+	config_free(a);
+	a = config_load_buffer("t", "crypto ipsec df-bit set\nno crypto ipsec df-bit\n", &err);
+	assert_non_null(a);
+	assert_int_equal(a->df_bit, DP_DF_COPY);
+	config_free(a);
+	a = config_load_buffer("t", "hostname g\ncrypto ipsec df-bit sometimes\n", &err);
+	assert_null(a);
+	assert_int_equal(err.line, 2);
+	assert_non_null(strstr(err.msg, "clear"));
+}
+
 /* crypto engine queue-length: kept, written back, part of equality; no
  * form back to the default; out of range refused at the number. */
 static void test_engine_queue_length(void **state)
@@ -624,6 +672,7 @@ int main(void)
 		cmocka_unit_test(test_acl_seq_roundtrip),
 		cmocka_unit_test(test_engine_offload),
 		cmocka_unit_test(test_engine_offload_xdp_tx),
+		cmocka_unit_test(test_ipsec_df_bit),
 		cmocka_unit_test(test_engine_queue_length),
 		cmocka_unit_test(test_engine_cpus),
 		cmocka_unit_test(test_apply_lines_and_no),
