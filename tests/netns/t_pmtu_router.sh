@@ -29,6 +29,9 @@
 # logged): a ping without DF, sealed with DF, is dropped by the router,
 # whose ICMP teaches gwA 1300, and the next ones are fragmented before
 # encryption.
+# Last, IPv6 over IPv6 (examples/manual-ipv6, the router's link 1400):
+# the router's ICMPv6 "packet too big" teaches gwA 1400 (logged), the next
+# 1400-byte ping gets "mtu = 1326" from gwA, 1326 bytes and TCP pass.
 . "$(dirname "$0")/lib.sh"
 lib_init
 need_daemon
@@ -153,6 +156,44 @@ check "df-bit set: a ping without DF, sealed with DF, taught gwA path mtu 1300" 
 	wait_for 3 eval '[ "$(pmtu_of "$GA")" = 1300 ]'
 check "and 1400-byte pings without DF pass (fragmented before encryption)" \
 	nsx "$HA" ping -c 2 -W 2 -M dont -s 1372 "$HB4"
+stop_esprit "$GA"
+stop_esprit "$GB"
+
+info "== IPv6 over IPv6 through the router: ICMPv6 packet too big"
+GA6W=2001:db8:f1::2 NT6_IN=2001:db8:f1::1 NT6_OUT=2001:db8:ff::1 # GB6=2001:db8:ff::2 (lib.sh)
+ip -n "$NT" link set out0 mtu 1400 # an inner IPv6 packet must still fit 1280 (RFC 8200 5)
+ip -n "$GB" link set wan0 mtu 1400
+for ns in "$HA" "$GA" "$NT" "$GB" "$HB"; do sysctl_ns "$ns" net.ipv6.conf.all.forwarding=1; done
+ip -n "$HA" addr add $HA6/64 dev lan0 nodad
+ip -n "$GA" addr add $GA6_LAN/64 dev lan0 nodad
+ip -n "$GA" addr add $GA6W/64 dev wan0 nodad
+ip -n "$NT" addr add $NT6_IN/64 dev in0 nodad
+ip -n "$NT" addr add $NT6_OUT/64 dev out0 nodad
+ip -n "$GB" addr add $GB6/64 dev wan0 nodad
+ip -n "$GB" addr add $GB6_LAN/64 dev lan0 nodad
+ip -n "$HB" addr add $HB6/64 dev lan0 nodad
+ip -n "$HA" -6 route add default via $GA6_LAN
+ip -n "$HB" -6 route add default via $GB6_LAN
+ip -n "$GA" -6 route add 2001:db8:ff::/64 via $NT6_IN
+ip -n "$GB" -6 route add 2001:db8:f1::/64 via $NT6_OUT
+check "plain IPv6 path: gwA reaches gwB through the router" \
+	wait_for 5 nsx "$GA" ping -6 -c 1 -W 1 "$GB6"
+sed -e "s/2001:db8:ff::1\b/$GA6W/g" "$EX/manual-ipv6-gwA.cfg" >"$TMP/gwA6.cfg"
+sed -e "s/set peer 2001:db8:ff::1$/set peer $GA6W/" "$EX/manual-ipv6-gwB.cfg" >"$TMP/gwB6.cfg"
+start_esprit "$GA" "$TMP/gwA6.cfg" || bail "gwA (IPv6)"
+start_esprit "$GB" "$TMP/gwB6.cfg" || bail "gwB (IPv6)"
+check_ping "$HA" "$HB6"
+check "IPv6: gwA starts with path mtu 1500 ($(pmtu_of "$GA"))" eval '[ "$(pmtu_of "$GA")" = 1500 ]'
+nsx "$HA" ping -6 -c 1 -W 1 -s 1352 "$HB6" >/dev/null 2>&1 # lost at the router: it teaches gwA
+check "IPv6: the router's packet too big taught gwA path mtu 1400" \
+	wait_for 3 eval '[ "$(pmtu_of "$GA")" = 1400 ]'
+check "IPv6: gwA logs the message" \
+	grep -q "path MTU to $GB6 is 1400: ICMP from $NT6_IN" "${DAEMON_LOG[$GA]}"
+out=$(nsx "$HA" ping -6 -c 1 -W 2 -s 1352 "$HB6" 2>&1)
+# 1400 - 40 outer - 8 ESP - 8 IV - 16 ICV - 2 trailer, padded to 4
+check "IPv6: ping of 1400 bytes: packet too big, mtu = 1326" grep -q "mtu = 1326\|mtu=1326" <<<"$out"
+check "IPv6: 1326 bytes pass" nsx "$HA" ping -6 -c 2 -W 2 -s $((1326 - 48)) "$HB6"
+check_transfer "$HA" "$HB" "$HB6" 3000000
 stop_esprit "$GA"
 stop_esprit "$GB"
 finish
