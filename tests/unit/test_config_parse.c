@@ -376,86 +376,85 @@ static void test_engine_offload(void **state)
 		     CFG_ERR_INVALID);
 }
 
+/* Load text, write it back (it must hold `line`, or with line NULL not
+ * `absent`), load that again: *a is the first load, *b the second, equal
+ * to it. The caller frees both. */
+static void load_write_load(const char *text, const char *line, const char *absent,
+			    struct config **a, struct config **b)
+{
+	struct cfg_error err;
+	char *t;
+
+	*a = config_load_buffer("t", text, &err);
+	assert_non_null(*a);
+	t = config_write(*a);
+	if (line)
+		assert_non_null(strstr(t, line));
+	if (absent)
+		assert_null(strstr(t, absent));
+	*b = config_load_buffer("w", t, &err);
+	assert_non_null(*b);
+	assert_true(config_equal(*a, *b));
+	free(t);
+}
+
 /* crypto engine offload xdp-tx: off by default, on when configured,
  * written back as configured, part of equality; the no form turns it off
  * and writes nothing. */
 static void test_engine_offload_xdp_tx(void **state)
 {
-	struct cfg_error err;
 	struct config *a, *b;
-	char *t;
 
 	(void)state;
-	a = config_load_buffer("t", "hostname g\n", &err);
-	assert_non_null(a);
+	load_write_load("hostname g\n", NULL, "xdp-tx", &a, &b);
 	assert_false(a->xdp_tx);
-	t = config_write(a);
-	assert_null(strstr(t, "xdp-tx"));
-	free(t);
-	config_free(a);
-	a = config_load_buffer("t", "crypto engine offload xdp-tx\n", &err);
-	assert_non_null(a);
-	assert_true(a->xdp_tx);
-	assert_int_equal(a->offload_off, 0);
-	t = config_write(a);
-	assert_non_null(strstr(t, "crypto engine offload xdp-tx\n"));
-	assert_null(strstr(t, "no crypto engine offload"));
-	b = config_load_buffer("w", t, &err);
-	assert_non_null(b);
-	assert_true(config_equal(a, b));
-	b->xdp_tx = false;
-	assert_false(config_equal(a, b));
-	free(t);
 	config_free(a);
 	config_free(b);
-	a = config_load_buffer("t", "crypto engine offload xdp-tx\nno crypto engine offload xdp-tx\n",
-			       &err);
-	assert_non_null(a);
+	load_write_load("crypto engine offload xdp-tx\n", "crypto engine offload xdp-tx\n",
+			"no crypto engine offload", &a, &b);
+	assert_true(a->xdp_tx);
+	assert_int_equal(a->offload_off, 0);
+	b->xdp_tx = false;
+	assert_false(config_equal(a, b));
+	config_free(a);
+	config_free(b);
+	load_write_load("crypto engine offload xdp-tx\nno crypto engine offload xdp-tx\n", NULL,
+			"xdp-tx", &a, &b);
 	assert_false(a->xdp_tx);
 	config_free(a);
+	config_free(b);
 }
 
 /* crypto ipsec df-bit: copy by default (not written), clear and set kept,
- * written back and part of equality; the no form is copy again; anything
- * else refused at the word with the three choices named. */
+ * written back and part of equality; the no form and copy are the
+ * default again; anything else refused at the word with the three
+ * choices named. */
 static void test_ipsec_df_bit(void **state)
 {
+	static const char *const back_to_copy[] = {
+		"hostname g\n",
+		"crypto ipsec df-bit clear\ncrypto ipsec df-bit copy\n",
+		"crypto ipsec df-bit set\nno crypto ipsec df-bit\n",
+	};
 	struct cfg_error err;
 	struct config *a, *b;
-	char *t;
 
 	(void)state;
-	a = config_load_buffer("t", "hostname g\n", &err);
-	assert_non_null(a);
-	assert_int_equal(a->df_bit, DP_DF_COPY);
-	t = config_write(a);
-	assert_null(strstr(t, "df-bit"));
-	free(t);
-	config_free(a);
-	for (int i = 0; i < 2; i++) {
-		const char *line = i ? "crypto ipsec df-bit set\n" : "crypto ipsec df-bit clear\n";
-		a = config_load_buffer("t", line, &err);
-		assert_non_null(a);
-		assert_int_equal(a->df_bit, i ? DP_DF_SET : DP_DF_CLEAR);
-		t = config_write(a);
-		assert_non_null(strstr(t, line));
-		b = config_load_buffer("w", t, &err);
-		assert_non_null(b);
-		assert_true(config_equal(a, b));
-		b->df_bit = DP_DF_COPY;
-		assert_false(config_equal(a, b));
-		free(t);
+	for (unsigned i = 0; i < sizeof(back_to_copy) / sizeof(back_to_copy[0]); i++) {
+		load_write_load(back_to_copy[i], NULL, "df-bit", &a, &b);
+		assert_int_equal(a->df_bit, DP_DF_COPY);
 		config_free(a);
 		config_free(b);
 	}
-	a = config_load_buffer("t", "crypto ipsec df-bit clear\ncrypto ipsec df-bit copy\n", &err);
-	assert_non_null(a);
-	assert_int_equal(a->df_bit, DP_DF_COPY);
-	config_free(a);
-	a = config_load_buffer("t", "crypto ipsec df-bit set\nno crypto ipsec df-bit\n", &err);
-	assert_non_null(a);
-	assert_int_equal(a->df_bit, DP_DF_COPY);
-	config_free(a);
+	for (int i = 0; i < 2; i++) {
+		const char *line = i ? "crypto ipsec df-bit set\n" : "crypto ipsec df-bit clear\n";
+		load_write_load(line, line, NULL, &a, &b);
+		assert_int_equal(a->df_bit, i ? DP_DF_SET : DP_DF_CLEAR);
+		b->df_bit = DP_DF_COPY;
+		assert_false(config_equal(a, b));
+		config_free(a);
+		config_free(b);
+	}
 	a = config_load_buffer("t", "hostname g\ncrypto ipsec df-bit sometimes\n", &err);
 	assert_null(a);
 	assert_int_equal(err.line, 2);
