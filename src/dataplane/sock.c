@@ -135,6 +135,31 @@ static int icmp_tx_open(int af, int proto, int level, int opt, const void *filte
 	return fd;
 }
 
+/* Only "fragmentation needed" about an ESP, AH or UDP packet reaches the
+ * socket (pmtu.c reads them): the kernel drops the rest before queueing,
+ * so a flood of other ICMP errors does not wake worker 0. The raw socket
+ * sees the IP header first: X = IHL * 4, then the ICMP type and code,
+ * and at X + 8 + 9 the quoted packet's protocol. */
+static int icmp4_pmtu_filter(int fd)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
+		BPF_STMT(BPF_LD | BPF_B | BPF_IND, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 3, 0, 7), /* destination unreachable */
+		BPF_STMT(BPF_LD | BPF_B | BPF_IND, 1),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 4, 0, 5), /* fragmentation needed */
+		BPF_STMT(BPF_LD | BPF_B | BPF_IND, 8 + 9),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 50, 2, 0), /* ESP */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 51, 1, 0), /* AH */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 17, 0, 1), /* UDP (NAT-T) */
+		BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	struct sock_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
+
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
+}
+
 static void open_icmp_tx(struct dp_socks *s, uint32_t fwmark)
 {
 	/* ICMP_FILTER: a bit set blocks that type; 3 is destination unreachable */
@@ -147,6 +172,10 @@ static void open_icmp_tx(struct dp_socks *s, uint32_t fwmark)
 				   fwmark);
 	s->icmp6 = icmp_tx_open(AF_INET6, IPPROTO_ICMPV6, IPPROTO_ICMPV6, ICMP6_FILTER, &f6,
 				   sizeof(f6), fwmark);
+	if (s->icmp4 >= 0 && icmp4_pmtu_filter(s->icmp4) < 0)
+		log_warn("dp: ICMP socket filter: %s: worker 0 reads every destination "
+			 "unreachable the host gets",
+			 strerror(errno));
 	if (s->icmp4 < 0 || s->icmp6 < 0)
 		log_warn("dp: no ICMP%s socket (%s): senders of packets too big for the path "
 			 "are not told, routers' path MTU messages are not read",
