@@ -644,9 +644,11 @@ static void dp_text(struct strbuf *b, const struct dp_global_stats *st)
 			 "in %llu\n",
 		      (unsigned long long)st->mb_pkts, (unsigned long long)st->mb_batches,
 		      (unsigned long long)st->mb_in_pkts, (unsigned long long)st->mb_in_batches);
-	strbuf_printf(b, "    over the path MTU: fragmented before encryption %llu, ICMP too big "
-			 "sent %llu\n",
-		      (unsigned long long)st->pmtu_fragmented, (unsigned long long)st->pmtu_icmp_sent);
+	strbuf_printf(b, "    over the path MTU: fragmented before encryption %llu, after (IPv6 up "
+			 "to 1280) %llu, ICMP too big sent %llu\n",
+		      (unsigned long long)st->pmtu_fragmented,
+		      (unsigned long long)st->pmtu_fragmented_after,
+		      (unsigned long long)st->pmtu_icmp_sent);
 	strbuf_printf(b, "    path MTU messages from routers: applied %llu, ignored %llu\n",
 		      (unsigned long long)st->pmtu_icmp_rx, (unsigned long long)st->pmtu_icmp_ignored);
 	if (st->xdp_tx || st->xdp_tx_busy || st->xdp_tx_raw)
@@ -685,6 +687,7 @@ static struct json_object *dp_json(const struct dp_global_stats *st)
 	json_object_object_add(o, "mb_in_pkts", u64(st->mb_in_pkts));
 	json_object_object_add(o, "pmtu_fragmented", u64(st->pmtu_fragmented));
 	json_object_object_add(o, "pmtu_icmp_sent", u64(st->pmtu_icmp_sent));
+	json_object_object_add(o, "pmtu_fragmented_after", u64(st->pmtu_fragmented_after));
 	json_object_object_add(o, "pmtu_icmp_rx", u64(st->pmtu_icmp_rx));
 	json_object_object_add(o, "pmtu_icmp_ignored", u64(st->pmtu_icmp_ignored));
 	json_object_object_add(o, "xdp_tx", u64(st->xdp_tx));

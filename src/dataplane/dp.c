@@ -271,6 +271,7 @@ static void worker_add(const struct dp_global_stats *s, struct dp_global_stats *
 	out->mb_in_pkts += LOAD(s->mb_in_pkts);
 	out->pmtu_fragmented += LOAD(s->pmtu_fragmented);
 	out->pmtu_icmp_sent += LOAD(s->pmtu_icmp_sent);
+	out->pmtu_fragmented_after += LOAD(s->pmtu_fragmented_after);
 	out->pmtu_icmp_rx += LOAD(s->pmtu_icmp_rx);
 	out->pmtu_icmp_ignored += LOAD(s->pmtu_icmp_ignored);
 	out->xdp_tx += LOAD(s->xdp_tx);

@@ -85,6 +85,36 @@ size_t ip4_frag_build(const uint8_t *d, size_t len, const struct ip4_frag_plan *
 	return hl + n;
 }
 
+size_t ip6_frag_count(size_t len, size_t mtu)
+{
+	size_t chunk;
+
+	if (len <= IPV6_HDR_LEN || mtu < IPV6_HDR_LEN + 8 + 8 || len - IPV6_HDR_LEN > 65535)
+		return 0;
+	chunk = (mtu - IPV6_HDR_LEN - 8) & ~(size_t)7;
+	return (len - IPV6_HDR_LEN + chunk - 1) / chunk;
+}
+
+size_t ip6_frag_build(const uint8_t *d, size_t len, size_t mtu, uint32_t id, unsigned i,
+		      uint8_t *out)
+{
+	size_t chunk = (mtu - IPV6_HDR_LEN - 8) & ~(size_t)7, start = (size_t)i * chunk;
+	size_t n = len - IPV6_HDR_LEN - start;
+	bool last = n <= chunk;
+
+	if (!last)
+		n = chunk;
+	memcpy(out, d, IPV6_HDR_LEN);
+	out[6] = 44; /* a Fragment header follows (RFC 8200 4.5) */
+	put_be16(out + 4, (uint16_t)(8 + n));
+	out[40] = d[6]; /* the packet's own next header */
+	out[41] = 0;
+	put_be16(out + 42, (uint16_t)(start | (last ? 0 : 1))); /* offset in 8-octet units << 3, M */
+	put_be32(out + 44, id);
+	memcpy(out + 48, d + IPV6_HDR_LEN + start, n);
+	return 48 + n;
+}
+
 /* ICMP errors are not sent about ICMP errors, non-first fragments, or
  * packets from or to addresses that name no single host (RFC 1122
  * 3.2.2, RFC 4443 2.4 e). */

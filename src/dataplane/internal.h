@@ -204,6 +204,13 @@ bool ip4_frag_plan(const uint8_t *d, size_t len, size_t mtu, struct ip4_frag_pla
 /* Fragment i (0 <= i < nfrag) into out (at least mtu bytes): its length. */
 size_t ip4_frag_build(const uint8_t *d, size_t len, const struct ip4_frag_plan *fp, unsigned i,
 		      uint8_t *out);
+/* A sealed IPv6 packet d (fixed header only, as our outer headers are) cut
+ * by its source into fragments of at most mtu bytes (RFC 8200 4.5): how
+ * many (0: not possible), and fragment i (0 <= i < count) into out (at
+ * least mtu bytes), identification id. */
+size_t ip6_frag_count(size_t len, size_t mtu);
+size_t ip6_frag_build(const uint8_t *d, size_t len, size_t mtu, uint32_t id, unsigned i,
+		      uint8_t *out);
 /* The ICMP message (from its type on) that tells the sender of packet d
  * that mtu is the most the path takes: out needs 8 + 60 + 8 bytes for
  * IPv4, 1240 for IPv6. 0: not to be answered (an ICMP error, a non-first
@@ -560,6 +567,7 @@ struct dp_worker {
 	struct xsk_tx *xsk_wait; /* xdp-tx: a socket with descriptors left to kick, or NULL */
 	unsigned vti_gen_seen;  /* atomic: the dp->vti_gen this worker polls */
 	uint64_t acqq_next_ns;  /* worker 0: next look at the acquire queue */
+	uint32_t frag_id;       /* IPv6 Fragment header identification (send_cut) */
 	uint64_t pmtu_sec;      /* worker 0: path MTU messages taken this second */
 	unsigned pmtu_left;
 	struct dp_worker_stats stats;

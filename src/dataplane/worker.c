@@ -156,6 +156,74 @@ static void ask_path_mtu(struct dp_worker *w, const struct tx_ent *e)
 		       ip_addr_str(&e->o.dst, a), mtu, prev, sa->p.name);
 }
 
+/* e was sealed though the path takes less (o.frag_mtu: an IPv6 packet of
+ * at most 1280 bytes, xform.c pmtu_check): as the source of the sealed
+ * packet we cut it (RFC 2473 7.1). Native: fragments on the raw socket,
+ * IPv4 without DF (RFC 791) or IPv6 with a Fragment header (RFC 8200
+ * 4.5); ESP-in-UDP: one datagram, which the kernel fragments. Returns
+ * the packets sent, 0 with *r set if none could be. */
+static unsigned send_cut(struct dp_worker *w, const struct tx_ent *e, enum dp_drop *r)
+{
+	const uint8_t *d = pkt_data(e->p);
+	size_t len = e->p->len, mtu = e->o.frag_mtu, n;
+	struct ip4_frag_plan fp;
+	struct pkt *q;
+	unsigned sent = 0;
+
+	*r = DROP_NONE;
+	if (e->o.udp) {
+		*r = sock_send(&w->dp->socks, e->p, &e->o);
+		return *r == DROP_NONE;
+	}
+	n = d[0] >> 4 == 4 ? (ip4_frag_plan(d, len, mtu, &fp) ? fp.nfrag : 0)
+			   : ip6_frag_count(len, mtu);
+	if (!n) {
+		*r = DROP_TOO_BIG;
+		return 0;
+	}
+	/* not pkt_get: it would flush the batch this is part of */
+	if (!(q = pkt_pool_get(&w->pool))) {
+		*r = DROP_INTERNAL;
+		return 0;
+	}
+	w->frag_id++;
+	for (unsigned i = 0; i < n && *r == DROP_NONE; i++) {
+		q->len = d[0] >> 4 == 4 ? ip4_frag_build(d, len, &fp, i, pkt_data(q))
+					: ip6_frag_build(d, len, mtu, w->frag_id, i, pkt_data(q));
+		*r = sock_send(&w->dp->socks, q, &e->o);
+		sent += *r == DROP_NONE;
+	}
+	pkt_pool_put(&w->pool, q);
+	if (sent)
+		stat_add(&w->stats.s.pmtu_fragmented_after, 1);
+	return sent;
+}
+
+/* Send the batch's packets that are to be cut (send_cut) and take them
+ * out of it; the others keep their order. */
+static void tx_cut(struct dp_worker *w)
+{
+	struct tx_batch *b = &w->tx;
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < b->n; i++) {
+		struct tx_ent *e = &b->e[i];
+		enum dp_drop r;
+
+		if (!e->o.frag_mtu) {
+			b->e[k++] = *e;
+			continue;
+		}
+		stat_add(&w->stats.s.net_tx, send_cut(w, e, &r));
+		if (r != DROP_NONE)
+			count_drop(w, e->o.sa, r, "out", false);
+		if (e->o.pmtu_ask)
+			ask_path_mtu(w, e);
+		pkt_pool_put(&w->pool, e->p);
+	}
+	b->n = k;
+}
+
 /* Seal what waits, send every packet queued in the batch, give the
  * buffers back and the SAs' sending turns (xform_release). Under
  * rcu_read_lock: the entries point at their SAs (RCU-protected) since
@@ -167,6 +235,7 @@ static void tx_flush(struct dp_worker *w)
 	unsigned sent;
 
 	tx_seal(w);
+	tx_cut(w);
 	if (!b->n) {
 		xform_release(w->scratch);
 		return;

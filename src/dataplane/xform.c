@@ -268,13 +268,15 @@ struct bundle {
  * implementation choose copy, clear or set), TTL/hop limit 64. The inner
  * TTL is left alone: the kernel routed it. */
 static size_t outer_build(struct xform_scratch *s, const struct sa *sa, const uint8_t *inner,
-			  uint8_t *h, uint8_t nh)
+			  uint8_t *h, uint8_t nh, bool cut)
 {
 	uint8_t tos = inner[0] >> 4 == 4 ? inner[1] : (uint8_t)((inner[0] & 0x0f) << 4 | inner[1] >> 4);
 
 	if (sa->p.dst.af == AF_INET) {
-		bool df = s->df_bit == DP_DF_SET ||
-			  (s->df_bit == DP_DF_COPY && (inner[0] >> 4 == 6 || (inner[6] & 0x40)));
+		/* cut: the packet is fragmented after sealing (pmtu_check) */
+		bool df = !cut && (s->df_bit == DP_DF_SET ||
+				   (s->df_bit == DP_DF_COPY &&
+				    (inner[0] >> 4 == 6 || (inner[6] & 0x40))));
 
 		memset(h, 0, IPV4_HDR_LEN);
 		h[0] = 0x45;
@@ -486,6 +488,14 @@ static enum dp_drop pmtu_check(const struct bundle *b, bool tunnel, const struct
 		fit--;
 	while (fit + 1 < p->len && wire_len(b, tunnel, h, fit + 1) <= mtu)
 		fit++;
+	/* An IPv6 packet no longer than the 1280 every IPv6 link carries
+	 * cannot be made smaller by its sender (RFC 8200 5): a tunnel whose
+	 * path takes less sends it anyway and cuts the sealed packet itself
+	 * (RFC 2473 7.1); the peer's kernel puts it back together. */
+	if (tunnel && h->ver == 6 && fit < IPV6_MIN_MTU && p->len <= IPV6_MIN_MTU) {
+		o->frag_mtu = mtu;
+		return DROP_NONE;
+	}
 	o->max_inner = fit;
 	return XFORM_TOO_BIG;
 }
@@ -524,7 +534,7 @@ enum dp_drop xform_output(struct sad *sad, const struct policy *pol, unsigned wo
 	q = *p;
 	if (tunnel) {
 		nh = h.ver == 4 ? IPPROTO_NUM_IPIP : IPPROTO_NUM_IPV6;
-		hlen = outer_build(s, b.esp ? b.esp : b.ah, pkt_data(p), oh, 0);
+		hlen = outer_build(s, b.esp ? b.esp : b.ah, pkt_data(p), oh, 0, o->frag_mtu != 0);
 		nh_off = hlen == IPV4_HDR_LEN ? 9 : 6;
 	} else {
 		nh = h.nh;

@@ -43,6 +43,9 @@ struct xform_out {
 	size_t max_inner;        /* XFORM_TOO_BIG: the longest packet that fits the path MTU */
 	bool pmtu_ask;           /* sa's path MTU was never asked or is past its time: the
 				    caller asks the kernel once the packet is sent */
+	uint32_t frag_mtu;       /* not 0: sealed though over the path MTU (an IPv6 packet of
+				    at most 1280 bytes, RFC 8200 5): the caller sends the
+				    sealed packet in fragments of at most frag_mtu bytes */
 };
 
 /* The path MTU to the peer of SA sa is mtu (asked of the kernel, or a send

@@ -28,6 +28,9 @@ enum {
 
 #define IPV4_HDR_LEN 20
 #define IPV6_HDR_LEN 40
+#ifndef IPV6_MIN_MTU
+#define IPV6_MIN_MTU 1280 /* every IPv6 link carries it (RFC 8200 5) */
+#endif
 #define UDP_HDR_LEN 8
 #define ESP_HDR_LEN 8   /* SPI, sequence number (RFC 4303 2) */
 #define AH_HDR_LEN 12   /* next, len, reserved, SPI, sequence (RFC 4302 2) */

@@ -1,7 +1,8 @@
 /* libFuzzer harness: frag.c over arbitrary packets. Input: 2 bytes of MTU,
  * then the packet. Whatever ip4_frag_plan accepts must cut into fragments
  * within the MTU whose payloads put back together are the packet's; the
- * ICMP builders must stay within their buffer and quote only the packet. */
+ * ICMP builders must stay within their buffer and quote only the packet;
+ * an IPv6 packet cut by ip6_frag_build must come back whole. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -30,6 +31,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	n = icmp6_packet_too_big(data, len, (uint32_t)mtu, msg);
 	if (n > ICMP_TOO_BIG_MAX || (n && memcmp(msg + 8, data, n - 8) != 0))
 		abort();
+	n = ip6_frag_count(len, mtu);
+	for (unsigned i = 0; i < n && n <= 65536 / 8; i++) {
+		size_t fl = ip6_frag_build(data, len, mtu, 7, i, frag);
+
+		if (fl > mtu || fl < 48 || got + (fl - 48) > len - 40 ||
+		    memcmp(frag + 48, data + 40 + got, fl - 48) != 0)
+			abort();
+		got += fl - 48;
+	}
+	if (n && got != len - 40)
+		abort();
+	got = 0;
 	if (!ip4_frag_plan(data, len, mtu, &fp))
 		return 0;
 	if (fp.nfrag == 0 || fp.chunk == 0 || fp.chunk % 8 || fp.hlen > len)

@@ -100,6 +100,42 @@ check "gwA counted ICMPv6 sent ($(dp "$GA" pmtu_icmp_sent))" num_ge "$(dp "$GA" 
 stop_esprit "$GA"
 stop_esprit "$GB"
 
+# A path that takes less than a sealed 1280-byte IPv6 packet: the host
+# cannot go below 1280 (RFC 8200 5), so the gateway seals it whole and
+# cuts the sealed packet (RFC 2473 7.1), over IPv6 (Fragment header) and
+# over IPv4 (fragments without DF). Before, every such packet was dropped.
+v6_under_1280() { # LABEL GWA_CFG GWB_CFG
+	info "== IPv6 inside, a path under 1280 + overhead: $1"
+	start_esprit "$GA" "$2" || bail "gwA $1"
+	start_esprit "$GB" "$3" || bail "gwB $1"
+	nsx "$HA" ip -6 route flush cache
+	check_ping "$HA" "$HB6"
+	check "$1: gwA shows path mtu 1300" wait_for 5 pmtu_shown "$GA" 1300
+	check "$1: 1280-byte IPv6 pings pass (sealed whole, cut after)" \
+		nsx "$HA" ping -6 -c 3 -W 2 -s $((1280 - 48)) "$HB6"
+	out=$(nsx "$HA" ping -6 -c 1 -W 2 -s 1352 "$HB6" 2>&1)
+	check "$1: ping of 1400 bytes: packet too big, mtu = 1280" grep -q "mtu = 1280\|mtu=1280" <<<"$out"
+	check_transfer "$HA" "$HB" "$HB6" 3000000
+	check_transfer "$HB" "$HA" "$HA6" 3000000
+	check "$1: gwA counted packets cut after sealing ($(dp "$GA" pmtu_fragmented_after))" \
+		num_ge "$(dp "$GA" pmtu_fragmented_after)" 3
+	check "$1: no too-big drop of a 1280-byte packet on gwB (its replies were cut too)" \
+		num_ge "$(dp "$GB" pmtu_fragmented_after)" 3
+	stop_esprit "$GA"
+	stop_esprit "$GB"
+}
+for ns in "$GA" "$GB"; do ip -n "$ns" link set wan0 mtu 1300; done
+v6_under_1280 "over IPv6" "$EX/manual-ipv6-gwA.cfg" "$EX/manual-ipv6-gwB.cfg"
+# the same SAs with IPv4 outer addresses
+sed -e "s/set peer 2001:db8:ff::2/set peer $GB4/" \
+	-e "s|^ ipv6 address 2001:db8:ff::1/64| ip address $GA4 255.255.255.0|" \
+	"$EX/manual-ipv6-gwA.cfg" >"$TMP/v6in4-gwA.cfg"
+sed -e "s/set peer 2001:db8:ff::1/set peer $GA4/" \
+	-e "s|^ ipv6 address 2001:db8:ff::2/64| ip address $GB4 255.255.255.0|" \
+	"$EX/manual-ipv6-gwB.cfg" >"$TMP/v6in4-gwB.cfg"
+v6_under_1280 "over IPv4" "$TMP/v6in4-gwA.cfg" "$TMP/v6in4-gwB.cfg"
+for ns in "$GA" "$GB"; do ip -n "$ns" link set wan0 mtu 1400; done
+
 info "== IKEv2: a rekeyed SA starts with the path MTU of the one it replaces"
 start_esprit "$GA" "$EX/ikev2-map-gwA.cfg" || bail "gwA ikev2"
 start_esprit "$GB" "$EX/ikev2-map-gwB.cfg" || bail "gwB ikev2"

@@ -195,6 +195,47 @@ static void test_icmp6_packet_too_big(void **state)
 	assert_int_equal(icmp6_packet_too_big(pkt, 1400, 1326, m), 0);
 }
 
+/* A sealed IPv6 packet cut by its source (RFC 8200 4.5): every fragment
+ * within the MTU, a Fragment header with the packet's next header, the
+ * same identification, offsets in 8-octet units, M on all but the last,
+ * and the pieces put back together are the packet's payload. */
+static void test_ip6_fragments(void **state)
+{
+	static const size_t lens[] = {41, 48, 1334, 1400, 9000};
+	static const size_t mtus[] = {56, 1280, 1300, 1500};
+
+	(void)state;
+	for (unsigned a = 0; a < sizeof(lens) / sizeof(lens[0]); a++)
+		for (unsigned b = 0; b < sizeof(mtus) / sizeof(mtus[0]); b++) {
+			size_t len = ip6_packet(pkt, lens[a], 50), mtu = mtus[b], got = 0;
+			size_t n = ip6_frag_count(len, mtu);
+
+			assert_int_not_equal(n, 0);
+			for (unsigned i = 0; i < n; i++) {
+				size_t fl = ip6_frag_build(pkt, len, mtu, 0xabcd1234, i, frag);
+				uint16_t off = get_be16(frag + 42);
+
+				assert_true(fl <= mtu);
+				assert_int_equal(get_be16(frag + 4), fl - 40);
+				assert_int_equal(frag[6], 44);
+				assert_int_equal(frag[40], 50);
+				assert_int_equal(get_be32(frag + 44), 0xabcd1234);
+				assert_memory_equal(frag + 8, pkt + 8, 32); /* the addresses */
+				assert_int_equal(off & 0xfff8, got);
+				assert_int_equal(off & 1, i + 1 < n);
+				if (i + 1 < n)
+					assert_int_equal((fl - 48) % 8, 0);
+				memcpy(re + got, frag + 48, fl - 48);
+				got += fl - 48;
+			}
+			assert_int_equal(got, len - 40);
+			assert_memory_equal(re, pkt + 40, got);
+		}
+	/* nothing to cut, or no room for a header and 8 bytes */
+	assert_int_equal(ip6_frag_count(40, 1280), 0);
+	assert_int_equal(ip6_frag_count(1400, 55), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -202,6 +243,7 @@ int main(void)
 		cmocka_unit_test(test_fragmentation_refused),
 		cmocka_unit_test(test_icmp4_frag_needed),
 		cmocka_unit_test(test_icmp6_packet_too_big),
+		cmocka_unit_test(test_ip6_fragments),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
