@@ -222,6 +222,21 @@ WR_FN(wr_df_bit)
 		sbuf_printf(b, "crypto ipsec df-bit %s\n", dp_df_bit_name((enum dp_df_bit)c->df_bit));
 }
 
+/* crypto ipsec fragmentation {before-encryption|after-encryption}
+ * (before is the default, as on IOS). */
+CMD_FN(cmd_frag)
+{
+	p->cfg->frag_after = !neg && mtok_is(m, 3, "after-encryption");
+	return 0;
+}
+
+WR_FN(wr_frag)
+{
+	(void)obj;
+	if (c->frag_after)
+		sbuf_printf(b, "crypto ipsec fragmentation after-encryption\n");
+}
+
 CMD_FN(cmd_exit)
 {
 	(void)m;

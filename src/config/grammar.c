@@ -105,6 +105,8 @@ const struct cfg_cmd cfg_cmds[] = {
 	 "UDP encapsulation of ESP (RFC 3948)", -1, cmd_nat_t, wr_nat_t},
 	{MODE_GLOBAL, "crypto ipsec df-bit {clear|set|copy}",
 	 "Handle DF bit for the encapsulating header", -1, cmd_df_bit, wr_df_bit},
+	{MODE_GLOBAL, "crypto ipsec fragmentation {before-encryption|after-encryption}",
+	 "Fragmentation of packets over the path MTU", -1, cmd_frag, wr_frag},
 	{MODE_GLOBAL, "crypto ipsec transform-set WORD " XF " [" XF " [" XF " [" XF "]]]",
 	 "Define transform and settings", MODE_TRANS, cmd_transform_set, wr_transform_set},
 	{MODE_GLOBAL, "crypto ipsec profile WORD", "Configure an ipsec policy profile",

@@ -397,7 +397,7 @@ bool config_equal(const struct config *a, const struct config *b)
 {
 	if (strcmp(a->hostname, b->hostname) || a->replay_window != b->replay_window ||
 	    a->replay_disabled != b->replay_disabled || a->udp_encap != b->udp_encap ||
-	    a->df_bit != b->df_bit ||
+	    a->df_bit != b->df_bit || a->frag_after != b->frag_after ||
 	    a->sa_lifetime_s != b->sa_lifetime_s || a->sa_lifetime_kb != b->sa_lifetime_kb ||
 	    strcmp(a->tun_ifname, b->tun_ifname) || strcmp(a->control_socket, b->control_socket) ||
 	    a->workers != b->workers || a->offload_off != b->offload_off ||

@@ -286,6 +286,7 @@ struct config {
 	bool replay_disabled;
 	bool udp_encap;             /* crypto ipsec nat-transparency udp-encapsulation */
 	uint8_t df_bit;             /* crypto ipsec df-bit: enum dp_df_bit (0: copy) */
+	bool frag_after;            /* crypto ipsec fragmentation after-encryption */
 	uint64_t sa_lifetime_s;     /* crypto ipsec security-association lifetime seconds (3600) */
 	uint64_t sa_lifetime_kb;    /* ... kilobytes (4608000) */
 	char tun_ifname[CFG_NAME_MAX]; /* data-plane TUN device for crypto maps: ipsec0 */

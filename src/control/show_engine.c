@@ -50,7 +50,8 @@ static void engine_text(struct strbuf *b, struct dp *dp, const struct dp_engine 
 		      on(e->multiqueue), on(e->tso), on(e->uso),
 		      e->uso_refused ? " (this kernel has none: Linux >= 6.2)" : "", on(e->gso),
 		      on(e->gro), on(e->tun_gro), on(e->batch_crypto), on(e->xdp_tx));
-	strbuf_printf(b, "  outer IPv4 DF bit: %s (crypto ipsec df-bit)\n", dp_df_bit_name(e->df_bit));
+	strbuf_printf(b, "  outer IPv4 DF bit: %s (crypto ipsec df-bit); fragmentation %s-encryption\n",
+		      dp_df_bit_name(e->df_bit), e->frag_after ? "after" : "before");
 	strbuf_printf(b, "  crypto: %s%s%s\n", OpenSSL_version(OPENSSL_VERSION),
 		      mb ? "; intel-ipsec-mb " : "", mb ? mb : "");
 	if (e->natt_port)
@@ -114,6 +115,9 @@ static struct json_object *engine_json(struct dp *dp, const struct dp_engine *e,
 	json_object_object_add(off, "xdp_tx", jbool(e->xdp_tx));
 	json_object_object_add(o, "offloads", off);
 	json_object_object_add(o, "df_bit", json_object_new_string(dp_df_bit_name(e->df_bit)));
+	json_object_object_add(o, "fragmentation",
+			       json_object_new_string(e->frag_after ? "after-encryption"
+								    : "before-encryption"));
 	json_object_object_add(c, "openssl",
 			       json_object_new_string(OpenSSL_version(OPENSSL_VERSION)));
 	json_object_object_add(c, "ipsec_mb", mb ? json_object_new_string(mb) : NULL);

@@ -97,6 +97,7 @@ static int daemon_apply(struct daemon *dd, struct config *c, char *err, size_t e
 			log_err("%s", e2);
 	}
 	dp_set_df_bit(dd->dp, (enum dp_df_bit)c->df_bit); /* logged if changed */
+	dp_set_frag_after(dd->dp, c->frag_after);
 	config_free(dd->running);
 	dd->running = c;
 	return 0;

@@ -406,6 +406,15 @@ void dp_engine(const struct dp *dp, struct dp_engine *e)
 	e->batch_crypto = dp->batch_crypto;
 	e->xdp_tx = dp->xdp_tx;
 	e->df_bit = (enum dp_df_bit)__atomic_load_n(&dp->df_bit, __ATOMIC_RELAXED);
+	e->frag_after = __atomic_load_n(&dp->frag_after, __ATOMIC_RELAXED);
+}
+
+void dp_set_frag_after(struct dp *dp, bool after)
+{
+	if (dp && __atomic_exchange_n(&dp->frag_after, after, __ATOMIC_RELAXED) != after)
+		log_info("dp: crypto ipsec fragmentation %s-encryption: IPv4 packets without DF "
+			 "over the path MTU are fragmented %s encryption",
+			 after ? "after" : "before", after ? "after" : "before");
 }
 
 const char *dp_df_bit_name(enum dp_df_bit mode)

@@ -164,6 +164,11 @@ int dp_worker_stats(const struct dp *dp, unsigned i, struct dp_global_stats *out
 enum dp_df_bit { DP_DF_COPY, DP_DF_CLEAR, DP_DF_SET };
 /* Takes effect with the next packet each worker reads; logged if changed. */
 void dp_set_df_bit(struct dp *dp, enum dp_df_bit mode);
+/* crypto ipsec fragmentation after-encryption: an IPv4 packet without DF
+ * over the path MTU is sealed whole and the sealed packet fragmented,
+ * instead of fragmented before encryption (the default, as on IOS). Same
+ * timing as dp_set_df_bit. */
+void dp_set_frag_after(struct dp *dp, bool after);
 const char *dp_df_bit_name(enum dp_df_bit mode); /* "copy", "clear", "set" */
 
 /* What the data plane runs with (`show crypto engine`): the offloads in
@@ -178,6 +183,7 @@ struct dp_engine {
 	bool multiqueue, tso, uso, gso, gro, tun_gro, batch_crypto, xdp_tx;
 	bool uso_refused; /* asked for, but this kernel has no TUN USO (< 6.2) */
 	enum dp_df_bit df_bit;
+	bool frag_after;
 };
 void dp_engine(const struct dp *dp, struct dp_engine *e);
 /* The worker that receives the packets of inbound SA p (for show). */

@@ -595,6 +595,7 @@ struct dp {
 	bool batch_crypto;  /* some worker seals in multi-buffer batches */
 	bool xdp_tx;        /* native ESP/AH sent with AF_XDP (crypto engine offload xdp-tx) */
 	unsigned df_bit;    /* atomic: enum dp_df_bit (crypto ipsec df-bit) */
+	bool frag_after;    /* atomic: crypto ipsec fragmentation after-encryption */
 	pthread_mutex_t xsk_lock;
 	struct dp_xsk_dev xsk[DP_XSK_DEVS];
 	int wake_fd;      /* eventfd: readable = stop */

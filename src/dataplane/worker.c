@@ -1039,7 +1039,8 @@ void *dp_worker_main(void *arg)
 		if (pfd[PFD_WAKE].revents)
 			break;
 		poll_check_errors(w, pfd);
-		xform_set_df_bit(w->scratch, __atomic_load_n(&w->dp->df_bit, __ATOMIC_RELAXED));
+		xform_set_df_bit(w->scratch, __atomic_load_n(&w->dp->df_bit, __ATOMIC_RELAXED),
+				 __atomic_load_n(&w->dp->frag_after, __ATOMIC_RELAXED));
 		if (pfd[PFD_TUN].revents & POLLIN)
 			tun_rx(w, pfd[PFD_TUN].fd);
 		for (int k = 0; k < RX__COUNT; k++)

@@ -434,9 +434,10 @@ void xform_release(struct xform_scratch *s)
 	s->nheld = 0;
 }
 
-void xform_set_df_bit(struct xform_scratch *s, unsigned mode)
+void xform_set_df_bit(struct xform_scratch *s, unsigned mode, bool frag_after)
 {
 	s->df_bit = (uint8_t)mode;
+	s->frag_after = frag_after;
 }
 
 /* ---- path MTU (RFC 4301 8.2) --------------------------------------------- */
@@ -471,8 +472,28 @@ static size_t wire_len(const struct bundle *b, bool tunnel, const struct iphdr_i
  * its first packet, usually a small one, has it asked before a large one
  * follows) or is past its time (it is still applied until the answer
  * replaces it). */
-static enum dp_drop pmtu_check(const struct bundle *b, bool tunnel, const struct iphdr_info *h,
-			       const struct pkt *p, struct xform_out *o)
+/* Is a tunnel mode packet over the path MTU sealed whole and the sealed
+ * packet cut (send_cut), rather than fragmented before encryption or
+ * answered with ICMP? */
+static bool cut_after(const struct xform_scratch *s, const struct iphdr_info *h,
+		      const struct pkt *p, size_t fit)
+{
+	const uint8_t *d = pkt_data(p);
+
+	/* An IPv6 packet no longer than the 1280 every IPv6 link carries
+	 * cannot be made smaller by its sender (RFC 8200 5): the tunnel sends
+	 * it anyway and cuts the sealed packet itself (RFC 2473 7.1). */
+	if (h->ver == 6)
+		return fit < IPV6_MIN_MTU && p->len <= IPV6_MIN_MTU;
+	/* IPv4 with DF: only if the outer DF is cleared (crypto ipsec df-bit
+	 * clear: the operator lets the sealed packet be fragmented); without
+	 * DF: crypto ipsec fragmentation after-encryption. */
+	return (d[6] & 0x40) ? s->df_bit == DP_DF_CLEAR : s->frag_after;
+}
+
+static enum dp_drop pmtu_check(const struct xform_scratch *s, const struct bundle *b, bool tunnel,
+			       const struct iphdr_info *h, const struct pkt *p,
+			       struct xform_out *o)
 {
 	const struct sa *top = o->sa;
 	uint32_t mtu = __atomic_load_n(&top->path_mtu, __ATOMIC_ACQUIRE);
@@ -488,12 +509,8 @@ static enum dp_drop pmtu_check(const struct bundle *b, bool tunnel, const struct
 		fit--;
 	while (fit + 1 < p->len && wire_len(b, tunnel, h, fit + 1) <= mtu)
 		fit++;
-	/* An IPv6 packet no longer than the 1280 every IPv6 link carries
-	 * cannot be made smaller by its sender (RFC 8200 5): a tunnel whose
-	 * path takes less sends it anyway and cuts the sealed packet itself
-	 * (RFC 2473 7.1); the peer's kernel puts it back together. */
-	if (tunnel && h->ver == 6 && fit < IPV6_MIN_MTU && p->len <= IPV6_MIN_MTU) {
-		o->frag_mtu = mtu;
+	if (tunnel && cut_after(s, h, p, fit)) {
+		o->frag_mtu = mtu; /* the peer's kernel puts it back together */
 		return DROP_NONE;
 	}
 	o->max_inner = fit;
@@ -524,7 +541,7 @@ enum dp_drop xform_output(struct sad *sad, const struct policy *pol, unsigned wo
 	if (!iphdr_parse(pkt_data(p), p->len, true, &h) || h.tot_len > p->len)
 		return count_drop(b.ah ? b.ah : b.esp, worker, DROP_MALFORMED);
 	p->len = h.tot_len;
-	r = pmtu_check(&b, tunnel, &h, p, o);
+	r = pmtu_check(s, &b, tunnel, &h, p, o);
 	if (r != DROP_NONE)
 		return r;
 	r = bundle_account(sad, &b, worker, p->len);

@@ -72,6 +72,7 @@ struct xform_scratch {
 	bool def_ok, inf_ok;
 	uint16_t ip_id;             /* outer IPv4 identification, per worker */
 	uint8_t df_bit;             /* enum dp_df_bit, set by the worker (crypto ipsec df-bit) */
+	bool frag_after;            /* crypto ipsec fragmentation after-encryption */
 	uint8_t hdr[XFORM_HDR_MAX]; /* AH: zeroed copy of IP header + AH */
 	uint8_t buf[PKT_MAX_DATA];  /* IPComp output */
 	/* Batch sealing (xform_defer_enable): outbound ESP packets of SAs

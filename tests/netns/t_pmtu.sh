@@ -136,6 +136,35 @@ sed -e "s/set peer 2001:db8:ff::1/set peer $GA4/" \
 v6_under_1280 "over IPv4" "$TMP/v6in4-gwA.cfg" "$TMP/v6in4-gwB.cfg"
 for ns in "$GA" "$GB"; do ip -n "$ns" link set wan0 mtu 1400; done
 
+# IOS's crypto ipsec fragmentation after-encryption: an IPv4 packet without
+# DF is sealed whole and the sealed packet fragmented (the peer's kernel
+# reassembles); DF is still honoured (ICMP). Then crypto ipsec df-bit
+# clear (live): a packet with DF is sealed whole and cut too.
+info "== crypto ipsec fragmentation after-encryption, then df-bit clear"
+nsx "$HA" ip route flush cache
+sed '/^end$/d' "$EX/manual-esp-gcm-gwA.cfg" >"$TMP/after-gwA.cfg"
+echo "crypto ipsec fragmentation after-encryption" >>"$TMP/after-gwA.cfg"
+start_esprit "$GA" "$TMP/after-gwA.cfg" || bail "gwA after-encryption"
+start_esprit "$GB" "$EX/manual-esp-gcm-gwB.cfg" || bail "gwB after-encryption"
+check_ping "$HA" "$HB4"
+check "show crypto engine: fragmentation after-encryption" \
+	grep -q "fragmentation after-encryption" <<<"$(cli "$GA" show crypto engine)"
+check "1400-byte pings without DF pass" nsx "$HA" ping -c 3 -W 2 -M dont -s 1372 "$HB4"
+check "sealed whole and cut after (pmtu_fragmented_after $(dp "$GA" pmtu_fragmented_after), before 0)" \
+	eval 'num_ge "$(dp "$GA" pmtu_fragmented_after)" 3 && num_eq "$(dp "$GA" pmtu_fragmented)" 0'
+out=$(nsx "$HA" ping -c 1 -W 2 -M do -s 1372 "$HB4" 2>&1)
+check "DF still honoured: frag needed, mtu = 1346" grep -q "mtu = 1346" <<<"$out"
+printf 'crypto ipsec df-bit clear\n' | cli "$GA" configure >"$TMP/conf.out" 2>&1
+check "configure crypto ipsec df-bit clear accepted" not_grep "%" "$TMP/conf.out"
+nsx "$HA" ip route flush cache
+f0=$(dp "$GA" pmtu_fragmented_after)
+check "df-bit clear: 1400-byte pings with DF pass" nsx "$HA" ping -c 3 -W 2 -M do -s 1372 "$HB4"
+check "cut after sealing ($f0 -> $(dp "$GA" pmtu_fragmented_after))" \
+	num_ge "$(dp "$GA" pmtu_fragmented_after)" $((f0 + 3))
+check_transfer "$HA" "$HB" "$HB4" 3000000
+stop_esprit "$GA"
+stop_esprit "$GB"
+
 info "== IKEv2: a rekeyed SA starts with the path MTU of the one it replaces"
 start_esprit "$GA" "$EX/ikev2-map-gwA.cfg" || bail "gwA ikev2"
 start_esprit "$GB" "$EX/ikev2-map-gwB.cfg" || bail "gwB ikev2"

@@ -461,6 +461,35 @@ static void test_ipsec_df_bit(void **state)
 	assert_non_null(strstr(err.msg, "clear"));
 }
 
+/* crypto ipsec fragmentation: before-encryption by default (not
+ * written), after-encryption kept, written back, part of equality; the no
+ * form and before-encryption are the default again. */
+static void test_ipsec_fragmentation(void **state)
+{
+	struct config *a, *b;
+
+	(void)state;
+	load_write_load("crypto ipsec fragmentation after-encryption\n",
+			"crypto ipsec fragmentation after-encryption\n", NULL, &a, &b);
+	assert_true(a->frag_after);
+	b->frag_after = false;
+	assert_false(config_equal(a, b));
+	config_free(a);
+	config_free(b);
+	load_write_load("crypto ipsec fragmentation after-encryption\n"
+			"crypto ipsec fragmentation before-encryption\n",
+			NULL, "fragmentation", &a, &b);
+	assert_false(a->frag_after);
+	config_free(a);
+	config_free(b);
+	load_write_load("crypto ipsec fragmentation after-encryption\n"
+			"no crypto ipsec fragmentation\n",
+			NULL, "fragmentation", &a, &b);
+	assert_false(a->frag_after);
+	config_free(a);
+	config_free(b);
+}
+
 /* crypto engine queue-length: kept, written back, part of equality; no
  * form back to the default; out of range refused at the number. */
 static void test_engine_queue_length(void **state)
@@ -672,6 +701,7 @@ int main(void)
 		cmocka_unit_test(test_engine_offload),
 		cmocka_unit_test(test_engine_offload_xdp_tx),
 		cmocka_unit_test(test_ipsec_df_bit),
+		cmocka_unit_test(test_ipsec_fragmentation),
 		cmocka_unit_test(test_engine_queue_length),
 		cmocka_unit_test(test_engine_cpus),
 		cmocka_unit_test(test_apply_lines_and_no),
