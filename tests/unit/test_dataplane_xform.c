@@ -17,6 +17,7 @@
 
 #include "crypto/alg.h"
 #include "crypto/cipher.h"
+#include "dataplane/dp.h"
 #include "dataplane/xform.h"
 #include "dataplane/xform_int.h"
 #include "ipsec/sad.h"
@@ -1094,6 +1095,78 @@ static void test_path_mtu(void **state)
 	}
 }
 
+/* Packets over the path MTU that are sealed whole for the worker to cut
+ * (o.frag_mtu, send_cut): an IPv6 packet of at most 1280 bytes always
+ * (RFC 8200 5), an IPv4 one without DF under fragmentation
+ * after-encryption, one with DF under df-bit clear; their outer header has
+ * no DF, and the sealed packet opens. The outer DF of packets that fit
+ * follows crypto ipsec df-bit. */
+static void test_path_mtu_cut(void **state)
+{
+	struct sacfg c = {.proto = IPSEC_PROTO_ESP, .encr = ENCR_AES_GCM_16, .key_bits = 128,
+			  .af_outer = 4, .spi = SPI_ESP, .mode = IPSEC_MODE_TUNNEL};
+	uint8_t d[2000], sealed[2000];
+	struct xform_out o;
+	struct sa *sa, *got = NULL;
+	size_t n;
+
+	(void)state;
+	reset_sads();
+	install_pair(&c);
+	sa = sa_out(IPSEC_PROTO_ESP);
+	xform_learn_path_mtu(sa, 1300, 600);
+	/* IPv6, 1280 bytes: sealed whole, no DF outside */
+	assert_int_equal(out(&c, d, inner_make(d, 6, 1280 - 48, false), &o), DROP_NONE);
+	assert_int_equal(o.frag_mtu, 1300);
+	assert_true(E.p.len > 1300);
+	assert_int_equal(pkt_data(&E.p)[6] & 0x40, 0);
+	n = E.p.len;
+	memcpy(sealed, pkt_data(&E.p), n);
+	assert_int_equal(in(sealed, n, &o, &got), DROP_NONE);
+	assert_ptr_equal(got, sa_in(SPI_ESP, IPSEC_PROTO_ESP));
+	assert_int_equal(E.p.len, 1280);
+	/* IPv6 over 1280: its sender can go lower (told 1280 by the worker) */
+	assert_int_equal(out(&c, d, inner_make(d, 6, 1400 - 48, false), &o), XFORM_TOO_BIG);
+	assert_int_equal(o.frag_mtu, 0);
+	assert_int_equal(o.max_inner, 1300 - 20 - 8 - 8 - 16 - 2);
+	/* IPv4 with DF: told, unless df-bit clear */
+	assert_int_equal(out(&c, d, inner_make(d, 4, 1400 - 28, false), &o), XFORM_TOO_BIG);
+	xform_set_df_bit(E.s, DP_DF_CLEAR, false);
+	assert_int_equal(out(&c, d, inner_make(d, 4, 1400 - 28, false), &o), DROP_NONE);
+	assert_int_equal(o.frag_mtu, 1300);
+	assert_int_equal(pkt_data(&E.p)[6] & 0x40, 0);
+	/* IPv4 without DF: fragmented before encryption (the worker's
+	 * XFORM_TOO_BIG path), unless after-encryption */
+	inner_make(d, 4, 1400 - 28, false);
+	d[6] = 0;
+	put_be16(d + 10, 0);
+	put_be16(d + 10, csum(d, 20));
+	xform_set_df_bit(E.s, DP_DF_COPY, false);
+	assert_int_equal(out(&c, d, 1400, &o), XFORM_TOO_BIG);
+	xform_set_df_bit(E.s, DP_DF_COPY, true);
+	assert_int_equal(out(&c, d, 1400, &o), DROP_NONE);
+	assert_int_equal(o.frag_mtu, 1300);
+	assert_int_equal(out(&c, d, inner_make(d, 4, 1400 - 28, false), &o), XFORM_TOO_BIG);
+	/* packets that fit: the outer DF as df-bit says */
+	xform_set_df_bit(E.s, DP_DF_COPY, false);
+	assert_int_equal(out(&c, d, inner_make(d, 4, 100, false), &o), DROP_NONE);
+	assert_int_equal(o.frag_mtu, 0);
+	assert_int_equal(pkt_data(&E.p)[6] & 0x40, 0x40); /* copied */
+	assert_int_equal(out(&c, d, inner_make(d, 6, 100, false), &o), DROP_NONE);
+	assert_int_equal(pkt_data(&E.p)[6] & 0x40, 0x40); /* set for IPv6 */
+	xform_set_df_bit(E.s, DP_DF_CLEAR, false);
+	assert_int_equal(out(&c, d, inner_make(d, 4, 100, false), &o), DROP_NONE);
+	assert_int_equal(pkt_data(&E.p)[6] & 0x40, 0);
+	xform_set_df_bit(E.s, DP_DF_SET, false);
+	inner_make(d, 4, 100, false);
+	d[6] = 0;
+	put_be16(d + 10, 0);
+	put_be16(d + 10, csum(d, 20));
+	assert_int_equal(out(&c, d, 128, &o), DROP_NONE);
+	assert_int_equal(pkt_data(&E.p)[6] & 0x40, 0x40);
+	xform_set_df_bit(E.s, DP_DF_COPY, false); /* E.s is shared by the other tests */
+}
+
 static bool is_hex(const char *s)
 {
 	if (!*s)
@@ -1531,6 +1604,7 @@ int main(void)
 		cmocka_unit_test(test_ipcomp_garbage),
 		cmocka_unit_test(test_udp_encap),
 		cmocka_unit_test(test_path_mtu),
+		cmocka_unit_test(test_path_mtu_cut),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
