@@ -156,9 +156,10 @@ static void ask_path_mtu(struct dp_worker *w, const struct tx_ent *e)
 		       ip_addr_str(&e->o.dst, a), mtu, prev, sa->p.name);
 }
 
-/* e was sealed though the path takes less (o.frag_mtu: an IPv6 packet of
- * at most 1280 bytes, xform.c pmtu_check): as the source of the sealed
- * packet we cut it (RFC 2473 7.1). Native: fragments on the raw socket,
+/* e was sealed though the path takes less (o.frag_mtu, xform.c cut_after:
+ * an IPv6 packet of at most 1280 bytes, an IPv4 one under fragmentation
+ * after-encryption or df-bit clear): as the source of the sealed packet
+ * we cut it (RFC 2473 7.1). Native: fragments on the raw socket,
  * IPv4 without DF (RFC 791) or IPv6 with a Fragment header (RFC 8200
  * 4.5); ESP-in-UDP: one datagram, which the kernel fragments. Returns
  * the packets sent, 0 with *r set if none could be. */
@@ -206,7 +207,9 @@ static void tx_cut(struct dp_worker *w)
 	struct tx_batch *b = &w->tx;
 	unsigned k = 0;
 
-	for (unsigned i = 0; i < b->n; i++) {
+	while (k < b->n && !b->e[k].o.frag_mtu)
+		k++; /* the usual batch: none, nothing moves */
+	for (unsigned i = k; i < b->n; i++) {
 		struct tx_ent *e = &b->e[i];
 		enum dp_drop r;
 
@@ -1039,7 +1042,7 @@ void *dp_worker_main(void *arg)
 		if (pfd[PFD_WAKE].revents)
 			break;
 		poll_check_errors(w, pfd);
-		xform_set_df_bit(w->scratch, __atomic_load_n(&w->dp->df_bit, __ATOMIC_RELAXED),
+		xform_set_frag_rules(w->scratch, __atomic_load_n(&w->dp->df_bit, __ATOMIC_RELAXED),
 				 __atomic_load_n(&w->dp->frag_after, __ATOMIC_RELAXED));
 		if (pfd[PFD_TUN].revents & POLLIN)
 			tun_rx(w, pfd[PFD_TUN].fd);

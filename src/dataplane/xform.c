@@ -434,7 +434,7 @@ void xform_release(struct xform_scratch *s)
 	s->nheld = 0;
 }
 
-void xform_set_df_bit(struct xform_scratch *s, unsigned mode, bool frag_after)
+void xform_set_frag_rules(struct xform_scratch *s, unsigned mode, bool frag_after)
 {
 	s->df_bit = (uint8_t)mode;
 	s->frag_after = frag_after;
@@ -467,11 +467,6 @@ static size_t wire_len(const struct bundle *b, bool tunnel, const struct iphdr_i
 	return hdr + body;
 }
 
-/* XFORM_TOO_BIG (with o->max_inner) if p would exceed the path MTU
- * known for its peer. o->pmtu_ask if that MTU was never asked (a new SA:
- * its first packet, usually a small one, has it asked before a large one
- * follows) or is past its time (it is still applied until the answer
- * replaces it). */
 /* Is a tunnel mode packet over the path MTU sealed whole and the sealed
  * packet cut (send_cut), rather than fragmented before encryption or
  * answered with ICMP? */
@@ -491,6 +486,12 @@ static bool cut_after(const struct xform_scratch *s, const struct iphdr_info *h,
 	return (d[6] & 0x40) ? s->df_bit == DP_DF_CLEAR : s->frag_after;
 }
 
+/* XFORM_TOO_BIG (with o->max_inner) if p would exceed the path MTU
+ * known for its peer, unless it is to be cut after sealing (cut_after:
+ * o->frag_mtu). o->pmtu_ask if that MTU was never asked (a new SA:
+ * its first packet, usually a small one, has it asked before a large one
+ * follows) or is past its time (it is still applied until the answer
+ * replaces it). */
 static enum dp_drop pmtu_check(const struct xform_scratch *s, const struct bundle *b, bool tunnel,
 			       const struct iphdr_info *h, const struct pkt *p,
 			       struct xform_out *o)

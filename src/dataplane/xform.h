@@ -65,10 +65,10 @@ struct xform_in {
  * per worker. */
 struct xform_scratch;
 struct xform_scratch *xform_scratch_new(void);
-/* The outer DF rule for what this scratch seals next (enum dp_df_bit), and
- * whether IPv4 packets without DF over the path MTU are fragmented after
- * encryption instead of before (crypto ipsec fragmentation). */
-void xform_set_df_bit(struct xform_scratch *s, unsigned mode, bool frag_after);
+/* How what this scratch seals next treats the outer DF bit (enum
+ * dp_df_bit: crypto ipsec df-bit) and IPv4 packets without DF over the
+ * path MTU (frag_after: crypto ipsec fragmentation after-encryption). */
+void xform_set_frag_rules(struct xform_scratch *s, unsigned mode, bool frag_after);
 void xform_scratch_free(struct xform_scratch *s);
 
 /* Batch sealing: after this, xform_output may leave an ESP packet of an

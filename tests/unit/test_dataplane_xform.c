@@ -1131,7 +1131,7 @@ static void test_path_mtu_cut(void **state)
 	assert_int_equal(o.max_inner, 1300 - 20 - 8 - 8 - 16 - 2);
 	/* IPv4 with DF: told, unless df-bit clear */
 	assert_int_equal(out(&c, d, inner_make(d, 4, 1400 - 28, false), &o), XFORM_TOO_BIG);
-	xform_set_df_bit(E.s, DP_DF_CLEAR, false);
+	xform_set_frag_rules(E.s, DP_DF_CLEAR, false);
 	assert_int_equal(out(&c, d, inner_make(d, 4, 1400 - 28, false), &o), DROP_NONE);
 	assert_int_equal(o.frag_mtu, 1300);
 	assert_int_equal(pkt_data(&E.p)[6] & 0x40, 0);
@@ -1141,30 +1141,30 @@ static void test_path_mtu_cut(void **state)
 	d[6] = 0;
 	put_be16(d + 10, 0);
 	put_be16(d + 10, csum(d, 20));
-	xform_set_df_bit(E.s, DP_DF_COPY, false);
+	xform_set_frag_rules(E.s, DP_DF_COPY, false);
 	assert_int_equal(out(&c, d, 1400, &o), XFORM_TOO_BIG);
-	xform_set_df_bit(E.s, DP_DF_COPY, true);
+	xform_set_frag_rules(E.s, DP_DF_COPY, true);
 	assert_int_equal(out(&c, d, 1400, &o), DROP_NONE);
 	assert_int_equal(o.frag_mtu, 1300);
 	assert_int_equal(out(&c, d, inner_make(d, 4, 1400 - 28, false), &o), XFORM_TOO_BIG);
 	/* packets that fit: the outer DF as df-bit says */
-	xform_set_df_bit(E.s, DP_DF_COPY, false);
+	xform_set_frag_rules(E.s, DP_DF_COPY, false);
 	assert_int_equal(out(&c, d, inner_make(d, 4, 100, false), &o), DROP_NONE);
 	assert_int_equal(o.frag_mtu, 0);
 	assert_int_equal(pkt_data(&E.p)[6] & 0x40, 0x40); /* copied */
 	assert_int_equal(out(&c, d, inner_make(d, 6, 100, false), &o), DROP_NONE);
 	assert_int_equal(pkt_data(&E.p)[6] & 0x40, 0x40); /* set for IPv6 */
-	xform_set_df_bit(E.s, DP_DF_CLEAR, false);
+	xform_set_frag_rules(E.s, DP_DF_CLEAR, false);
 	assert_int_equal(out(&c, d, inner_make(d, 4, 100, false), &o), DROP_NONE);
 	assert_int_equal(pkt_data(&E.p)[6] & 0x40, 0);
-	xform_set_df_bit(E.s, DP_DF_SET, false);
+	xform_set_frag_rules(E.s, DP_DF_SET, false);
 	inner_make(d, 4, 100, false);
 	d[6] = 0;
 	put_be16(d + 10, 0);
 	put_be16(d + 10, csum(d, 20));
 	assert_int_equal(out(&c, d, 128, &o), DROP_NONE);
 	assert_int_equal(pkt_data(&E.p)[6] & 0x40, 0x40);
-	xform_set_df_bit(E.s, DP_DF_COPY, false); /* E.s is shared by the other tests */
+	xform_set_frag_rules(E.s, DP_DF_COPY, false); /* E.s is shared by the other tests */
 }
 
 static bool is_hex(const char *s)
