@@ -210,13 +210,10 @@ static void pmtu_apply(struct dp_worker *w, const struct pmtu_msg *m)
 	x.mtu = m->mtu < floor ? floor : m->mtu;
 	sad_foreach(w->dp->sad, lower_peer, &x);
 	if (x.lowered)
-		log_rl(
-		    &w->dp->rl_io, LOG_LVL_INFO,
-		    "dp: path MTU to %s is %u: ICMP from %s%s (was %u; %u outbound SA(s)): larger "
-		    "packets are fragmented before encryption, or their senders told (ICMP) "
-		    "when they set DF",
-		    ip_addr_str(&m->dst, d), x.mtu, ip_addr_str(&m->from, f),
-		    m->mtu < floor ? ", raised to the floor" : "", x.was, x.lowered);
+		log_rl(&w->dp->rl_io, LOG_LVL_INFO,
+		       "dp: path MTU to %s is %u: ICMP from %s%s (was %u; %u outbound SA(s))",
+		       ip_addr_str(&m->dst, d), x.mtu, ip_addr_str(&m->from, f),
+		       m->mtu < floor ? ", raised to the floor" : "", x.was, x.lowered);
 }
 
 /* May worker w take one more message this second? */

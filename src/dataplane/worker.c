@@ -127,8 +127,8 @@ static void learn_path_mtu(struct dp_worker *w, const struct tx_ent *e)
 		return;
 	xform_learn_path_mtu(sa, mtu, DP_PMTU_TTL_S);
 	log_rl(&w->dp->rl_io, LOG_LVL_INFO,
-	       "dp: path MTU to %s is %u (sa %s): larger packets are fragmented before "
-	       "encryption, or their senders told (ICMP) when they set DF",
+	       "dp: path MTU to %s is %u (sa %s): larger packets are fragmented, or their "
+	       "senders told (ICMP) when they set DF (crypto ipsec fragmentation, df-bit)",
 	       ip_addr_str(&e->o.dst, a), mtu, sa->p.name);
 }
 
