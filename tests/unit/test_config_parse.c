@@ -476,18 +476,16 @@ static void test_ipsec_fragmentation(void **state)
 	assert_false(config_equal(a, b));
 	config_free(a);
 	config_free(b);
-	load_write_load("crypto ipsec fragmentation after-encryption\n"
-			"crypto ipsec fragmentation before-encryption\n",
-			NULL, "fragmentation", &a, &b);
-	assert_false(a->frag_after);
-	config_free(a);
-	config_free(b);
-	load_write_load("crypto ipsec fragmentation after-encryption\n"
-			"no crypto ipsec fragmentation\n",
-			NULL, "fragmentation", &a, &b);
-	assert_false(a->frag_after);
-	config_free(a);
-	config_free(b);
+	for (int i = 0; i < 2; i++) {
+		load_write_load(i ? "crypto ipsec fragmentation after-encryption\n"
+				    "no crypto ipsec fragmentation\n"
+				  : "crypto ipsec fragmentation after-encryption\n"
+				    "crypto ipsec fragmentation before-encryption\n",
+				NULL, "fragmentation", &a, &b);
+		assert_false(a->frag_after);
+		config_free(a);
+		config_free(b);
+	}
 }
 
 /* crypto engine queue-length: kept, written back, part of equality; no
