@@ -50,7 +50,8 @@ static void engine_text(struct strbuf *b, struct dp *dp, const struct dp_engine 
 		      on(e->multiqueue), on(e->tso), on(e->uso),
 		      e->uso_refused ? " (this kernel has none: Linux >= 6.2)" : "", on(e->gso),
 		      on(e->gro), on(e->tun_gro), on(e->batch_crypto), on(e->xdp_tx));
-	strbuf_printf(b, "  outer IPv4 DF bit: %s (crypto ipsec df-bit); fragmentation %s-encryption\n",
+	strbuf_printf(b, "  outer IPv4 DF bit: %s (crypto ipsec df-bit); fragmentation "
+			 "%s-encryption\n",
 		      dp_df_bit_name(e->df_bit), e->frag_after ? "after" : "before");
 	strbuf_printf(b, "  crypto: %s%s%s\n", OpenSSL_version(OPENSSL_VERSION),
 		      mb ? "; intel-ipsec-mb " : "", mb ? mb : "");

@@ -644,8 +644,8 @@ static void dp_text(struct strbuf *b, const struct dp_global_stats *st)
 			 "in %llu\n",
 		      (unsigned long long)st->mb_pkts, (unsigned long long)st->mb_batches,
 		      (unsigned long long)st->mb_in_pkts, (unsigned long long)st->mb_in_batches);
-	strbuf_printf(b, "    over the path MTU: fragmented before encryption %llu, after (IPv6 up "
-			 "to 1280) %llu, ICMP too big sent %llu\n",
+	strbuf_printf(b, "    over the path MTU: fragmented before encryption %llu, after %llu, "
+			 "ICMP too big sent %llu\n",
 		      (unsigned long long)st->pmtu_fragmented,
 		      (unsigned long long)st->pmtu_fragmented_after,
 		      (unsigned long long)st->pmtu_icmp_sent);

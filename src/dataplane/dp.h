@@ -87,9 +87,10 @@ struct dp_global_stats {
 	 * IPv4 without DF fragmented before encryption, and the ICMP "too
 	 * big" messages sent to the senders of the others (dropped). */
 	uint64_t pmtu_fragmented, pmtu_icmp_sent;
-	/* IPv6 packets of at most 1280 bytes over a path that takes less once
-	 * sealed: sealed whole and the sealed packet fragmented by us (RFC
-	 * 8200 5, RFC 2473 7.1). */
+	/* Packets over the path MTU sealed whole and the sealed packet
+	 * fragmented by us: IPv6 ones of at most 1280 bytes (RFC 8200 5, RFC
+	 * 2473 7.1), IPv4 ones under crypto ipsec fragmentation
+	 * after-encryption or df-bit clear. */
 	uint64_t pmtu_fragmented_after;
 	/* ICMP path MTU messages received (RFC 4301 8.2.1, pmtu.c): mapped to
 	 * an outbound SA and applied to its peer's SAs, or ignored (naming no
