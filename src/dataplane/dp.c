@@ -7,6 +7,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "crypto/cipher.h"
 #include "dataplane/internal.h"
 
 unsigned dp_workers_resolve(unsigned cfg_workers)
@@ -69,6 +70,10 @@ static int workers_create(struct dp *dp)
 		w->scratch = xform_scratch_new();
 		if (!w->scratch)
 			return -1;
+		/* IPv6 fragment identifications (send_cut): unpredictable (RFC
+		 * 7739), and each worker's far from the others' */
+		if (crypto_random(&w->frag_id, sizeof(w->frag_id)) != 0)
+			w->frag_id = i << 24;
 		if (!dp->cfg.no_batch_crypto && xform_defer_enable(w->scratch)) {
 			dp->batch_crypto = true;
 			w->prever = true;

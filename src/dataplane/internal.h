@@ -567,7 +567,7 @@ struct dp_worker {
 	struct xsk_tx *xsk_wait; /* xdp-tx: a socket with descriptors left to kick, or NULL */
 	unsigned vti_gen_seen;  /* atomic: the dp->vti_gen this worker polls */
 	uint64_t acqq_next_ns;  /* worker 0: next look at the acquire queue */
-	uint32_t frag_id;       /* IPv6 Fragment header identification (send_cut) */
+	uint32_t frag_id;       /* IPv6 Fragment header identification (send_cut): the last used */
 	uint64_t pmtu_sec;      /* worker 0: path MTU messages taken this second */
 	unsigned pmtu_left;
 	struct dp_worker_stats stats;
