@@ -174,7 +174,8 @@ static unsigned send_cut(struct dp_worker *w, const struct tx_ent *e, enum dp_dr
 	*r = DROP_NONE;
 	if (e->o.udp) {
 		*r = sock_send(&w->dp->socks, e->p, &e->o);
-		return *r == DROP_NONE;
+		sent = *r == DROP_NONE;
+		goto out;
 	}
 	n = d[0] >> 4 == 4 ? (ip4_frag_plan(d, len, mtu, &fp) ? fp.nfrag : 0)
 			   : ip6_frag_count(len, mtu);
@@ -195,6 +196,7 @@ static unsigned send_cut(struct dp_worker *w, const struct tx_ent *e, enum dp_dr
 		sent += *r == DROP_NONE;
 	}
 	pkt_pool_put(&w->pool, q);
+out:
 	if (sent)
 		stat_add(&w->stats.s.pmtu_fragmented_after, 1);
 	return sent;
