@@ -450,7 +450,25 @@ static void drops_text(struct strbuf *b, const uint64_t *drops, const char *inde
 			      dp_drop_name((enum dp_drop)d), (unsigned long long)drops[d]);
 }
 
-static void group_text(struct strbuf *b, const struct group *g, bool detail)
+/* What becomes of packets over the path MTU, as the running configuration
+ * says (crypto ipsec fragmentation, crypto ipsec df-bit; xform.c
+ * cut_after). */
+static const char *pmtu_rule(const struct config *c)
+{
+	bool after = c && c->frag_after, clear = c && c->df_bit == DP_DF_CLEAR;
+
+	if (after && clear)
+		return "larger packets fragmented after encryption";
+	if (after)
+		return "larger packets fragmented after encryption, or refused with ICMP when "
+		       "they set DF";
+	if (clear)
+		return "larger packets fragmented before encryption, or after it when they set DF";
+	return "larger packets fragmented before encryption, or refused with ICMP when they "
+	       "set DF";
+}
+
+static void group_text(struct strbuf *b, const struct group *g, bool detail, const char *rule)
 {
 	char l[IP_ADDR_STRLEN], r[IP_ADDR_STRLEN];
 	const struct ts_list *sel = &g->sa[0].p.sel;
@@ -488,9 +506,7 @@ static void group_text(struct strbuf *b, const struct group *g, bool detail)
 		drops_text(b, g->drops, "    ");
 	strbuf_printf(b, "\n     local crypto endpt.: %s, remote crypto endpt.: %s\n", l, r);
 	if (g->path_mtu)
-		strbuf_printf(b, "     path mtu %u (larger packets fragmented before "
-				 "encryption or refused with ICMP)\n",
-			      g->path_mtu);
+		strbuf_printf(b, "     path mtu %u (%s)\n", g->path_mtu, rule);
 	else
 		strbuf_printf(b, "     path mtu: not known yet (no route to the peer; asked "
 				 "at the next packet)\n");
@@ -742,7 +758,7 @@ int ctl_show_crypto_ipsec_sa(struct ctl_ctx *x, const struct ctl_args *a)
 		if (arr)
 			json_object_array_add(arr, group_json(&g));
 		else
-			group_text(x->out, &g, detail);
+			group_text(x->out, &g, detail, pmtu_rule(c));
 	}
 	if (s.failed)
 		strbuf_printf(x->out, "%% Out of memory: some SAs are not shown\n");

@@ -149,6 +149,9 @@ start_esprit "$GB" "$EX/manual-esp-gcm-gwB.cfg" || bail "gwB after-encryption"
 check_ping "$HA" "$HB4"
 check "show crypto engine: fragmentation after-encryption" \
 	grep -q "fragmentation after-encryption" <<<"$(cli "$GA" show crypto engine)"
+check "show crypto ipsec sa says so by the path mtu" \
+	grep -q "path mtu 1400 (larger packets fragmented after encryption, or refused with ICMP when they set DF)" \
+	<<<"$(cli "$GA" show crypto ipsec sa)"
 check "1400-byte pings without DF pass" nsx "$HA" ping -c 3 -W 2 -M dont -s 1372 "$HB4"
 check "sealed whole and cut after (pmtu_fragmented_after $(dp "$GA" pmtu_fragmented_after), before 0)" \
 	eval 'num_ge "$(dp "$GA" pmtu_fragmented_after)" 3 && num_eq "$(dp "$GA" pmtu_fragmented)" 0'
@@ -156,6 +159,8 @@ out=$(nsx "$HA" ping -c 1 -W 2 -M do -s 1372 "$HB4" 2>&1)
 check "DF still honoured: frag needed, mtu = 1346" grep -q "mtu = 1346" <<<"$out"
 printf 'crypto ipsec df-bit clear\n' | cli "$GA" configure >"$TMP/conf.out" 2>&1
 check "configure crypto ipsec df-bit clear accepted" not_grep "%" "$TMP/conf.out"
+check "show crypto ipsec sa: larger packets fragmented after encryption" \
+	grep -q "path mtu 1400 (larger packets fragmented after encryption)" <<<"$(cli "$GA" show crypto ipsec sa)"
 nsx "$HA" ip route flush cache
 f0=$(dp "$GA" pmtu_fragmented_after)
 check "df-bit clear: 1400-byte pings with DF pass" nsx "$HA" ping -c 3 -W 2 -M do -s 1372 "$HB4"
