@@ -123,8 +123,8 @@ struct raw_icmp_filter {
  * copy of every ICMP message that arrives, so the type filter (level,
  * opt) keeps only those about the path MTU (pmtu.c reads them). -1 if it
  * cannot be had. */
-static int icmp_tx_open(int af, int proto, int level, int opt, const void *filter,
-			socklen_t flen, uint32_t fwmark)
+static int icmp_open(int af, int proto, int level, int opt, const void *filter, socklen_t flen,
+		     uint32_t fwmark)
 {
 	int fd = socket(af, SOCK_RAW | SOCK_CLOEXEC, proto);
 
@@ -160,7 +160,7 @@ static int icmp4_pmtu_filter(int fd)
 	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
 }
 
-static void open_icmp_tx(struct dp_socks *s, uint32_t fwmark)
+static void open_icmp(struct dp_socks *s, uint32_t fwmark)
 {
 	/* ICMP_FILTER: a bit set blocks that type; 3 is destination unreachable */
 	struct raw_icmp_filter f4 = {.data = ~(1u << 3)};
@@ -168,10 +168,9 @@ static void open_icmp_tx(struct dp_socks *s, uint32_t fwmark)
 
 	ICMP6_FILTER_SETBLOCKALL(&f6);
 	ICMP6_FILTER_SETPASS(ICMP6_PACKET_TOO_BIG, &f6);
-	s->icmp4 = icmp_tx_open(AF_INET, IPPROTO_ICMP, SOL_RAW, ICMP_FILTER, &f4, sizeof(f4),
-				   fwmark);
-	s->icmp6 = icmp_tx_open(AF_INET6, IPPROTO_ICMPV6, IPPROTO_ICMPV6, ICMP6_FILTER, &f6,
-				   sizeof(f6), fwmark);
+	s->icmp4 = icmp_open(AF_INET, IPPROTO_ICMP, SOL_RAW, ICMP_FILTER, &f4, sizeof(f4), fwmark);
+	s->icmp6 = icmp_open(AF_INET6, IPPROTO_ICMPV6, IPPROTO_ICMPV6, ICMP6_FILTER, &f6,
+			     sizeof(f6), fwmark);
 	if (s->icmp4 >= 0 && icmp4_pmtu_filter(s->icmp4) < 0)
 		log_warn("dp: ICMP socket filter: %s: worker 0 reads every destination "
 			 "unreachable the host gets",
@@ -256,7 +255,7 @@ int dp_socks_open(struct dp_socks *s, uint32_t fwmark, uint16_t natt_port, bool 
 	s->fwmark = fwmark;
 	if (open_raw_rx(s) || open_raw_tx(s, fwmark))
 		goto fail;
-	open_icmp_tx(s, fwmark);
+	open_icmp(s, fwmark);
 	if (udp) {
 		s->rx[RX_UDP4] = open_udp(AF_INET, fwmark, natt_port, reuseport);
 		if (s->rx[RX_UDP4] < 0)
