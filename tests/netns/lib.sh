@@ -559,12 +559,25 @@ capture_start() {
 	return 1
 }
 
+# capture_stop: ends the capture. dumpcap reads the kernel's TPACKET_V3
+# ring a block at a time, and a block is handed over when it fills or its
+# timer (dumpcap's 250 ms read timeout) fires: a packet in a block that is
+# not handed over when dumpcap stops is lost. So wait longer than that
+# timer; a check that needs one packet from the live file should wait for
+# it with capture_has first (under the load of the parallel netns tier the
+# timer can fire late).
 capture_stop() {
 	[ -n "$CAP_PID" ] || return 0
-	sleep 0.3
+	sleep 0.5
 	kill -INT "$CAP_PID" 2>/dev/null
 	wait "$CAP_PID" 2>/dev/null
 	CAP_PID=
+}
+
+# capture_has FILE FILTER: the capture being written has a packet matching
+# FILTER (use with wait_for before capture_stop).
+capture_has() {
+	[ "$(tshark_count "$1" "$2")" -ge 1 ] 2>/dev/null
 }
 
 # tshark_count FILE FILTER [tshark options...]: packets matching.
