@@ -229,11 +229,22 @@ static bool choose_conn(struct v2_sa *sa, const struct ikev2_msg *m)
 	return true;
 }
 
-/* 2.4 INITIAL_CONTACT: other IKE SAs of this connection and peer are stale. */
+/* 2.4 INITIAL_CONTACT: "this IKE SA is the only IKE SA currently active
+ * between the authenticated identities": our other authenticated IKE SAs
+ * of this connection and peer are stale. SAs still in IKE_SA_INIT or
+ * IKE_AUTH are not: nobody is authenticated on them yet (a half-open SA
+ * from the same address may be another initiator behind one NAT, or the
+ * peer's own initiation crossing ours, which would leave each side with
+ * the SA the other one killed). */
+static bool authenticated(const struct v2_sa *o)
+{
+	return o->state == V2_ESTABLISHED || o->state == V2_DELETING || o->state == V2_REKEY_NEW;
+}
+
 static void initial_contact(struct v2_sa *sa)
 {
 	for (struct v2_sa *o = sa->eng->all; o; o = o->all_next)
-		if (o != sa && o->conn == sa->conn && o->state != V2_DEAD &&
+		if (o != sa && o->conn == sa->conn && authenticated(o) &&
 		    ip_addr_eq(&o->remote, &sa->remote))
 			v2_sa_dead(o, "INITIAL_CONTACT from the peer", false);
 }

@@ -739,6 +739,39 @@ static void test_cookie(void **state)
 	conns_free(&a, &b);
 }
 
+/* RFC 7296 2.4: INITIAL_CONTACT speaks for the authenticated identities,
+ * so it closes the receiver's established IKE SAs with the peer, not the
+ * ones still in IKE_SA_INIT or IKE_AUTH. A's initiation (SA 1) loses its
+ * IKE_SA_INIT request and waits; B initiates (SA 2) meanwhile, with
+ * INITIAL_CONTACT: A must keep SA 1 (before, it killed it, and when two
+ * initiations crossed each side could be left with the SA the other had
+ * killed). */
+static void test_initial_contact_spares_unauthenticated(void **state)
+{
+	struct ike_conn a, b;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	peers_up(&a, &b, NULL);
+	/* 0 A's SA_INIT req (dropped); B's: 1 SA_INIT req, 2 resp,
+	 * 3 AUTH req { N(INITIAL_CONTACT) }, 4 AUTH resp */
+	net.drop_mask = 1u << 0;
+	establish();
+	assert_int_equal(ikev2_sa_count(net.p[1].e), 0);
+	assert_int_equal(ikev2_initiate(net.p[1].e, "to-A"), 0);
+	run();
+	assert_int_equal(net.p[0].ups, 1);
+	assert_int_equal(net.p[1].ups, 1);
+	assert_int_equal(ikev2_sa_count(net.p[0].e), 2); /* SA 2, and SA 1 in IKE_SA_INIT */
+	/* A's retransmitted IKE_SA_INIT goes on: SA 1 completes too (its
+	 * INITIAL_CONTACT then closes B's established SA 2, as before) */
+	advance(600);
+	assert_int_equal(net.p[0].ups, 2);
+	assert_int_equal(net.p[1].ups, 2);
+	conns_free(&a, &b);
+}
+
 static uint32_t first_in(const struct peer *p)
 {
 	for (unsigned i = 0; i < p->n_sa; i++)
@@ -2063,6 +2096,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_retransmit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_give_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cookie, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_initial_contact_spares_unauthenticated, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_child_rekey, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_child_rekey_mbb, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_child_rekey_no_mbb, setup, teardown),
