@@ -147,10 +147,11 @@ struct ike_conn {
 	uint32_t ike_lifetime_s; /* IKE SA rekey; 0 = never */
 	struct ike_child_cfg child;
 	uint32_t dpd_interval_s; /* 0 = off */
-	/* IOS `dpd INTERVAL RETRY`: seconds between retransmissions of an
-	 * unanswered DPD request (V2_DPD_SENDS sends in all, the peer dead
-	 * RETRY s after the last: death by INTERVAL + 5 * RETRY, which is
-	 * within INTERVAL * RETRY for every allowed pair); 0 = the exponential
+	/* IOS `dpd INTERVAL RETRY`: an unanswered DPD request is sent
+	 * V2_DPD_SENDS times in all within V2_DPD_SENDS * RETRY s, the gaps
+	 * growing exponentially (RFC 7296 2.4; v2_dpd_wait_ms), and the peer
+	 * is dead at the end of them: death by INTERVAL + 5 * RETRY, which is
+	 * within INTERVAL * RETRY for every allowed pair; 0 = the exponential
 	 * schedule of other requests. */
 	uint8_t dpd_retry_s;
 	uint8_t dpd_mode, dpd_action;

@@ -168,6 +168,12 @@ enum { V2_TRACE_OFF, V2_TRACE_ALL, V2_TRACE_PEER };
 #define V2_RETRY_MS 10000
 /* DPD requests sent before the peer is declared dead (with dpd RETRY). */
 #define V2_DPD_SENDS 5
+/* How long to wait for the answer to DPD send SEND (1..V2_DPD_SENDS) under
+ * IOS `dpd INTERVAL RETRY`: RFC 7296 2.4 "retransmission times MUST
+ * increase exponentially", so the waits grow by 1.5 each, and they add up
+ * to V2_DPD_SENDS * RETRY s (RETRY 2: 0.76, 1.14, 1.71, 2.56, 3.84 s): the
+ * peer is still dead INTERVAL + 5 * RETRY s after it went silent. */
+uint32_t v2_dpd_wait_ms(unsigned retry_s, unsigned send);
 
 /* ---- ikev2.c: SAs, I/O ---- */
 uint64_t v2_now(const struct ikev2 *e);

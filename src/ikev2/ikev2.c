@@ -581,7 +581,7 @@ int v2_send_request(struct v2_sa *sa, uint8_t exch, enum v2_task task, const str
 	sa->retx_msgid = sa->msgid_next++;
 	v2_send_all(sa, buf, len); /* RFC 7383 2.6.1: all fragments, each time */
 	ike_retx_start(&sa->retx, buf, len, v2_now(sa->eng),
-		       task == T_DPD && sa->conn->dpd_retry_s ? sa->conn->dpd_retry_s * 1000u
+		       task == T_DPD && sa->conn->dpd_retry_s ? v2_dpd_wait_ms(sa->conn->dpd_retry_s, 1)
 							      : sa->eng->g.retransmit_base_ms);
 	return 0;
 }

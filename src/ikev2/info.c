@@ -154,6 +154,19 @@ void v2_info_response(struct v2_sa *sa, const struct ikev2_msg *m)
 	}
 }
 
+uint32_t v2_dpd_wait_ms(unsigned retry_s, unsigned send)
+{
+	/* cumulative weights of 16, 24, 36, 54, 81 (x1.5 each, sum 211) */
+	static const uint16_t cum[V2_DPD_SENDS + 1] = { 0, 16, 40, 76, 130, 211 };
+	uint64_t total = (uint64_t)retry_s * 1000u * V2_DPD_SENDS;
+
+	if (send < 1)
+		send = 1;
+	if (send > V2_DPD_SENDS)
+		send = V2_DPD_SENDS;
+	return (uint32_t)(total * cum[send] / 211 - total * cum[send - 1] / 211);
+}
+
 /* 2.4: no answer after the retransmissions: the peer is dead. */
 void v2_peer_dead(struct v2_sa *sa)
 {
@@ -175,10 +188,11 @@ static void retx_timer(struct v2_sa *sa, uint64_t now)
 	if (!sa->retx.due_ms || now < sa->retx.due_ms)
 		return;
 	if (sa->task == T_DPD && sa->conn->dpd_retry_s && sa->retx.buf) {
-		/* IOS dpd RETRY: evenly spaced retransmissions */
+		/* IOS dpd RETRY: five sends within 5 * RETRY s, the gaps
+		 * growing exponentially (2.4) */
 		if (sa->retx.sent < V2_DPD_SENDS) {
 			sa->retx.sent++;
-			sa->retx.due_ms = now + sa->conn->dpd_retry_s * 1000u;
+			sa->retx.due_ms = now + v2_dpd_wait_ms(sa->conn->dpd_retry_s, sa->retx.sent);
 			log_debug("ikev2 %s: DPD unanswered, retransmitting (try %u)",
 				  sa->conn->name, sa->retx.sent);
 			v2_send_all(sa, sa->retx.buf, sa->retx.len);

@@ -1141,9 +1141,10 @@ static void test_dpd_death(void **state)
 	conns_free(&a, &b);
 }
 
-/* IOS `dpd 10 2 periodic`: the DPD request is repeated every 2 s, five
- * sends in all, and the peer is dead 2 s after the last one: 10 + 5 * 2 s
- * after the last message from it (within interval * retry = 20 s). */
+/* IOS `dpd 10 2 periodic`: the DPD request is sent five times in all, the
+ * gaps growing by 1.5 (RFC 7296 2.4: 0.76, 1.14, 1.71, 2.56 s), and the
+ * peer is dead 3.84 s after the last one: 10 + 5 * 2 s after the last
+ * message from it (within interval * retry = 20 s). */
 static void test_dpd_retry_interval(void **state)
 {
 	struct ike_conn a, b;
@@ -1164,10 +1165,16 @@ static void test_dpd_retry_interval(void **state)
 	sent = net.p[0].sent;
 	advance(9600); /* +20.1: the DPD went out */
 	assert_int_equal(net.p[0].sent, sent + 1);
-	advance(8000); /* +28.1: and at +22, +24, +26, +28 */
+	advance(600); /* +20.7: not yet again (+20.76) */
+	assert_int_equal(net.p[0].sent, sent + 1);
+	advance(1100); /* +21.8: once more; the next at +21.9 */
+	assert_int_equal(net.p[0].sent, sent + 2);
+	advance(200); /* +22.0 */
+	assert_int_equal(net.p[0].sent, sent + 3);
+	advance(4300); /* +26.3: and at +23.6, +26.16 */
 	assert_int_equal(net.p[0].sent, sent + 5);
 	assert_int_equal(net.p[0].downs, 0);
-	advance(1800); /* +29.9 */
+	advance(3600); /* +29.9 */
 	assert_int_equal(net.p[0].downs, 0);
 	advance(200); /* +30.1: dead, 20 s after the last answer */
 	assert_int_equal(net.p[0].downs, 1);
