@@ -75,7 +75,7 @@ static int add_id_auth(struct v2_sa *sa, struct v2_out *o, bool contact)
 	pl->u.id.type = id.type;
 	pl->u.id.data.p = v2_out_copy(o, id.data, id.len);
 	pl->u.id.data.len = id.len;
-	if (contact) /* 2.4: we have no other IKE SA with this peer */
+	if (contact) /* 2.4: we have no other IKE SA with this peer (only_sa_with_peer) */
 		v2_out_notify(o, IKEV2_N_INITIAL_CONTACT, 0, NULL, 0, NULL, 0);
 	pl = v2_out_add(o, IKEV2_PL_AUTH);
 	pl->u.auth.method = IKEV2_AUTH_SHARED_KEY_MIC;
@@ -85,6 +85,26 @@ static int add_id_auth(struct v2_sa *sa, struct v2_out *o, bool contact)
 	return 0;
 }
 
+/* An IKE SA on which both sides have authenticated (INITIAL_CONTACT, 2.4,
+ * speaks of those only). */
+static bool authenticated(const struct v2_sa *o)
+{
+	return o->state == V2_ESTABLISHED || o->state == V2_DELETING || o->state == V2_REKEY_NEW;
+}
+
+/* 2.4: INITIAL_CONTACT asserts that this IKE SA is the only one between
+ * the two identities: not so while another authenticated one of ours with
+ * this peer lives (another crypto map entry or profile for the same peer
+ * has its own IKE SA). The peer would otherwise delete that SA and its
+ * children (strongSwan does, silently). */
+static bool only_sa_with_peer(const struct v2_sa *sa)
+{
+	for (const struct v2_sa *o = sa->eng->all; o; o = o->all_next)
+		if (o != sa && authenticated(o) && ip_addr_eq(&o->remote, &sa->remote))
+			return false;
+	return true;
+}
+
 int v2_auth_start(struct v2_sa *sa)
 {
 	struct v2_out *o = calloc(1, sizeof(*o));
@@ -92,7 +112,7 @@ int v2_auth_start(struct v2_sa *sa)
 
 	if (!o)
 		return -1;
-	if (!add_id_auth(sa, o, true) && !v2_child_req_out(sa, o, 0))
+	if (!add_id_auth(sa, o, only_sa_with_peer(sa)) && !v2_child_req_out(sa, o, 0))
 		ret = v2_send_request(sa, IKEV2_EXCH_IKE_AUTH, T_AUTH, o);
 	free(o);
 	return ret;
@@ -236,11 +256,6 @@ static bool choose_conn(struct v2_sa *sa, const struct ikev2_msg *m)
  * from the same address may be another initiator behind one NAT, or the
  * peer's own initiation crossing ours, which would leave each side with
  * the SA the other one killed). */
-static bool authenticated(const struct v2_sa *o)
-{
-	return o->state == V2_ESTABLISHED || o->state == V2_DELETING || o->state == V2_REKEY_NEW;
-}
-
 static void initial_contact(struct v2_sa *sa)
 {
 	for (struct v2_sa *o = sa->eng->all; o; o = o->all_next)

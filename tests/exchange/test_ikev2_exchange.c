@@ -772,6 +772,39 @@ static void test_initial_contact_spares_unauthenticated(void **state)
 	conns_free(&a, &b);
 }
 
+/* RFC 7296 2.4: INITIAL_CONTACT only when no other IKE SA with the peer
+ * is up. Two crypto map entries for one peer get an IKE SA each; the
+ * second IKE_AUTH must not carry it, or B (one connection covering both
+ * entries) closes the first IKE SA and its child (before: it did, and
+ * strongSwan does the same). */
+static void test_no_initial_contact_beside_another_sa(void **state)
+{
+	struct ike_conn a, a2, b;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	a2 = a;
+	snprintf(a2.name, sizeof(a2.name), "to-B2");
+	a2.psk_local = secret_from("correct horse battery", 21);
+	a2.child.reqid = 8;
+	a2.child.sel.n = 0;
+	ts_add(&a2.child.sel, "10.3.0.0/16", "10.4.0.0/16");
+	ts_add(&b.child.sel, "10.4.0.0/16", "10.3.0.0/16");
+	peers_up(&a, &b, NULL);
+	assert_int_equal(ikev2_conn_add(net.p[0].e, &a2), 0);
+	establish();
+	assert_int_equal(ikev2_initiate(net.p[0].e, "to-B2"), 0);
+	run();
+	assert_int_equal(net.p[0].ups, 2);
+	assert_int_equal(ikev2_sa_count(net.p[1].e), 2);
+	assert_int_equal(live(&net.p[1]), 4);
+	assert_int_equal(net.p[1].downs, 0);
+	assert_mirrored();
+	ike_conn_clear(&a2);
+	conns_free(&a, &b);
+}
+
 static uint32_t first_in(const struct peer *p)
 {
 	for (unsigned i = 0; i < p->n_sa; i++)
@@ -2104,6 +2137,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_give_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cookie, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_initial_contact_spares_unauthenticated, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_no_initial_contact_beside_another_sa, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_child_rekey, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_child_rekey_mbb, setup, teardown),
