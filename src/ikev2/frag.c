@@ -122,10 +122,10 @@ int v2_frag_input(struct v2_sa *sa, struct ikev2_msg *m, const uint8_t *buf, siz
 		v2_drop(sa->eng, V2_DROP_UNEXPECTED, "too many fragments");
 		return -1;
 	}
-	if (!frag_fits(sa, m, total))
-		return -1;
-	if (f->part[num - 1])
-		return 0; /* a duplicate (retransmission) */
+	/* 2.6: the ICV is checked before the fragment may change anything:
+	 * one that does not verify is silently discarded, and must not clear
+	 * the fragments collected so far nor raise the expected Total
+	 * Fragments (frag_fits), or one forged packet blocks the exchange. */
 	p = malloc(skf->u.sk.body_len);
 	if (!p)
 		return -1;
@@ -133,6 +133,16 @@ int v2_frag_input(struct v2_sa *sa, struct ikev2_msg *m, const uint8_t *buf, siz
 		v2_drop(sa->eng, V2_DROP_DECRYPT, "SKF does not verify");
 		free(p);
 		return -1;
+	}
+	if (!frag_fits(sa, m, total)) {
+		secret_wipe(p, plen);
+		free(p);
+		return -1;
+	}
+	if (f->part[num - 1]) { /* a duplicate (retransmission) */
+		secret_wipe(p, plen);
+		free(p);
+		return 0;
 	}
 	if (f->bytes + plen > V2_FRAG_BYTES) {
 		v2_drop(sa->eng, V2_DROP_UNEXPECTED, "fragmented message too long");

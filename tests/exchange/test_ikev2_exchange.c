@@ -18,6 +18,7 @@
 #include "crypto/dh.h"
 #include "ikev2/ikev2.h"
 #include "ikev2/wire.h"
+#include "lib/cursor.h"
 #include "lib/log.h"
 
 /* ---- test doubles ---- */
@@ -71,6 +72,7 @@ static struct {
 	uint16_t nat_port;  /* the NAT's port for A's 4500 (0: 44500) */
 	bool blackhole_b;   /* B vanished */
 	bool no_mbb;        /* env without sa_retire/sa_activate */
+	unsigned forge_k;   /* k > 0: before the k-th datagram (an SKF fragment), a forged copy */
 } net;
 
 static int t_send(void *ctx, const uint8_t *msg, size_t len, const struct ip_addr *src,
@@ -86,7 +88,21 @@ static int t_send(void *ctx, const uint8_t *msg, size_t len, const struct ip_add
 		from->max_len = len;
 	if ((k < 32 && (net.drop_mask >> k) & 1) || (net.blackhole_b && (to == 1 || from == &net.p[1])))
 		return 0;
-	assert_true(net.nq < 64 && len <= sizeof(q->buf));
+	assert_true(net.nq < 63 && len <= sizeof(q->buf));
+	if (net.forge_k && k == net.forge_k) {
+		/* an attacker's fragment: the header of this one with a larger
+		 * Total Fragments (RFC 7383 2.5: at 28 + 4 + 2), so its ICV fails */
+		uint16_t total;
+
+		assert_true(len > 36 && msg[16] == IKEV2_PL_SKF);
+		q = &net.q[net.nq++];
+		*q = (struct pkt){.to = to, .len = len, .src = *src, .dst = *dst, .sport = sport,
+				  .dport = dport};
+		memcpy(q->buf, msg, len);
+		total = (uint16_t)(q->buf[34] << 8 | q->buf[35]);
+		put_be16(q->buf + 32, (uint16_t)(total + 1));
+		put_be16(q->buf + 34, (uint16_t)(total + 1));
+	}
 	q = &net.q[net.nq++];
 	q->to = to;
 	memcpy(q->buf, msg, len);
@@ -1760,6 +1776,29 @@ static void test_frag_dropped(void **state)
 	conns_free(&a, &b);
 }
 
+/* RFC 7383 2.6: a fragment whose ICV does not verify is silently
+ * discarded before it changes anything. A forged fragment claiming one
+ * more Total Fragments arrives between A's first and second: B must still
+ * assemble A's message (before, the forgery threw away fragment 1 and made
+ * every real fragment "older" for 30 s: one packet blocked IKE_AUTH). */
+static void test_frag_forged(void **state)
+{
+	struct ike_conn a, b;
+
+	(void)state;
+	frag_conns(&a, &b, 300, 300);
+	peers_up(&a, &b, NULL);
+	/* datagrams: 0 SA_INIT req, 1 SA_INIT resp, 2 AUTH frag 1, forged,
+	 * 3 AUTH frag 2, ... */
+	net.forge_k = 3;
+	establish();
+	assert_int_equal(ikev2_drops(net.p[1].e, V2_DROP_DECRYPT), 1);
+	assert_int_equal(live(&net.p[1]), 2);
+	assert_int_equal(live(&net.p[0]), 2);
+	assert_mirrored();
+	conns_free(&a, &b);
+}
+
 static void test_frag_off(void **state)
 {
 	struct ike_conn a, b;
@@ -2168,6 +2207,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_frag, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_frag_sizes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_frag_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_frag_forged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_frag_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nat_keepalive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_keepalive_without_nat, setup, teardown),
