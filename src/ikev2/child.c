@@ -458,11 +458,21 @@ static bool child_error(struct v2_sa *sa, const struct ikev2_msg *m)
 		if (m->pl[i].type != IKEV2_PL_NOTIFY || t > IKEV2_N_ERROR_MAX)
 			continue;
 		log_notice("ikev2 %s: Child SA refused by peer: %s", sa->conn->name,
-			   t == IKEV2_N_NO_PROPOSAL_CHOSEN ? "NO_PROPOSAL_CHOSEN"
-			   : t == IKEV2_N_TS_UNACCEPTABLE  ? "TS_UNACCEPTABLE"
+			   t == IKEV2_N_NO_PROPOSAL_CHOSEN
+				   ? "NO_PROPOSAL_CHOSEN: the peer accepts none of the Child SA "
+				     "proposals we offered (transform set, PFS group); compare them "
+				     "with its ESP/AH proposals"
+			   : t == IKEV2_N_TS_UNACCEPTABLE
+				   ? "TS_UNACCEPTABLE: the peer's selectors for this tunnel do not "
+				     "cover the ones we proposed; compare both sides' ACLs"
 			   : t == IKEV2_N_INVALID_KE_PAYLOAD ? "INVALID_KE_PAYLOAD"
 			   : t == IKEV2_N_TEMPORARY_FAILURE  ? "TEMPORARY_FAILURE"
 							    : "error notify");
+		if (t == IKEV2_N_NO_PROPOSAL_CHOSEN)
+			v2_local_props_log(sa->conn, true,
+					   sa->creq.dh ? sa->conn->child.pfs_group : 0);
+		else if (t == IKEV2_N_TS_UNACCEPTABLE)
+			v2_ts_log_ours(sa->conn->name, "we proposed", &sa->creq.sel);
 		return true;
 	}
 	return false;

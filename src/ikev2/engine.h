@@ -253,6 +253,9 @@ bool v2_child_prop_accept(const struct ike_conn *c, const struct ikev2_sa *resp,
 /* Transform of a type in one proposal, or NULL. */
 const struct ikev2_transform *v2_xf_get(const struct ikev2_proposal *p, uint8_t type);
 void v2_prop_log(const char *who, const struct ikev2_proposal *p);
+/* Our IKE (child false) or Child SA proposals, "local proposal N" lines;
+ * pfs: the DH group a CREATE_CHILD_SA offered (0 in IKE_AUTH). */
+void v2_local_props_log(const struct ike_conn *c, bool child, uint16_t pfs);
 /* "aes-gcm-16-256", "modp2048", "esn": one transform for logs. */
 const char *v2_xf_name(const struct ikev2_transform *x, char *buf, size_t len);
 
@@ -280,6 +283,8 @@ bool v2_ts_accept(const struct ts_list *proposed, const struct ikev2_tsp *tsi,
  * TS_UNACCEPTABLE: what did not intersect. */
 void v2_ts_log(const char *conn, const struct ts_list *ours, const struct ikev2_tsp *tsi,
 	       const struct ikev2_tsp *tsr);
+/* One notice line "WHAT (local -> remote): A -> B, ..." of our selectors. */
+void v2_ts_log_ours(const char *conn, const char *what, const struct ts_list *ours);
 
 /* ---- exchanges ---- */
 int v2_init_start(struct v2_sa *sa);                                    /* sa_init.c */

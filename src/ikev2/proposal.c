@@ -322,6 +322,27 @@ static void log_no_proposal(const char *conn, const struct want *wants, const ui
 		}
 }
 
+/* What we offer, one line per proposal as in a NO_PROPOSAL_CHOSEN log:
+ * the initiator's half of a refusal (it never sees the peer's list). */
+void v2_local_props_log(const struct ike_conn *c, bool child, uint16_t pfs)
+{
+	struct want w;
+
+	if (!child) {
+		for (uint8_t i = 0; i < c->n_ike_props; i++) {
+			want_ike(&w, &c->ike_props[i]);
+			log_want("local", i + 1, IKEV2_PROTO_IKE, &w);
+		}
+		return;
+	}
+	for (uint8_t i = 0; i < c->child.n_props; i++) {
+		want_child(&w, &c->child.props[i], &c->child, pfs);
+		log_want("local", i + 1,
+			 c->child.props[i].proto == IPSEC_PROTO_AH ? IKEV2_PROTO_AH : IKEV2_PROTO_ESP,
+			 &w);
+	}
+}
+
 bool v2_ike_prop_select(const struct ike_conn *c, const struct ikev2_sa *peer,
 			uint16_t ke_group, struct ikev2_proposal *chosen,
 			struct ikev2_transform *xf)

@@ -264,7 +264,11 @@ void v2_init_response(struct v2_sa *sa, const struct ikev2_msg *m, const uint8_t
 			log_notice("ikev2 %s: IKE_SA_INIT refused by peer: notify %u%s",
 				   sa->conn->name, m->pl[i].u.n.type,
 				   m->pl[i].u.n.type == IKEV2_N_NO_PROPOSAL_CHOSEN
-					   ? " (NO_PROPOSAL_CHOSEN)" : "");
+					   ? " (NO_PROPOSAL_CHOSEN): the peer accepts none of the IKE "
+					     "proposals we offered; compare them with its IKE proposals"
+					   : "");
+			if (m->pl[i].u.n.type == IKEV2_N_NO_PROPOSAL_CHOSEN)
+				v2_local_props_log(sa->conn, false, 0);
 			v2_sa_dead(sa, "IKE_SA_INIT failed", true);
 			return;
 		}

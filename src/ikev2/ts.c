@@ -327,12 +327,19 @@ static size_t tsp_str(const struct ikev2_tsp *t, char *buf, size_t len)
 void v2_ts_log(const char *conn, const struct ts_list *ours, const struct ikev2_tsp *tsi,
 	       const struct ikev2_tsp *tsr)
 {
-	char si[256], sr[256], line[512];
-	size_t o = 0;
+	char si[256], sr[256];
 
 	tsp_str(tsi, si, sizeof(si));
 	tsp_str(tsr, sr, sizeof(sr));
 	log_notice("ikev2 %s:   peer proposed TSi %s; TSr %s", conn, si, sr);
+	v2_ts_log_ours(conn, "our selectors", ours);
+}
+
+void v2_ts_log_ours(const char *conn, const char *what, const struct ts_list *ours)
+{
+	char line[512];
+	size_t o = 0;
+
 	line[0] = '\0';
 	for (unsigned k = 0; k < ours->n && o + 1 < sizeof(line); k++) {
 		struct rng l[2], r[2];
@@ -350,6 +357,5 @@ void v2_ts_log(const char *conn, const struct ts_list *ours, const struct ikev2_
 		if (o + 1 < sizeof(line))
 			o += rng_str(&r[0], line + o, sizeof(line) - o);
 	}
-	log_notice("ikev2 %s:   our selectors (local -> remote): %s", conn,
-		   ours->n ? line : "none");
+	log_notice("ikev2 %s:   %s (local -> remote): %s", conn, what, ours->n ? line : "none");
 }

@@ -2043,7 +2043,10 @@ static void test_log_no_proposal(void **state)
 	assert_logged(t, "peer proposal 1 (proto 1): aes-gcm-16-256/prf-hmac-sha256/ecp256");
 	assert_logged(t, "local proposal 1 (proto 1): chacha20-poly1305/prf-hmac-sha256/ecp256");
 	assert_logged(t, "peer proposal 1 vs local proposal 1: no common encryption");
-	assert_logged(t, "to-B: IKE_SA_INIT refused by peer: notify 14 (NO_PROPOSAL_CHOSEN)");
+	assert_logged(t, "to-B: IKE_SA_INIT refused by peer: notify 14 (NO_PROPOSAL_CHOSEN): the "
+			 "peer accepts none of the IKE proposals we offered");
+	/* the initiator names what it offered (it never sees the peer's) */
+	assert_logged(t, "local proposal 1 (proto 1): aes-gcm-16-256/prf-hmac-sha256/ecp256");
 	free(t);
 	conns_free(&a, &b);
 }
@@ -2112,7 +2115,8 @@ static void test_log_ts_unacceptable(void **state)
 	assert_logged(t, "to-A: TS_UNACCEPTABLE");
 	assert_logged(t, "to-A:   peer proposed TSi 10.1.0.0/16; TSr 10.2.0.0/16\n");
 	assert_logged(t, "to-A:   our selectors (local -> remote): 10.9.0.0/16 -> 10.8.0.0/16\n");
-	assert_logged(t, "to-B: Child SA refused by peer: TS_UNACCEPTABLE");
+	assert_logged(t, "to-B: Child SA refused by peer: TS_UNACCEPTABLE: the peer's selectors");
+	assert_logged(t, "to-B:   we proposed (local -> remote): 10.1.0.0/16 -> 10.2.0.0/16\n");
 	free(t);
 	conns_free(&a, &b);
 }
