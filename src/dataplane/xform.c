@@ -518,6 +518,25 @@ static enum dp_drop pmtu_check(const struct xform_scratch *s, const struct bundl
 	return XFORM_TOO_BIG;
 }
 
+/* RFC 4301 5.1: a packet leaves only on an SA whose selectors match it.
+ * The policy that chose the SA may be wider than the SA: a tunnel
+ * interface's is any/any (everything routed into it), a crypto map's the
+ * ACL line, and the peer may have narrowed the child to a part of it (RFC
+ * 7296 2.9). What falls outside would only be discarded by the peer (RFC
+ * 4301 5.2; strongSwan: "discarding inbound IP packet ... due to
+ * policy"): drop it here, counted on the SA, where `show crypto ipsec sa
+ * detail` shows it. Selectors are written local -> remote. */
+static enum dp_drop policy_check_out(const struct sa *sa, const struct pkt *p)
+{
+	struct flow f;
+
+	if (sa->p.sel.n == 0)
+		return DROP_NONE;
+	if (!flow_from_packet(pkt_data(p), p->len, &f))
+		return DROP_MALFORMED;
+	return ts_list_match(&sa->p.sel, &f, false) ? DROP_NONE : DROP_POLICY;
+}
+
 enum dp_drop xform_output(struct sad *sad, const struct policy *pol, unsigned worker,
 			  struct xform_scratch *s, struct pkt *p, struct xform_out *o)
 {
@@ -542,6 +561,9 @@ enum dp_drop xform_output(struct sad *sad, const struct policy *pol, unsigned wo
 	if (!iphdr_parse(pkt_data(p), p->len, true, &h) || h.tot_len > p->len)
 		return count_drop(b.ah ? b.ah : b.esp, worker, DROP_MALFORMED);
 	p->len = h.tot_len;
+	r = policy_check_out(b.ah ? b.ah : b.esp, p);
+	if (r != DROP_NONE)
+		return count_drop(b.ah ? b.ah : b.esp, worker, r);
 	r = pmtu_check(s, &b, tunnel, &h, p, o);
 	if (r != DROP_NONE)
 		return r;

@@ -32,7 +32,8 @@ enum dp_drop {
 	DROP_REPLAY,       /* duplicate or left of the window */
 	DROP_ICV,          /* integrity check failed */
 	DROP_BAD_PAD,      /* ESP padding/trailer invalid */
-	DROP_POLICY,       /* decapsulated packet does not match the SA's selectors */
+	DROP_POLICY,       /* packet does not match the SA's selectors (in: decapsulated; out: a
+			    * tunnel interface's or map's packet outside a narrowed child) */
 	DROP_MALFORMED,    /* truncated or garbage header */
 	DROP_SEQ_OVERFLOW, /* outbound sequence number would wrap */
 	DROP_HARD_EXPIRED, /* lifetime reached */

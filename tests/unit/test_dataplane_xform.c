@@ -710,6 +710,34 @@ static void test_policy(void **state)
 	assert_int_equal(drops_in(SPI_ESP, IPSEC_PROTO_ESP, DROP_POLICY), 1);
 }
 
+/* RFC 4301 5.1: an outbound SA narrower than the policy that chose it (a
+ * tunnel interface's any/any narrowed by the peer, RFC 7296 2.9) carries
+ * only what its selectors cover; the rest is dropped before sealing. */
+static void test_policy_out(void **state)
+{
+	(void)state;
+	struct sacfg c = {.proto = IPSEC_PROTO_ESP, .encr = ENCR_AES_GCM_16, .key_bits = 128,
+			  .af_outer = 4, .spi = SPI_ESP};
+	uint8_t clear[256];
+	struct xform_out o;
+	size_t len = inner_make(clear, 4, 64, false);
+
+	/* The sender's view, local -> remote: 10.1/16 -> 10.2/16. */
+	c.sel.n = 1;
+	ts_any(&c.sel.ts[0], AF_INET);
+	assert_true(ip_prefix_parse("10.1.0.0/16", &c.sel.ts[0].src));
+	assert_true(ip_prefix_parse("10.2.0.0/16", &c.sel.ts[0].dst));
+	reset_sads();
+	assert_int_equal(install(E.out, &c, SA_DIR_OUT), 0);
+	assert_int_equal(out(&c, clear, len, &o), DROP_NONE);
+
+	/* from 10.3.0.1 (the gateway's own tunnel address, say): not sent */
+	inet_pton(AF_INET, "10.3.0.1", clear + 12);
+	clear[10] = clear[11] = 0;
+	put_be16(clear + 10, csum(clear, 20));
+	assert_int_equal(out(&c, clear, len, &o), DROP_POLICY);
+}
+
 static void test_seq_overflow(void **state)
 {
 	(void)state;
@@ -1595,6 +1623,7 @@ int main(void)
 		cmocka_unit_test(test_v6_ext_past_length),
 		cmocka_unit_test(test_bad_padding),
 		cmocka_unit_test(test_policy),
+		cmocka_unit_test(test_policy_out),
 		cmocka_unit_test(test_seq_overflow),
 		cmocka_unit_test(test_ah_roundtrip),
 		cmocka_unit_test(test_ah_mutable),
