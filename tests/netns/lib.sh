@@ -551,7 +551,9 @@ capture_start() {
 		-w "$f" 2>"$f.err" &
 	CAP_PID=$!
 	for i in $(seq 50); do
-		grep -q "Capturing on" "$f.err" 2>/dev/null && return 0
+		# dumpcap says so as it starts its capture loop; a packet in
+		# the next moments was seen missing once (t_ikefrag): wait a bit
+		grep -q "Capturing on" "$f.err" 2>/dev/null && { sleep 0.2; return 0; }
 		kill -0 "$CAP_PID" 2>/dev/null || break
 		sleep 0.1
 	done
