@@ -287,15 +287,19 @@ int ctl_clear_crypto_ikev2_sa(struct ctl_ctx *x, const struct ctl_args *a)
 	struct ikev2 *e = engine(x);
 	static struct clear_walk w;
 	const char *peer = ctl_args_after(a, "peer");
+	unsigned n = 0;
 
 	/* Collect first: deleting changes the table being walked. */
 	if (collect_sas(x, e, peer, &w) < 0)
 		return 1;
-	for (unsigned k = 0; k < w.n; k++)
-		ikev2_ike_delete(e, w.conns[k]); /* sends DELETE, removes children */
-	log_notice("cleared %u IKEv2 SA(s)%s%s", w.n, peer ? " with peer " : "", peer ? peer : "");
+	for (unsigned k = 0; k < w.n; k++) { /* sends DELETEs, removes children */
+		int d = ikev2_ike_delete(e, w.conns[k], w.have_peer ? &w.peer : NULL);
+
+		n += d > 0 ? (unsigned)d : 0;
+	}
+	log_notice("cleared %u IKEv2 SA(s)%s%s", n, peer ? " with peer " : "", peer ? peer : "");
 	if (!x->json)
-		strbuf_printf(x->out, "Cleared %u IKEv2 SA(s)\n", w.n);
+		strbuf_printf(x->out, "Cleared %u IKEv2 SA(s)\n", n);
 	return 0;
 }
 

@@ -1013,20 +1013,28 @@ void ikev2_traffic(struct ikev2 *e, uint32_t reqid, bool inbound)
 		}
 }
 
-int ikev2_ike_delete(struct ikev2 *e, const char *name)
+int ikev2_ike_delete(struct ikev2 *e, const char *name, const struct ip_addr *peer)
 {
 	struct ike_conn *c = v2_conn_find(e, name);
-	struct v2_sa *sa = c ? sa_of_conn(e, c) : NULL;
+	int n = 0;
 
-	if (!sa)
+	if (!c)
 		return -1;
-	if (sa->state != V2_ESTABLISHED) {
-		v2_sa_dead(sa, "deleted by operator", true);
-		return 0;
+	/* every one: a connection can have several (half-open ones, the
+	 * survivor of two crossing initiations) */
+	for (struct v2_sa *sa = e->all; sa; sa = sa->all_next) {
+		if (sa->conn != c || sa->state == V2_DEAD || sa->state == V2_DELETING ||
+		    (peer && !ip_addr_eq(&sa->remote, peer)))
+			continue;
+		n++;
+		if (sa->state != V2_ESTABLISHED) {
+			v2_sa_dead(sa, "deleted by operator", true);
+			continue;
+		}
+		v2_queue(sa, T_DELETE_IKE, 0);
+		v2_queue_run(sa);
 	}
-	v2_queue(sa, T_DELETE_IKE, 0);
-	v2_queue_run(sa);
-	return 0;
+	return n;
 }
 
 int ikev2_child_rekey(struct ikev2 *e, uint32_t spi_in)

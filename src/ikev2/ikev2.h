@@ -53,7 +53,10 @@ void ikev2_expire(struct ikev2 *e, uint32_t spi, uint8_t proto, bool hard);
 void ikev2_traffic(struct ikev2 *e, uint32_t reqid, bool inbound);
 
 /* Operator actions. */
-int ikev2_ike_delete(struct ikev2 *e, const char *conn);
+/* Every IKE SA of conn (with peer, if not NULL): an established one with a
+ * DELETE to the peer (its Child SAs go with it), one being set up at once.
+ * How many, or -1 if conn is unknown. */
+int ikev2_ike_delete(struct ikev2 *e, const char *conn, const struct ip_addr *peer);
 int ikev2_child_rekey(struct ikev2 *e, uint32_t spi_in);
 int ikev2_child_delete(struct ikev2 *e, uint32_t spi_in);
 /* Rekey the connection's IKE SA (RFC 7296 2.18; also run by the engine

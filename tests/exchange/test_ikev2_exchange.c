@@ -780,11 +780,17 @@ static void test_initial_contact_spares_unauthenticated(void **state)
 	assert_int_equal(net.p[0].ups, 1);
 	assert_int_equal(net.p[1].ups, 1);
 	assert_int_equal(ikev2_sa_count(net.p[0].e), 2); /* SA 2, and SA 1 in IKE_SA_INIT */
-	/* A's retransmitted IKE_SA_INIT goes on: SA 1 completes too (its
-	 * INITIAL_CONTACT then closes B's established SA 2, as before) */
+	/* A's retransmitted IKE_SA_INIT goes on: SA 1 completes too, without
+	 * INITIAL_CONTACT (SA 2 is up), so both stay */
 	advance(600);
 	assert_int_equal(net.p[0].ups, 2);
 	assert_int_equal(net.p[1].ups, 2);
+	assert_int_equal(ikev2_sa_count(net.p[1].e), 2);
+	/* clear crypto ikev2 sa: every IKE SA of the connection goes */
+	assert_int_equal(ikev2_ike_delete(net.p[0].e, "to-B", NULL), 2);
+	run();
+	assert_int_equal(ikev2_sa_count(net.p[0].e), 0);
+	assert_int_equal(ikev2_sa_count(net.p[1].e), 0);
 	conns_free(&a, &b);
 }
 
@@ -1133,7 +1139,7 @@ static void test_delete(void **state)
 	assert_int_equal(live(&net.p[1]), 0);
 	assert_int_equal(ikev2_sa_count(net.p[0].e), 1);
 	/* INFORMATIONAL { D(IKE) } --> <-- { } */
-	assert_int_equal(ikev2_ike_delete(net.p[0].e, "to-B"), 0);
+	assert_int_equal(ikev2_ike_delete(net.p[0].e, "to-B", NULL), 1);
 	run();
 	advance(1);
 	assert_int_equal(ikev2_sa_count(net.p[0].e), 0);
@@ -1151,7 +1157,7 @@ static void test_delete_ike_with_children(void **state)
 	peers_up(&a, &b, NULL);
 	establish();
 	/* INFORMATIONAL { D(IKE) } --> <-- { }: children go with it (1.4.1) */
-	assert_int_equal(ikev2_ike_delete(net.p[1].e, "to-A"), 0);
+	assert_int_equal(ikev2_ike_delete(net.p[1].e, "to-A", NULL), 1);
 	run();
 	assert_int_equal(live(&net.p[0]), 0);
 	assert_int_equal(live(&net.p[1]), 0);
@@ -1440,7 +1446,7 @@ static void assert_new_ike_sa_works(void)
 	assert_int_equal(live(&net.p[1]), 2);
 	assert_mirrored();
 	/* INFORMATIONAL { D(IKE) } --> <-- { } */
-	assert_int_equal(ikev2_ike_delete(net.p[0].e, "to-B"), 0);
+	assert_int_equal(ikev2_ike_delete(net.p[0].e, "to-B", NULL), 1);
 	run();
 	advance(1);
 	assert_int_equal(ikev2_sa_count(net.p[0].e), 0);
