@@ -910,14 +910,20 @@ void ikev2_tick(struct ikev2 *e)
 /* ---- operator and data plane entry points ---- */
 
 /* The connection's current IKE SA: an established one if any, else one
- * being set up. Rekeyed, deleting and rekey-made SAs do not count. */
+ * we are setting up. Rekeyed, deleting and rekey-made SAs do not count,
+ * nor the peer's half-open ones. */
 static struct v2_sa *sa_of_conn(struct ikev2 *e, const struct ike_conn *c)
 {
 	struct v2_sa *setup = NULL;
 
 	for (struct v2_sa *sa = e->all; sa; sa = sa->all_next) {
+		/* A half-open SA we answered (INIT_DONE) is the peer's attempt,
+		 * perhaps abandoned or forged (anyone can send IKE_SA_INIT from
+		 * its address): it must not hold back our own initiation for
+		 * the half-open timeout. */
 		if (sa->conn != c || sa->replaced || sa->state == V2_DEAD ||
-		    sa->state == V2_DELETING || sa->state == V2_REKEY_NEW)
+		    sa->state == V2_DELETING || sa->state == V2_REKEY_NEW ||
+		    sa->state == V2_INIT_DONE)
 			continue;
 		if (sa->state == V2_ESTABLISHED)
 			return sa;

@@ -794,6 +794,28 @@ static void test_initial_contact_spares_unauthenticated(void **state)
 	conns_free(&a, &b);
 }
 
+/* A half-open SA that B answered (A's IKE_AUTH lost) must not hold back
+ * B's own initiation for the half-open timeout: anyone can send an
+ * IKE_SA_INIT from A's address (before, ikev2_initiate did nothing). */
+static void test_half_open_does_not_block_initiation(void **state)
+{
+	struct ike_conn a, b;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	peers_up(&a, &b, NULL);
+	/* 0 SA_INIT req, 1 resp, 2 AUTH req (dropped) */
+	net.drop_mask = 1u << 2;
+	establish();
+	assert_int_equal(ikev2_half_open(net.p[1].e), 1);
+	assert_int_equal(ikev2_initiate(net.p[1].e, "to-A"), 0);
+	run();
+	assert_int_equal(net.p[1].ups, 1);
+	assert_int_equal(net.p[0].ups, 1);
+	conns_free(&a, &b);
+}
+
 /* RFC 7296 2.4: INITIAL_CONTACT only when no other IKE SA with the peer
  * is up. Two crypto map entries for one peer get an IKE SA each; the
  * second IKE_AUTH must not carry it, or B (one connection covering both
@@ -2188,6 +2210,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_initial_contact_spares_unauthenticated, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_no_initial_contact_beside_another_sa, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_half_open_does_not_block_initiation, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_child_rekey, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_child_rekey_mbb, setup, teardown),
