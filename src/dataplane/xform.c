@@ -518,15 +518,18 @@ static enum dp_drop pmtu_check(const struct xform_scratch *s, const struct bundl
 	return XFORM_TOO_BIG;
 }
 
-/* RFC 4301 5.1: a packet leaves only on an SA whose selectors match it.
- * The policy that chose the SA may be wider than the SA: a tunnel
+/* The packet against the SA's selectors, which are written local ->
+ * remote (sa.h): inbound (decapsulated) packets match them reversed.
+ * RFC 4301 5.2: a decapsulated packet that does not match is dropped.
+ * RFC 4301 5.1: a packet leaves only on an SA whose selectors match it.
+ * The policy that chose an outbound SA may be wider than the SA: a tunnel
  * interface's is any/any (everything routed into it), a crypto map's the
  * ACL line, and the peer may have narrowed the child to a part of it (RFC
- * 7296 2.9). What falls outside would only be discarded by the peer (RFC
- * 4301 5.2; strongSwan: "discarding inbound IP packet ... due to
- * policy"): drop it here, counted on the SA, where `show crypto ipsec sa
- * detail` shows it. Selectors are written local -> remote. */
-static enum dp_drop policy_check_out(const struct sa *sa, const struct pkt *p)
+ * 7296 2.9). What falls outside would only be discarded by the peer
+ * (strongSwan: "discarding inbound IP packet ... due to policy"): it is
+ * dropped here, counted on the SA, where `show crypto ipsec sa detail`
+ * shows it. */
+static enum dp_drop policy_check(const struct sa *sa, const struct pkt *p, bool inbound)
 {
 	struct flow f;
 
@@ -534,7 +537,7 @@ static enum dp_drop policy_check_out(const struct sa *sa, const struct pkt *p)
 		return DROP_NONE;
 	if (!flow_from_packet(pkt_data(p), p->len, &f))
 		return DROP_MALFORMED;
-	return ts_list_match(&sa->p.sel, &f, false) ? DROP_NONE : DROP_POLICY;
+	return ts_list_match(&sa->p.sel, &f, inbound) ? DROP_NONE : DROP_POLICY;
 }
 
 enum dp_drop xform_output(struct sad *sad, const struct policy *pol, unsigned worker,
@@ -561,7 +564,7 @@ enum dp_drop xform_output(struct sad *sad, const struct policy *pol, unsigned wo
 	if (!iphdr_parse(pkt_data(p), p->len, true, &h) || h.tot_len > p->len)
 		return count_drop(b.ah ? b.ah : b.esp, worker, DROP_MALFORMED);
 	p->len = h.tot_len;
-	r = policy_check_out(b.ah ? b.ah : b.esp, p);
+	r = policy_check(b.ah ? b.ah : b.esp, p, false);
 	if (r != DROP_NONE)
 		return count_drop(b.ah ? b.ah : b.esp, worker, r);
 	r = pmtu_check(s, &b, tunnel, &h, p, o);
@@ -761,19 +764,6 @@ static enum dp_drop tunnel_strip(struct pkt *p, size_t hlen, uint8_t nh)
 	return DROP_NONE;
 }
 
-/* RFC 4301 5.2: the decapsulated packet must match the SA's selectors,
- * which are written local -> remote (sa.h), hence reverse. */
-static enum dp_drop policy_check(const struct sa *sa, const struct pkt *p)
-{
-	struct flow f;
-
-	if (sa->p.sel.n == 0)
-		return DROP_NONE;
-	if (!flow_from_packet(pkt_data(p), p->len, &f))
-		return DROP_MALFORMED;
-	return ts_list_match(&sa->p.sel, &f, true) ? DROP_NONE : DROP_POLICY;
-}
-
 static enum dp_drop outer_parse(struct pkt *p, const struct xform_in *in, size_t *hlen,
 				size_t *nh_off, uint8_t *nh)
 {
@@ -922,6 +912,6 @@ static enum dp_drop input(struct sad *sad, unsigned worker, struct xform_scratch
 	else if (hlen == 0)
 		r = transport_header(p, in, nh);
 	if (r == DROP_NONE)
-		r = policy_check(last, p);
+		r = policy_check(last, p, true);
 	return count_drop(last, worker, r);
 }
