@@ -1029,9 +1029,9 @@ int ikev2_ike_delete(struct ikev2 *e, const char *name, const struct ip_addr *pe
 	/* every one: a connection can have several (half-open ones, the
 	 * survivor of two crossing initiations) */
 	for (struct v2_sa *sa = e->all; sa; sa = sa->all_next) {
-		if (sa->conn != c || sa->state == V2_DEAD || sa->state == V2_DELETING ||
-		    (peer && !ip_addr_eq(&sa->remote, peer)))
-			continue;
+		if (sa->conn != c || sa->replaced || sa->state == V2_DEAD ||
+		    sa->state == V2_DELETING || (peer && !ip_addr_eq(&sa->remote, peer)))
+			continue; /* a rekeyed one is being deleted already */
 		n++;
 		if (sa->state != V2_ESTABLISHED) {
 			v2_sa_dead(sa, "deleted by operator", true);
