@@ -29,8 +29,7 @@ test-build: deps $(TBUILD)/CMakeCache.txt
 # interop, then each libFuzzer harness for $(FUZZ_SECS) seconds.
 test: deps-peers test-build
 	cd $(TBUILD) && ctest --output-on-failure -j$(JOBS) -L 'unit|exchange|fuzz'
-	cd $(TBUILD) && ctest --output-on-failure -j2 -L netns
-	cd $(TBUILD) && ctest --output-on-failure -L interop
+	cd $(TBUILD) && ctest --output-on-failure -j2 -L 'netns|interop'
 	$(MAKE) fuzz-run
 
 test-unit: test-build
