@@ -148,6 +148,24 @@ static bool check_key(struct vctx *v, const struct cfg_session_key *k, const cha
 			 auth);
 }
 
+/* AES-GCM, GMAC, AES-CTR and ChaCha20-Poly1305 take the sequence number as
+ * their IV: under a static key it must never repeat. RFC 4106 section 2:
+ * "implementations MUST use an automated key management system" for GCM.
+ * espritd keeps the counter across restarts (seqstate.h), not across the
+ * loss of that file: say so. */
+static void warn_counter_iv(const struct vctx *v)
+{
+	const struct encr_alg *a = v->ts->has_esp ? encr_alg_find(v->ts->esp_encr) : NULL;
+
+	if (!a || !(a->aead || a->id == ENCR_AES_CTR))
+		return;
+	log_warn("%s:%u: crypto map %s %u (ipsec-manual): %s with static keys takes the sequence "
+		 "number as its IV, which must never repeat under the same key (RFC 4106 section 2 "
+		 "asks for IKE); espritd keeps the counter in the .seq file beside its control "
+		 "socket: keep that on a persistent directory, or change the keys when it is lost",
+		 v->c->source_file, v->e->line, v->e->map, v->e->seq, a->name);
+}
+
 static bool check_manual(struct vctx *v)
 {
 	const struct cfg_map_entry *e = v->e;
@@ -162,9 +180,12 @@ static bool check_manual(struct vctx *v)
 	if (!e->acl[0])
 		return fail(v->err, e->line, e->map,
 			    "crypto map %s %u (ipsec-manual) needs match address", e->map, e->seq);
-	return check_key(v, &e->esp_in, "inbound", false) &&
-	       check_key(v, &e->esp_out, "outbound", false) &&
-	       check_key(v, &e->ah_in, "inbound", true) && check_key(v, &e->ah_out, "outbound", true);
+	if (!check_key(v, &e->esp_in, "inbound", false) ||
+	    !check_key(v, &e->esp_out, "outbound", false) ||
+	    !check_key(v, &e->ah_in, "inbound", true) || !check_key(v, &e->ah_out, "outbound", true))
+		return false;
+	warn_counter_iv(v);
+	return true;
 }
 
 /* RFC 7296 section 1.7: IKEv2 has no AH+ESP bundles; each Child SA is

@@ -794,14 +794,21 @@ int ctl_clear_crypto_sa_counters(struct ctl_ctx *x, const struct ctl_args *a)
 	return 0;
 }
 
-/* Manual SAs have nothing to renegotiate: clearing them deletes every SA
- * and installs them again from the running configuration (new sequence
- * numbers and replay windows, as IOS does). */
+/* Manual SAs have nothing to renegotiate: clearing them deletes the
+ * inbound ones and installs them again from the running configuration,
+ * with new replay windows and counters, as IOS does. The outbound ones
+ * keep their sequence numbers: the key stays the same, and a counter
+ * started again from 1 would repeat the nonces of AES-GCM, GMAC, CTR and
+ * ChaCha20-Poly1305, whose IV is the sequence number ("the same nonce and
+ * key combination MUST NOT be used more than once", RFC 4106 section 2;
+ * RFC 3686 2.1), and have the peer's replay window drop every packet
+ * until the counter passes where it was (RFC 4303 3.3.3). */
 int ctl_clear_crypto_sa(struct ctl_ctx *x, const struct ctl_args *a)
 {
 	struct sad *sad = x->ops->sad(x->ops->arg);
 	struct config *c = config_dup(x->ops->running(x->ops->arg));
 	char err[1024];
+	unsigned n;
 	(void)a;
 
 	if (!c) {
@@ -810,12 +817,14 @@ int ctl_clear_crypto_sa(struct ctl_ctx *x, const struct ctl_args *a)
 	}
 	/* Manual SAs only: IKE's children are IKE's (clear crypto session /
 	 * clear crypto ikev2 sa remove those). */
-	if (sad)
-		sad_flush_origin(sad, SA_ORIGIN_MANUAL);
+	n = sad ? sad_flush_origin(sad, SA_ORIGIN_MANUAL, true) : 0;
+
 	if (x->ops->apply(x->ops->arg, c, err, sizeof(err)) < 0) {
 		strbuf_printf(x->out, "%% Re-installing the SAs failed: %s\n", err);
 		return 1;
 	}
-	log_notice("crypto SAs cleared and re-installed from the running configuration");
+	log_notice("crypto SAs cleared: %u inbound manual SAs re-installed from the running "
+		   "configuration with new replay windows; outbound SAs go on from their "
+		   "sequence numbers (the same key must not repeat them)", n);
 	return 0;
 }

@@ -502,23 +502,28 @@ void sad_flush(struct sad *sad)
 }
 
 /* Remove the SAs of one origin only (clear crypto sa for manual SAs,
- * leaving IKE's children to IKE). */
-void sad_flush_origin(struct sad *sad, uint8_t origin)
+ * leaving IKE's children to IKE); with in_only, only inbound ones. */
+unsigned sad_flush_origin(struct sad *sad, uint8_t origin, bool in_only)
 {
+	unsigned n = 0;
+
 	pthread_mutex_lock(&sad->lock);
 	for (unsigned b = 0; b < SAD_BUCKETS; b++) {
 		struct sa **heads[2] = {&sad->in[b], &sad->out[b]};
-		for (int k = 0; k < 2; k++) {
+		for (int k = 0; k < (in_only ? 1 : 2); k++) {
 			struct sa **pp = heads[k];
 			while (*pp) {
-				if ((*pp)->p.origin == origin)
+				if ((*pp)->p.origin == origin) {
 					unlink_locked(sad, pp);
-				else
+					n++;
+				} else {
 					pp = &(*pp)->next_hash;
+				}
 			}
 		}
 	}
 	pthread_mutex_unlock(&sad->lock);
+	return n;
 }
 
 void sad_free(struct sad *sad)

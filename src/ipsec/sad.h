@@ -42,7 +42,9 @@ int sad_activate(struct sad *sad, uint32_t spi, uint8_t proto, const struct ip_a
  * Returns 0, or -1 if no SA has that SPI. */
 int sad_set_encap_ports(struct sad *sad, uint32_t spi, uint8_t proto, uint16_t sport,
 			uint16_t dport);
-void sad_flush_origin(struct sad *sad, uint8_t origin); /* enum sa_origin */
+/* Remove the SAs of one origin (enum sa_origin), only the inbound ones
+ * if in_only. Returns how many. */
+unsigned sad_flush_origin(struct sad *sad, uint8_t origin, bool in_only);
 
 /* The path MTU to the peer of the outbound SA installed with p (its
  * reqid, SPI, protocol and peer), known before its first packet (asked

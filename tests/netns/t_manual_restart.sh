@@ -5,6 +5,9 @@
 # the key is replaced"). gwB keeps running, with its inbound SA's replay
 # window past everything gwA sent; were gwA to start again from 1, gwB
 # would drop every packet as a replay.
+# - `clear crypto sa` on gwA: its inbound SA gets a new replay window, its
+#   outbound SA goes on from its counter (no nonce reuse under the same
+#   key), gwB counts no replay;
 # - clean stop of gwA: <socket>.seq holds the exact number; the restarted
 #   gwA goes on from it, ping and TCP pass at once, gwB counts no replay;
 # - gwA killed (SIGKILL, no clean stop): the file held a reservation
@@ -22,8 +25,26 @@ replays() { sa_get "$GB" 'drop("replay")'; }
 start_esprit "$GA" "$EX/manual-esp-gcm-gwA.cfg" || bail "gwA"
 start_esprit "$GB" "$EX/manual-esp-gcm-gwB.cfg" || bail "gwB"
 check "gwA reserved numbers ahead in $SEQ at start ($(saved))" num_gt "$(saved)" 1000000
+check "gwA warns that a manual GCM SA must never repeat a sequence number" grep -q \
+	"crypto map VPN 10 (ipsec-manual): aes-gcm-16 with static keys takes the sequence number as its IV" \
+	"${DAEMON_LOG[$GA]}"
 check_ping "$HA" "$HB4"
 check_transfer "$HA" "$HB" "$HB4" 3000000 random
+sent=$(sa_get "$GA" 'sum_g("pkts_encaps")')
+info "gwA sent $sent packets on its outbound SA"
+
+info "== clear crypto sa on gwA: the outbound SA keeps its counter"
+# The key stays the same: from 1 again, gwA would repeat AES-GCM nonces
+# (the IV is the sequence number; RFC 4106 section 2) and gwB, which
+# cleared nothing, would drop every packet as a replay.
+r0=$(replays)
+check "clear crypto sa on gwA" cli "$GA" clear crypto sa
+check "gwA logged what it re-installed" grep -q \
+	"crypto SAs cleared: 1 inbound manual SAs re-installed .* outbound SAs go on from their sequence numbers" \
+	"${DAEMON_LOG[$GA]}"
+check_ping "$HA" "$HB4"
+check_transfer "$HA" "$HB" "$HB4" 2000000 random
+check "gwB counted no replay drop after the clear ($r0 -> $(replays))" num_eq "$(replays)" "$r0"
 sent=$(sa_get "$GA" 'sum_g("pkts_encaps")')
 info "gwA sent $sent packets on its outbound SA"
 
