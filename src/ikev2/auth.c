@@ -190,19 +190,40 @@ static bool algs_fit(const struct ike_conn *c, const struct v2_sa *sa)
 	return v2_ike_prop_accept(c, &s);
 }
 
-/* Responder: IKE_SA_INIT chose a connection by address only; now that
- * IDi is known, take the first connection (in configuration order) whose
- * addresses and remote identity both fit, one naming that identity
- * before one accepting any. `seen` gets the names considered. */
-static struct ike_conn *conn_for_id(struct v2_sa *sa, const struct ike_id *id, char *seen,
-				    size_t len)
+/* How well c's selectors fit the child the peer asks for (2.9): 2 when
+ * its first TSi/TSr pair (the triggering packet's, if it sent one) is
+ * inside them, 1 when they intersect, 0 otherwise or with no child. */
+static int ts_fit(const struct ike_conn *c, const struct ikev2_msg *m)
 {
-	struct ike_conn *any = NULL;
+	const struct ikev2_pl *tsi = ikev2_msg_find(m, IKEV2_PL_TSI);
+	const struct ikev2_pl *tsr = ikev2_msg_find(m, IKEV2_PL_TSR);
+	struct ts_list narrowed;
+
+	if (!tsi || !tsr || !c->child.sel.n)
+		return 0;
+	if (v2_ts_first_fits(&c->child.sel, &tsi->u.ts, &tsr->u.ts))
+		return 2;
+	return v2_ts_narrow(&c->child.sel, &tsi->u.ts, &tsr->u.ts, &narrowed) ? 1 : 0;
+}
+
+/* Responder: IKE_SA_INIT chose a connection by address only; now that
+ * IDi is known, take the connection whose addresses and remote identity
+ * both fit, one naming that identity before one accepting any. Among
+ * those, the one whose selectors hold the child's first TSi/TSr pair
+ * (two crypto map entries for one peer, the peer asking for the second
+ * one's traffic), then one whose selectors intersect them, then the first
+ * in configuration order. `seen` gets the names considered. */
+static struct ike_conn *conn_for_id(struct v2_sa *sa, const struct ike_id *id,
+				    const struct ikev2_msg *m, char *seen, size_t len)
+{
+	struct ike_conn *best = NULL;
+	int best_score = -1;
 	size_t off = 0;
 
 	seen[0] = '\0';
 	for (struct v2_conn *vc = sa->eng->conns; vc; vc = vc->next) {
 		struct ike_conn *c = &vc->c;
+		int score;
 
 		if (vc->removed || !v2_conn_addr_ok(c, &sa->local, &sa->remote))
 			continue;
@@ -218,11 +239,18 @@ static struct ike_conn *conn_for_id(struct v2_sa *sa, const struct ike_id *id, c
 		if (!algs_fit(c, sa))
 			continue;
 		if (c->remote_id.type && ike_id_eq(id, &c->remote_id))
-			return c;
-		if (!c->remote_id.type && !any)
-			any = c;
+			score = 3;
+		else if (!c->remote_id.type)
+			score = 0;
+		else
+			continue;
+		score = score * 3 + ts_fit(c, m);
+		if (score > best_score) {
+			best = c;
+			best_score = score;
+		}
 	}
-	return any;
+	return best;
 }
 
 static bool choose_conn(struct v2_sa *sa, const struct ikev2_msg *m)
@@ -235,7 +263,7 @@ static bool choose_conn(struct v2_sa *sa, const struct ikev2_msg *m)
 	if (!idp)
 		return true; /* verify_peer says what is missing */
 	peer_id(idp, &id);
-	c = conn_for_id(sa, &id, seen, sizeof(seen));
+	c = conn_for_id(sa, &id, m, seen, sizeof(seen));
 	if (!c) {
 		log_notice("ikev2 %s: AUTHENTICATION_FAILED: peer ID %s fits no connection "
 			   "(considered: %s)", sa->conn->name, ike_id_str(&id, ids, sizeof(ids)),

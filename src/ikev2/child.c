@@ -114,6 +114,35 @@ static void child_notifies(struct v2_sa *sa, struct v2_out *o, uint16_t cpi)
 		ipcomp_notify(o, cpi);
 }
 
+/* 2.9: "if the initiator has requested the SA due to a data packet, the
+ * initiator SHOULD include as the first Traffic Selector in each of TSi
+ * and TSr a very specific Traffic Selector including the addresses in the
+ * packet triggering the request": a responder whose policy is narrower
+ * than ours then picks the part that carries this packet. Only inside our
+ * own selectors, and only once: a rekey keeps the SA's selectors. */
+static void trigger_first(struct v2_sa *sa, struct ts_list *sel)
+{
+	char buf[TS_STRLEN];
+	struct ts t;
+
+	if (!sa->have_trigger)
+		return;
+	sa->have_trigger = false;
+	for (unsigned k = 0; k < sel->n; k++) {
+		if (!ts_match(&sel->ts[k], &sa->trigger))
+			continue;
+		if (sel->n >= TS_LIST_MAX)
+			return;
+		v2_ts_of_flow(&sel->ts[k], &sa->trigger, &t);
+		memmove(sel->ts + 1, sel->ts, sel->n * sizeof(sel->ts[0]));
+		sel->ts[0] = t;
+		sel->n++;
+		log_debug("ikev2 %s: the triggering packet's selector first: %s", sa->conn->name,
+			  ts_str(&t, buf, sizeof(buf)));
+		return;
+	}
+}
+
 int v2_child_req_out(struct v2_sa *sa, struct v2_out *o, uint16_t pfs)
 {
 	struct v2_child_req *r = &sa->creq;
@@ -124,8 +153,10 @@ int v2_child_req_out(struct v2_sa *sa, struct v2_out *o, uint16_t pfs)
 		return -1;
 	if (!sa->conn->child.ipcomp)
 		r->cpi_in = 0;
-	if (!r->rekey_spi)
+	if (!r->rekey_spi) {
 		r->sel = sa->conn->child.sel;
+		trigger_first(sa, &r->sel);
+	}
 	v2_child_props_out(o, &sa->conn->child, r->spi_in, pfs);
 	v2_ts_out(o, &r->sel, false);
 	child_notifies(sa, o, r->cpi_in);

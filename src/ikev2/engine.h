@@ -149,6 +149,10 @@ struct v2_sa {
 	bool out_traffic, in_traffic;
 	bool initial_contact_sent;
 	struct ike_id peer_id; /* authenticated IDi/IDr; type 0 = not yet */
+	/* 2.9: the packet whose acquire asked for the next new child; its
+	 * selector goes first in TSi/TSr, once */
+	struct flow trigger;
+	bool have_trigger;
 };
 
 struct ikev2 {
@@ -279,6 +283,14 @@ bool v2_ts_narrow(const struct ts_list *cfg, const struct ikev2_tsp *tsi,
 /* Initiator: every returned selector lies inside what we proposed. */
 bool v2_ts_accept(const struct ts_list *proposed, const struct ikev2_tsp *tsi,
 		  const struct ikev2_tsp *tsr, struct ts_list *sel_out);
+/* 2.9: the selector of a packet that triggered a request, inside the
+ * selector `within` that it matched: the packet's addresses and protocol,
+ * its ports if it has them (TCP, UDP, SCTP...), else within's ranges. */
+void v2_ts_of_flow(const struct ts *within, const struct flow *f, struct ts *t);
+/* Responder (2.9): the peer's first TSi/TSr pair (the triggering packet's,
+ * if it sent one) lies inside one of our selectors. */
+bool v2_ts_first_fits(const struct ts_list *cfg, const struct ikev2_tsp *tsi,
+		      const struct ikev2_tsp *tsr);
 /* Log (notice) the peer's TSi/TSr and our selectors, after a
  * TS_UNACCEPTABLE: what did not intersect. */
 void v2_ts_log(const char *conn, const struct ts_list *ours, const struct ikev2_tsp *tsi,

@@ -932,15 +932,13 @@ static struct v2_sa *sa_of_conn(struct ikev2 *e, const struct ike_conn *c)
 	return setup;
 }
 
-int ikev2_initiate(struct ikev2 *e, const char *name)
+/* A new IKE SA for c; f: the packet that asked for it (an acquire), or NULL. */
+static int initiate(struct ikev2 *e, struct ike_conn *c, const struct flow *f)
 {
-	struct ike_conn *c = v2_conn_find(e, name);
 	struct v2_sa *sa;
 
-	if (!c || !c->remote.af)
+	if (!c->remote.af)
 		return -1;
-	if (sa_of_conn(e, c))
-		return 0;
 	sa = v2_sa_new(e, c, true);
 	if (!sa)
 		return -1;
@@ -948,6 +946,10 @@ int ikev2_initiate(struct ikev2 *e, const char *name)
 	sa->remote = c->remote;
 	sa->lport = c->local_port;
 	sa->rport = c->remote_port;
+	if (f) {
+		sa->trigger = *f;
+		sa->have_trigger = true;
+	}
 	if (v2_init_start(sa)) {
 		v2_sa_dead(sa, "cannot build IKE_SA_INIT", false);
 		return -1;
@@ -955,9 +957,17 @@ int ikev2_initiate(struct ikev2 *e, const char *name)
 	return 0;
 }
 
+int ikev2_initiate(struct ikev2 *e, const char *name)
+{
+	struct ike_conn *c = v2_conn_find(e, name);
+
+	if (!c || !c->remote.af)
+		return -1;
+	return sa_of_conn(e, c) ? 0 : initiate(e, c, NULL);
+}
+
 int ikev2_acquire(struct ikev2 *e, uint32_t reqid, const struct flow *f)
 {
-	(void)f;
 	for (struct v2_conn *vc = e->conns; vc; vc = vc->next) {
 		struct ike_conn *c = &vc->c;
 		struct v2_sa *sa;
@@ -966,8 +976,12 @@ int ikev2_acquire(struct ikev2 *e, uint32_t reqid, const struct flow *f)
 			continue;
 		sa = sa_of_conn(e, c);
 		if (!sa)
-			return ikev2_initiate(e, c->name);
+			return initiate(e, c, f);
 		if (sa->state == V2_ESTABLISHED && !sa->children) {
+			if (f) {
+				sa->trigger = *f;
+				sa->have_trigger = true;
+			}
 			v2_queue(sa, T_CHILD_NEW, 0);
 			v2_queue_run(sa);
 		}

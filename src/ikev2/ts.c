@@ -181,6 +181,85 @@ static void sel_add(struct ts_list *l, const struct ts *t)
 		l->ts[l->n++] = *t;
 }
 
+/* A selector inside another (both local -> remote). */
+static bool ts_inside(const struct ts *in, const struct ts *out)
+{
+	for (int side = 0; side < 2; side++) {
+		struct rng a[2], b[2];
+		unsigned na = side_rngs(in, side == 0, a), nb = side_rngs(out, side == 0, b);
+
+		for (unsigned x = 0; x < na; x++) {
+			bool found = false;
+
+			for (unsigned y = 0; y < nb && !found; y++)
+				found = rng_inside(&a[x], &b[y]);
+			if (!found)
+				return false;
+		}
+	}
+	return true;
+}
+
+/* Leave out the selectors that another one of the list contains: the
+ * triggering packet's selector (2.9) narrowed beside the whole ACL line
+ * it came from is one selector, not two. Order is kept. */
+static void sel_prune(struct ts_list *l)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < l->n; i++) {
+		bool covered = false;
+
+		for (unsigned j = 0; j < l->n && !covered; j++)
+			covered = j != i && ts_inside(&l->ts[i], &l->ts[j]) &&
+				  (j < i || !ts_inside(&l->ts[j], &l->ts[i]));
+		if (!covered)
+			l->ts[n++] = l->ts[i];
+	}
+	l->n = n;
+}
+
+static bool proto_has_ports(uint8_t proto)
+{
+	return proto == 6 || proto == 17 || proto == 33 || proto == 132 || proto == 136;
+}
+
+void v2_ts_of_flow(const struct ts *within, const struct flow *f, struct ts *t)
+{
+	*t = *within;
+	t->proto = f->proto;
+	ip_prefix_set(&t->src, &f->src, (uint8_t)(ip_addr_len(&f->src) * 8));
+	ip_prefix_set(&t->dst, &f->dst, (uint8_t)(ip_addr_len(&f->dst) * 8));
+	if (proto_has_ports(f->proto) && !f->opaque) {
+		t->sport_lo = t->sport_hi = f->sport;
+		t->dport_lo = t->dport_hi = f->dport;
+	}
+}
+
+bool v2_ts_first_fits(const struct ts_list *cfg, const struct ikev2_tsp *tsi,
+		      const struct ikev2_tsp *tsr)
+{
+	struct rng pi, pr;
+
+	if (!tsi->n_ts || !tsr->n_ts || !ts_to_rng(&tsi->ts[0], &pi) ||
+	    !ts_to_rng(&tsr->ts[0], &pr))
+		return false;
+	for (unsigned k = 0; k < cfg->n; k++) {
+		struct rng loc[2], rem[2];
+		unsigned nl = side_rngs(&cfg->ts[k], true, loc);
+		unsigned nr = side_rngs(&cfg->ts[k], false, rem);
+		bool in_i = false, in_r = false;
+
+		for (unsigned x = 0; x < nr; x++)
+			in_i = in_i || rng_inside(&pi, &rem[x]);
+		for (unsigned y = 0; y < nl; y++)
+			in_r = in_r || rng_inside(&pr, &loc[y]);
+		if (in_i && in_r)
+			return true;
+	}
+	return false;
+}
+
 /* 2.9: the responder narrows to the intersection of what was proposed
  * and its policy. The peer's TSi is our remote side (dst). */
 bool v2_ts_narrow(const struct ts_list *cfg, const struct ikev2_tsp *tsi,
@@ -213,6 +292,7 @@ bool v2_ts_narrow(const struct ts_list *cfg, const struct ikev2_tsp *tsi,
 					}
 			}
 	}
+	sel_prune(sel_out);
 	return sel_out->n > 0;
 }
 
@@ -278,6 +358,7 @@ bool v2_ts_accept(const struct ts_list *proposed, const struct ikev2_tsp *tsi,
 				return false;
 			sel_add(sel_out, &t);
 		}
+	sel_prune(sel_out);
 	return sel_out->n > 0;
 }
 

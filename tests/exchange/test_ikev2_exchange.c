@@ -2149,6 +2149,74 @@ static void test_log_ts_unacceptable(void **state)
 	conns_free(&a, &b);
 }
 
+/* RFC 7296 2.9: A asks for a child because of a packet (an acquire): the
+ * packet's selector goes first in TSi and TSr, with its ports. B's answer
+ * (here a refusal) logs what A proposed, in order. */
+static void test_trigger_first(void **state)
+{
+	struct ike_conn a, b;
+	struct flow f = {.proto = 17, .sport = 1234, .dport = 53};
+	char *t;
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	b.child.sel.n = 0;
+	ts_add(&b.child.sel, "10.9.0.0/16", "10.8.0.0/16");
+	peers_up(&a, &b, NULL);
+	ip_addr_parse("10.1.5.5", &f.src);
+	ip_addr_parse("10.2.7.7", &f.dst);
+	log_capture_start();
+	/* IKE_AUTH { ..., TSi (10.1.5.5 udp 1234, 10.1/16), TSr (10.2.7.7 udp 53, 10.2/16) } */
+	assert_int_equal(ikev2_acquire(net.p[0].e, 7, &f), 0);
+	run();
+	t = log_capture_stop();
+	assert_logged(t, "to-A:   peer proposed TSi 10.1.5.5/32 proto 17 port 1234-1234, "
+			 "10.1.0.0/16; TSr 10.2.7.7/32 proto 17 port 53-53, 10.2.0.0/16\n");
+	free(t);
+	conns_free(&a, &b);
+}
+
+/* Two crypto map entries at B for one peer (same ID): "to-A" protects
+ * 10.2.0.0/24, "second" 10.2.7.0/24. A's ACL covers both; a packet to
+ * 10.2.7.7 triggers the negotiation. B picks the entry whose ACL holds
+ * the packet's selector (2.9), not the first entry in its configuration
+ * (which would narrow the child to 10.2.0.0/24, without the packet). The
+ * packet's own selector lies inside the narrowed pair: one selector. */
+static void test_trigger_picks_entry(void **state)
+{
+	struct ike_conn a, b, second;
+	struct flow f = {.proto = 1};
+	char buf[TS_STRLEN];
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	b.child.sel.n = 0;
+	ts_add(&b.child.sel, "10.2.0.0/24", "10.1.0.0/16");
+	second = b;
+	snprintf(second.name, sizeof(second.name), "second");
+	second.psk_local = secret_from("correct horse battery", 21);
+	second.child.sel.n = 0;
+	second.child.reqid = 8;
+	ts_add(&second.child.sel, "10.2.7.0/24", "10.1.0.0/16");
+	peers_up(&a, &b, NULL);
+	assert_int_equal(ikev2_conn_add(net.p[1].e, &second), 0);
+	ip_addr_parse("10.1.5.5", &f.src);
+	ip_addr_parse("10.2.7.7", &f.dst);
+	assert_int_equal(ikev2_acquire(net.p[0].e, 7, &f), 0);
+	run();
+	assert_string_equal(view(1).conn, "second");
+	assert_int_equal(live(&net.p[0]), 2);
+	assert_mirrored();
+	assert_int_equal(net.p[0].sa[0].p.sel.n, 1);
+	ts_str(&net.p[0].sa[0].p.sel.ts[0], buf, sizeof(buf));
+	assert_string_equal(buf, "10.1.0.0/16 -> 10.2.7.0/24");
+	assert_int_equal(net.p[1].sa[0].p.reqid, 8);
+	ike_conn_clear(&second);
+	conns_free(&a, &b);
+}
+
 /* show crypto ikev2 sa: the IDs each end sent and authenticated. */
 struct id_view {
 	char local[IKE_ID_STRLEN], remote[IKE_ID_STRLEN];
@@ -2253,6 +2321,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_log_psk_mismatch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log_wrong_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log_ts_unacceptable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trigger_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trigger_picks_entry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ids_shown, setup, teardown),
 	};
 
