@@ -175,7 +175,7 @@ static bool verify_peer(struct v2_sa *sa, const struct ikev2_msg *m)
 }
 
 /* Would the connection have chosen the algorithms this SA runs with? */
-static bool algs_fit(const struct ike_conn *c, const struct v2_sa *sa)
+bool v2_conn_algs_fit(const struct ike_conn *c, const struct v2_sa *sa)
 {
 	struct ikev2_transform xf[4];
 	struct ikev2_proposal p = {.num = 1, .proto = IKEV2_PROTO_IKE, .xf = xf};
@@ -188,22 +188,6 @@ static bool algs_fit(const struct ike_conn *c, const struct v2_sa *sa)
 		xf[p.n_xf++] = (struct ikev2_transform){IKEV2_TRANS_INTEG, sa->algs.integ, 0};
 	xf[p.n_xf++] = (struct ikev2_transform){IKEV2_TRANS_DH, sa->group, 0};
 	return v2_ike_prop_accept(c, &s);
-}
-
-/* How well c's selectors fit the child the peer asks for (2.9): 2 when
- * its first TSi/TSr pair (the triggering packet's, if it sent one) is
- * inside them, 1 when they intersect, 0 otherwise or with no child. */
-static int ts_fit(const struct ike_conn *c, const struct ikev2_msg *m)
-{
-	const struct ikev2_pl *tsi = ikev2_msg_find(m, IKEV2_PL_TSI);
-	const struct ikev2_pl *tsr = ikev2_msg_find(m, IKEV2_PL_TSR);
-	struct ts_list narrowed;
-
-	if (!tsi || !tsr || !c->child.sel.n)
-		return 0;
-	if (v2_ts_first_fits(&c->child.sel, &tsi->u.ts, &tsr->u.ts))
-		return 2;
-	return v2_ts_narrow(&c->child.sel, &tsi->u.ts, &tsr->u.ts, &narrowed) ? 1 : 0;
 }
 
 /* Responder: IKE_SA_INIT chose a connection by address only; now that
@@ -236,7 +220,7 @@ static struct ike_conn *conn_for_id(struct v2_sa *sa, const struct ike_id *id,
 									       sizeof(want))
 								  : "any ID");
 		}
-		if (!algs_fit(c, sa))
+		if (!v2_conn_algs_fit(c, sa))
 			continue;
 		if (c->remote_id.type && ike_id_eq(id, &c->remote_id))
 			score = 3;
@@ -244,7 +228,7 @@ static struct ike_conn *conn_for_id(struct v2_sa *sa, const struct ike_id *id,
 			score = 0;
 		else
 			continue;
-		score = score * 3 + ts_fit(c, m);
+		score = score * 3 + v2_ts_fit(&c->child.sel, m);
 		if (score > best_score) {
 			best = c;
 			best_score = score;
@@ -313,7 +297,7 @@ void v2_auth_request(struct v2_sa *sa, const struct ikev2_msg *m)
 		goto out;
 	}
 	/* 1.2: the first Child SA; its failure leaves the IKE SA up (2.21.2) */
-	v2_child_respond(sa, m, o, 0, NULL, sa->ni, sa->ni_len, sa->nr, sa->nr_len);
+	v2_child_respond(sa, sa->conn, m, o, 0, NULL, sa->ni, sa->ni_len, sa->nr, sa->nr_len);
 	v2_send_response(sa, IKEV2_EXCH_IKE_AUTH, msgid, o);
 out:
 	free(o);

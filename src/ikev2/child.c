@@ -17,6 +17,26 @@
 #define NONCE_LEN 32
 #define IPCOMP_DEFLATE 2 /* RFC 7296 3.10.1 IPCOMP_SUPPORTED transform ID */
 
+/* The crypto map entry a child belongs to: its own (another entry for the
+ * same peer) or its IKE SA's. */
+static struct ike_conn *cconn(const struct v2_sa *sa, const struct v2_child *ch)
+{
+	return ch && ch->conn ? ch->conn : sa->conn;
+}
+
+/* The entry of the child request in flight (a rekey keeps the old one's). */
+static struct ike_conn *rconn(const struct v2_sa *sa)
+{
+	return sa->creq.conn ? sa->creq.conn : sa->conn;
+}
+
+/* A child that was never installed (v2_child_remove frees installed ones). */
+static void child_discard(struct v2_child *ch)
+{
+	v2_conn_drop(ch->conn);
+	free(ch);
+}
+
 /* Is v the inbound SPI (the CPI when comp) of a child of ours, installed
  * or offered in a pending request, or of an inbound SA in the data plane
  * (which still holds the retiring ones)? Inbound SAs are found by SPI
@@ -108,7 +128,7 @@ static void ipcomp_notify(struct v2_out *o, uint16_t cpi)
 /* 1.3.1 / 2.22 notifies the initiator adds to a child request. */
 static void child_notifies(struct v2_sa *sa, struct v2_out *o, uint16_t cpi)
 {
-	if (sa->conn->child.mode == IPSEC_MODE_TRANSPORT)
+	if (rconn(sa)->child.mode == IPSEC_MODE_TRANSPORT)
 		v2_out_notify(o, IKEV2_N_USE_TRANSPORT_MODE, 0, NULL, 0, NULL, 0);
 	if (cpi)
 		ipcomp_notify(o, cpi);
@@ -146,18 +166,19 @@ static void trigger_first(struct v2_sa *sa, struct ts_list *sel)
 int v2_child_req_out(struct v2_sa *sa, struct v2_out *o, uint16_t pfs)
 {
 	struct v2_child_req *r = &sa->creq;
+	const struct ike_child_cfg *cc = &rconn(sa)->child;
 
-	if (!sa->conn->child.n_props || !sa->conn->child.sel.n)
+	if (!cc->n_props || !cc->sel.n)
 		return 0; /* childless (RFC 6023 style): nothing to add */
-	if (child_spi(sa, &r->spi_in) || (sa->conn->child.ipcomp && child_cpi(sa, &r->cpi_in)))
+	if (child_spi(sa, &r->spi_in) || (cc->ipcomp && child_cpi(sa, &r->cpi_in)))
 		return -1;
-	if (!sa->conn->child.ipcomp)
+	if (!cc->ipcomp)
 		r->cpi_in = 0;
 	if (!r->rekey_spi) {
-		r->sel = sa->conn->child.sel;
+		r->sel = cc->sel;
 		trigger_first(sa, &r->sel);
 	}
-	v2_child_props_out(o, &sa->conn->child, r->spi_in, pfs);
+	v2_child_props_out(o, cc, r->spi_in, pfs);
 	v2_ts_out(o, &r->sel, false);
 	child_notifies(sa, o, r->cpi_in);
 	return 0;
@@ -167,7 +188,8 @@ int v2_child_req_out(struct v2_sa *sa, struct v2_out *o, uint16_t pfs)
 
 static void params_common(struct v2_sa *sa, struct v2_child *ch, struct sa_params *p)
 {
-	const struct ike_child_cfg *cc = &sa->conn->child;
+	const struct ike_conn *c = cconn(sa, ch);
+	const struct ike_child_cfg *cc = &c->child;
 
 	memset(p, 0, sizeof(*p));
 	p->proto = ch->proto;
@@ -184,7 +206,7 @@ static void params_common(struct v2_sa *sa, struct v2_child *ch, struct sa_param
 	p->hard_bytes = cc->hard_kbytes * 1024;
 	p->reqid = cc->reqid;
 	p->sel = ch->sel;
-	snprintf(p->name, sizeof(p->name), "%s", sa->conn->name);
+	snprintf(p->name, sizeof(p->name), "%s", c->name);
 	if (sa->nat_local || sa->nat_remote) { /* RFC 3948 UDP encapsulation */
 		p->encap_sport = sa->lport;
 		p->encap_dport = sa->rport;
@@ -246,7 +268,7 @@ static int install_comp(struct v2_sa *sa, struct v2_child *ch)
 
 static void set_timers(struct v2_sa *sa, struct v2_child *ch)
 {
-	const struct ike_child_cfg *cc = &sa->conn->child;
+	const struct ike_child_cfg *cc = &cconn(sa, ch)->child;
 	uint64_t now = v2_now(sa->eng);
 	uint8_t r = 0;
 
@@ -290,12 +312,12 @@ int v2_child_install(struct v2_sa *sa, struct v2_child *ch, const struct secret 
 		goto out;
 	}
 	if (ch->cpi_in && ch->cpi_out && install_comp(sa, ch))
-		log_warn("ikev2 %s: IPComp SAs not installed", sa->conn->name);
+		log_warn("ikev2 %s: IPComp SAs not installed", cconn(sa, ch)->name);
 	ch->installed = true;
 	set_timers(sa, ch);
 	ch->next = sa->children;
 	sa->children = ch;
-	log_info("ikev2 %s: Child SA %s in %08x out %08x%s%s installed", sa->conn->name,
+	log_info("ikev2 %s: Child SA %s in %08x out %08x%s%s installed", cconn(sa, ch)->name,
 		 ch->proto == IPSEC_PROTO_AH ? "AH" : "ESP", ch->spi_in, ch->spi_out,
 		 ch->mode == IPSEC_MODE_TRANSPORT ? " transport" : " tunnel",
 		 ch->cpi_in ? " +IPComp" : "");
@@ -361,9 +383,10 @@ void v2_child_remove(struct v2_sa *sa, struct v2_child *ch)
 						 &sa->local);
 			e->env.sa_delete(e->env.ctx, ch->cpi_out, IPSEC_PROTO_COMP, &sa->remote);
 		}
-		log_info("ikev2 %s: Child SA in %08x out %08x deleted", sa->conn->name, ch->spi_in,
-			 ch->spi_out);
+		log_info("ikev2 %s: Child SA in %08x out %08x deleted", cconn(sa, ch)->name,
+			 ch->spi_in, ch->spi_out);
 	}
+	v2_conn_drop(ch->conn);
 	secret_wipe(ch, sizeof(*ch));
 	free(ch);
 }
@@ -404,15 +427,15 @@ static uint16_t ipcomp_peer(const struct ikev2_msg *m)
 	return get_be16(n->data.p);
 }
 
-struct v2_child *v2_child_respond(struct v2_sa *sa, const struct ikev2_msg *m,
-				  struct v2_out *o, uint32_t rekey_of, const struct secret *g_ir,
-				  const uint8_t *ni, size_t ni_len, const uint8_t *nr,
-				  size_t nr_len)
+struct v2_child *v2_child_respond(struct v2_sa *sa, struct ike_conn *conn,
+				  const struct ikev2_msg *m, struct v2_out *o, uint32_t rekey_of,
+				  const struct secret *g_ir, const uint8_t *ni, size_t ni_len,
+				  const uint8_t *nr, size_t nr_len)
 {
 	const struct ikev2_pl *pa = ikev2_msg_find(m, IKEV2_PL_SA);
 	const struct ikev2_pl *tsi = ikev2_msg_find(m, IKEV2_PL_TSI);
 	const struct ikev2_pl *tsr = ikev2_msg_find(m, IKEV2_PL_TSR);
-	const struct ike_child_cfg *cc = &sa->conn->child;
+	const struct ike_child_cfg *cc = &conn->child;
 	struct ikev2_transform xf[8];
 	struct ikev2_proposal chosen;
 	struct v2_child *ch;
@@ -422,19 +445,23 @@ struct v2_child *v2_child_respond(struct v2_sa *sa, const struct ikev2_msg *m,
 
 	if (!pa || !tsi || !tsr)
 		return NULL; /* childless */
-	if (!cc->n_props || !v2_child_prop_select(sa->conn, &pa->u.sa, pfs, pfs, &chosen, xf)) {
+	if (!cc->n_props || !v2_child_prop_select(conn, &pa->u.sa, pfs, pfs, &chosen, xf)) {
 		v2_out_notify(o, IKEV2_N_NO_PROPOSAL_CHOSEN, 0, NULL, 0, NULL, 0);
 		return NULL;
 	}
 	ch = calloc(1, sizeof(*ch));
 	if (!ch)
 		return NULL;
+	if (conn != sa->conn) {
+		ch->conn = conn;
+		v2_conn_hold(conn);
+	}
 	if (!v2_ts_narrow(&cc->sel, &tsi->u.ts, &tsr->u.ts, &ch->sel)) {
 		log_notice("ikev2 %s: TS_UNACCEPTABLE: the peer's selectors do not intersect ours",
-			   sa->conn->name);
-		v2_ts_log(sa->conn->name, &cc->sel, &tsi->u.ts, &tsr->u.ts);
+			   conn->name);
+		v2_ts_log(conn->name, &cc->sel, &tsi->u.ts, &tsr->u.ts);
 		v2_out_notify(o, IKEV2_N_TS_UNACCEPTABLE, 0, NULL, 0, NULL, 0);
-		free(ch);
+		child_discard(ch);
 		return NULL;
 	}
 	child_algs(&chosen, ch);
@@ -445,13 +472,13 @@ struct v2_child *v2_child_respond(struct v2_sa *sa, const struct ikev2_msg *m,
 			   ? IPSEC_MODE_TRANSPORT
 			   : IPSEC_MODE_TUNNEL;
 	if (cc->mode != ch->mode)
-		log_notice("ikev2 %s: peer did not ask for %s mode, using %s", sa->conn->name,
+		log_notice("ikev2 %s: peer did not ask for %s mode, using %s", conn->name,
 			   cc->mode == IPSEC_MODE_TRANSPORT ? "transport" : "tunnel",
 			   ch->mode == IPSEC_MODE_TRANSPORT ? "transport" : "tunnel");
 	if (child_spi(sa, &ch->spi_in) || (peer_cpi && cc->ipcomp && child_cpi(sa, &ch->cpi_in))) {
 		/* no SPI to give now: the peer may try again later (2.25) */
 		v2_out_notify(o, IKEV2_N_TEMPORARY_FAILURE, 0, NULL, 0, NULL, 0);
-		free(ch);
+		child_discard(ch);
 		return NULL;
 	}
 	ch->cpi_out = cc->ipcomp ? peer_cpi : 0;
@@ -474,8 +501,8 @@ struct v2_child *v2_child_respond(struct v2_sa *sa, const struct ikev2_msg *m,
 	if (ch->cpi_in)
 		ipcomp_notify(o, ch->cpi_in);
 	if (v2_child_install(sa, ch, g_ir, ni, ni_len, nr, nr_len)) {
-		log_err("ikev2 %s: cannot install Child SA", sa->conn->name);
-		free(ch);
+		log_err("ikev2 %s: cannot install Child SA", conn->name);
+		child_discard(ch);
 		return NULL;
 	}
 	return ch;
@@ -488,7 +515,7 @@ static bool child_error(struct v2_sa *sa, const struct ikev2_msg *m)
 
 		if (m->pl[i].type != IKEV2_PL_NOTIFY || t > IKEV2_N_ERROR_MAX)
 			continue;
-		log_notice("ikev2 %s: Child SA refused by peer: %s", sa->conn->name,
+		log_notice("ikev2 %s: Child SA refused by peer: %s", rconn(sa)->name,
 			   t == IKEV2_N_NO_PROPOSAL_CHOSEN
 				   ? "NO_PROPOSAL_CHOSEN: the peer accepts none of the Child SA "
 				     "proposals we offered (transform set, PFS group); compare them "
@@ -500,10 +527,10 @@ static bool child_error(struct v2_sa *sa, const struct ikev2_msg *m)
 			   : t == IKEV2_N_TEMPORARY_FAILURE  ? "TEMPORARY_FAILURE"
 							    : "error notify");
 		if (t == IKEV2_N_NO_PROPOSAL_CHOSEN)
-			v2_local_props_log(sa->conn, true,
-					   sa->creq.dh ? sa->conn->child.pfs_group : 0);
+			v2_local_props_log(rconn(sa), true,
+					   sa->creq.dh ? rconn(sa)->child.pfs_group : 0);
 		else if (t == IKEV2_N_TS_UNACCEPTABLE)
-			v2_ts_log_ours(sa->conn->name, "we proposed", &sa->creq.sel);
+			v2_ts_log_ours(rconn(sa)->name, "we proposed", &sa->creq.sel);
 		return true;
 	}
 	return false;
@@ -516,28 +543,31 @@ struct v2_child *v2_child_complete(struct v2_sa *sa, const struct ikev2_msg *m,
 	const struct ikev2_pl *pa = ikev2_msg_find(m, IKEV2_PL_SA);
 	const struct ikev2_pl *tsi = ikev2_msg_find(m, IKEV2_PL_TSI);
 	const struct ikev2_pl *tsr = ikev2_msg_find(m, IKEV2_PL_TSR);
+	struct ike_conn *conn = rconn(sa);
 	struct v2_child *ch;
-	uint16_t pfs = g_ir ? sa->conn->child.pfs_group : 0;
+	uint16_t pfs = g_ir ? conn->child.pfs_group : 0;
 
 	if (child_error(sa, m) || !pa || !tsi || !tsr || !pa->u.sa.n_prop)
 		return NULL;
 	/* From here on the responder has its SA pair: what we refuse, we ask
 	 * it to delete. */
-	if (!v2_child_prop_accept(sa->conn, &pa->u.sa, pfs)) {
+	if (!v2_child_prop_accept(conn, &pa->u.sa, pfs)) {
 		log_notice("ikev2 %s: responder chose a Child SA proposal we did not offer",
-			   sa->conn->name);
+			   conn->name);
 		v2_queue_refused(sa, pa->u.sa.prop[0].proto, sa->creq.spi_in);
 		return NULL;
 	}
 	ch = calloc(1, sizeof(*ch));
 	if (!ch)
 		return NULL;
+	ch->conn = sa->creq.conn;
+	v2_conn_hold(ch->conn);
 	/* 2.9: the responder may have narrowed; it must stay inside our offer */
 	if (!v2_ts_accept(&sa->creq.sel, &tsi->u.ts, &tsr->u.ts, &ch->sel)) {
 		log_notice("ikev2 %s: responder's traffic selectors are outside our proposal",
-			   sa->conn->name);
+			   conn->name);
 		v2_queue_refused(sa, pa->u.sa.prop[0].proto, sa->creq.spi_in);
-		free(ch);
+		child_discard(ch);
 		return NULL;
 	}
 	child_algs(&pa->u.sa.prop[0], ch);
@@ -551,12 +581,44 @@ struct v2_child *v2_child_complete(struct v2_sa *sa, const struct ikev2_msg *m,
 	ch->rekey_of = sa->creq.rekey_spi;
 	min_nonce(ch, ni, ni_len, nr, nr_len);
 	if (v2_child_install(sa, ch, g_ir, ni, ni_len, nr, nr_len)) {
-		log_err("ikev2 %s: cannot install Child SA", sa->conn->name);
+		log_err("ikev2 %s: cannot install Child SA", conn->name);
 		v2_queue_refused(sa, pa->u.sa.prop[0].proto, sa->creq.spi_in);
-		free(ch);
+		child_discard(ch);
 		return NULL;
 	}
 	return ch;
+}
+
+/* Could c's child live on this IKE SA? The same peer and local address,
+ * the peer's authenticated ID as c wants it, our own ID the same, and
+ * c's IKE proposals would have accepted the IKE SA's algorithms. */
+static bool conn_shares_ike_sa(const struct v2_sa *sa, const struct ike_conn *c)
+{
+	return c->version == 2 && c->child.n_props && v2_conn_addr_ok(c, &sa->local, &sa->remote) &&
+	       (!c->remote_id.type || ike_id_eq(&sa->peer_id, &c->remote_id)) &&
+	       ike_id_eq(&c->local_id, &sa->conn->local_id) && v2_conn_algs_fit(c, sa);
+}
+
+/* The entry a new child asked for in CREATE_CHILD_SA belongs to (2.9): the
+ * IKE SA's, unless its ACL does not hold the peer's first TSi/TSr pair
+ * and another entry that could share this IKE SA does (strongSwan asks for
+ * each child of a connection on one IKE SA; IOS looks the request up in
+ * the whole crypto map). */
+struct ike_conn *v2_child_conn_for(struct v2_sa *sa, const struct ikev2_msg *m)
+{
+	if (v2_ts_fit(&sa->conn->child.sel, m) == 2)
+		return sa->conn;
+	for (struct v2_conn *vc = sa->eng->conns; vc; vc = vc->next) {
+		struct ike_conn *c = &vc->c;
+
+		if (vc->removed || c == sa->conn || !conn_shares_ike_sa(sa, c) ||
+		    v2_ts_fit(&c->child.sel, m) != 2)
+			continue;
+		log_info("ikev2 %s: the peer asks for the traffic of %s: Child SA for that entry "
+			 "on this IKE SA", sa->conn->name, c->name);
+		return c;
+	}
+	return sa->conn;
 }
 
 /* ---- CREATE_CHILD_SA ---- */
@@ -565,8 +627,8 @@ int v2_create_child_start(struct v2_sa *sa, uint32_t rekey_spi)
 {
 	struct v2_out *o = calloc(1, sizeof(*o));
 	struct v2_child_req *r = &sa->creq;
-	uint16_t pfs = sa->conn->child.pfs_group;
 	struct v2_child *old = rekey_spi ? v2_child_by_in(sa, rekey_spi) : NULL;
+	uint16_t pfs = cconn(sa, old)->child.pfs_group;
 	uint8_t pub[DH_MAX_PUBLIC_LEN];
 	size_t pub_len = sizeof(pub);
 	struct ikev2_pl *pl;
@@ -577,6 +639,9 @@ int v2_create_child_start(struct v2_sa *sa, uint32_t rekey_spi)
 	dh_free(r->dh);
 	r->dh = NULL;
 	r->rekey_spi = rekey_spi;
+	v2_conn_drop(r->conn);
+	r->conn = old ? old->conn : NULL; /* a new child is the IKE SA's entry's */
+	v2_conn_hold(r->conn);
 	if (old) /* 2.8: the new SA has the old one's selectors */
 		r->sel = old->sel;
 	r->ni_len = NONCE_LEN;
@@ -603,7 +668,7 @@ int v2_create_child_start(struct v2_sa *sa, uint32_t rekey_spi)
 	}
 	ret = v2_send_request(sa, IKEV2_EXCH_CREATE_CHILD_SA, old ? T_CHILD_REKEY : T_CHILD_NEW, o);
 	if (!ret)
-		log_info("ikev2 %s: CREATE_CHILD_SA %s sent", sa->conn->name,
+		log_info("ikev2 %s: CREATE_CHILD_SA %s sent", rconn(sa)->name,
 			 old ? "(rekey)" : "(new)");
 out:
 	free(o);
@@ -622,7 +687,8 @@ void v2_create_child_request(struct v2_sa *sa, const struct ikev2_msg *m)
 	const struct ikev2_pl *ke = ikev2_msg_find(m, IKEV2_PL_KE);
 	const struct ikev2_pl *pa = ikev2_msg_find(m, IKEV2_PL_SA);
 	const struct ikev2_notify *rk = ikev2_msg_find_notify(m, IKEV2_N_REKEY_SA);
-	uint16_t pfs = sa->conn->child.pfs_group;
+	struct ike_conn *conn;
+	uint16_t pfs;
 	struct v2_child *old = NULL, *ch;
 	struct secret *g_ir = NULL;
 	struct dh *dh = NULL;
@@ -648,6 +714,9 @@ void v2_create_child_request(struct v2_sa *sa, const struct ikev2_msg *m)
 		v2_out_notify(o, IKEV2_N_CHILD_SA_NOT_FOUND, proto, rk->spi, rk->spi_len, NULL, 0);
 		goto send;
 	}
+	/* a rekey keeps the old child's entry; a new child may be another's */
+	conn = old ? cconn(sa, old) : v2_child_conn_for(sa, m);
+	pfs = conn->child.pfs_group;
 	if ((pfs && (!ke || ke->u.ke.group != pfs)) || (!pfs && ke)) {
 		put_be16(gb, pfs);
 		v2_out_notify(o, pfs ? IKEV2_N_INVALID_KE_PAYLOAD : IKEV2_N_NO_PROPOSAL_CHOSEN, 0,
@@ -660,7 +729,7 @@ void v2_create_child_request(struct v2_sa *sa, const struct ikev2_msg *m)
 		v2_out_notify(o, IKEV2_N_NO_PROPOSAL_CHOSEN, 0, NULL, 0, NULL, 0);
 		goto send;
 	}
-	ch = v2_child_respond(sa, m, o, old ? old->spi_in : 0, g_ir, ni->u.nonce.p,
+	ch = v2_child_respond(sa, conn, m, o, old ? old->spi_in : 0, g_ir, ni->u.nonce.p,
 			      ni->u.nonce.len, nr, sizeof(nr));
 	if (ch) {
 		pl = v2_out_add(o, IKEV2_PL_NONCE);

@@ -49,6 +49,11 @@ struct v2_child {
 	uint32_t rekey_of;  /* spi_in of the child it replaces, 0 = none */
 	uint8_t mode;
 	struct ts_list sel; /* local -> remote */
+	/* The crypto map entry it belongs to when that is not its IKE SA's
+	 * (a peer asking, on an IKE SA set up for one entry, for the traffic
+	 * of another entry with the same peer; v2_child_conn_for). NULL = the
+	 * IKE SA's. Held: v2_conn_hold. */
+	struct ike_conn *conn;
 	uint64_t soft_at, hard_at; /* env ms, 0 = none */
 	/* rekey collision (2.8.1): the lowest nonce of the exchange that
 	 * created this SA, to decide which duplicate survives */
@@ -65,6 +70,7 @@ struct v2_child_req {
 	uint8_t ni[32];
 	size_t ni_len;
 	struct ts_list sel; /* proposed */
+	struct ike_conn *conn; /* a rekey's: the old child's conn (held), NULL = the IKE SA's */
 };
 
 /* A connection as the engine holds it: SAs point at .c, so each lives
@@ -188,6 +194,11 @@ struct v2_sa *v2_sa_new_rekey(struct v2_sa *old, bool initiator);
 struct v2_sa *v2_sa_by_spi(struct ikev2 *e, const uint8_t spi[8]);
 /* Move the SA to another connection (responder: chosen by IDi). */
 void v2_sa_set_conn(struct v2_sa *sa, struct ike_conn *c);
+/* A reference to a connection from elsewhere than an IKE SA (a child of
+ * another entry): a removed connection is freed once none is left.
+ * Both accept NULL. */
+void v2_conn_hold(struct ike_conn *c);
+void v2_conn_drop(struct ike_conn *c);
 /* Does the connection allow the addresses (remote unset = any)? */
 bool v2_conn_addr_ok(const struct ike_conn *c, const struct ip_addr *local,
 		     const struct ip_addr *remote);
@@ -291,6 +302,10 @@ void v2_ts_of_flow(const struct ts *within, const struct flow *f, struct ts *t);
  * if it sent one) lies inside one of our selectors. */
 bool v2_ts_first_fits(const struct ts_list *cfg, const struct ikev2_tsp *tsi,
 		      const struct ikev2_tsp *tsr);
+/* How well selectors fit the child that message m asks for: 2 when its
+ * first TSi/TSr pair lies inside them, 1 when they intersect its TSi/TSr,
+ * 0 otherwise or when m asks for no child. */
+int v2_ts_fit(const struct ts_list *cfg, const struct ikev2_msg *m);
 /* Log (notice) the peer's TSi/TSr and our selectors, after a
  * TS_UNACCEPTABLE: what did not intersect. */
 void v2_ts_log(const char *conn, const struct ts_list *ours, const struct ikev2_tsp *tsi,
@@ -322,13 +337,18 @@ struct v2_child *v2_child_by_in(struct v2_sa *sa, uint32_t spi_in);
 struct v2_child *v2_child_by_out(struct v2_sa *sa, uint32_t spi_out);
 /* Fill SA/TS/notify payloads of a first child (IKE_AUTH) request. */
 int v2_child_req_out(struct v2_sa *sa, struct v2_out *o, uint16_t pfs);
-/* Responder side of a child negotiation; adds the response payloads to o,
- * or an error notify. rekey_of: spi_in of the child it replaces, 0 for a
- * new one. Returns the new child or NULL. */
-struct v2_child *v2_child_respond(struct v2_sa *sa, const struct ikev2_msg *m,
-				  struct v2_out *o, uint32_t rekey_of, const struct secret *g_ir,
-				  const uint8_t *ni, size_t ni_len, const uint8_t *nr,
-				  size_t nr_len);
+/* Responder side of a child negotiation for entry conn (the IKE SA's, or
+ * v2_child_conn_for's); adds the response payloads to o, or an error
+ * notify. rekey_of: spi_in of the child it replaces, 0 for a new one.
+ * Returns the new child or NULL. */
+struct v2_child *v2_child_respond(struct v2_sa *sa, struct ike_conn *conn,
+				  const struct ikev2_msg *m, struct v2_out *o, uint32_t rekey_of,
+				  const struct secret *g_ir, const uint8_t *ni, size_t ni_len,
+				  const uint8_t *nr, size_t nr_len);
+/* The entry a new child requested by CREATE_CHILD_SA belongs to. */
+struct ike_conn *v2_child_conn_for(struct v2_sa *sa, const struct ikev2_msg *m);
+/* Would c have accepted the algorithms the IKE SA runs with? (auth.c) */
+bool v2_conn_algs_fit(const struct ike_conn *c, const struct v2_sa *sa);
 struct v2_child *v2_child_complete(struct v2_sa *sa, const struct ikev2_msg *m,
 				   const struct secret *g_ir, const uint8_t *ni, size_t ni_len,
 				   const uint8_t *nr, size_t nr_len);

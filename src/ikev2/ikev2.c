@@ -111,6 +111,18 @@ static void conn_free(struct v2_conn *vc)
 	free(vc);
 }
 
+void v2_conn_hold(struct ike_conn *c)
+{
+	if (c)
+		vconn(c)->refs++;
+}
+
+void v2_conn_drop(struct ike_conn *c)
+{
+	if (c)
+		vconn(c)->refs--;
+}
+
 /* Unlink and free a removed connection once no SA refers to it. */
 static void conn_reap(struct ikev2 *e)
 {
@@ -198,6 +210,23 @@ int ikev2_conn_add(struct ikev2 *e, const struct ike_conn *c)
 /* Delete only this connection's SAs: an established IKE SA gets a DELETE
  * (1.4.1; its Child SAs go at once), the others are dropped. The
  * connection is forgotten now and freed when its last SA is. */
+/* The children of entry c living on another entry's IKE SA: DELETE them
+ * (they hold c until they are gone). */
+static void delete_children_of(struct v2_sa *sa, const struct ike_conn *c)
+{
+	bool any = false;
+
+	for (struct v2_child *ch = sa->children; ch; ch = ch->next)
+		if (ch->conn == c && !ch->rekeyed) {
+			ch->rekeyed = true; /* no rekey of its own meanwhile */
+			ch->soft_at = 0;
+			v2_queue(sa, T_DELETE_CHILD, ch->spi_in);
+			any = true;
+		}
+	if (any)
+		v2_queue_run(sa);
+}
+
 int ikev2_conn_del(struct ikev2 *e, const char *name)
 {
 	struct ike_conn *c = v2_conn_find(e, name);
@@ -206,6 +235,8 @@ int ikev2_conn_del(struct ikev2 *e, const char *name)
 		return -1;
 	vconn(c)->removed = true;
 	for (struct v2_sa *sa = e->all; sa; sa = sa->all_next) {
+		if (sa->conn != c && sa->state == V2_ESTABLISHED)
+			delete_children_of(sa, c);
 		if (sa->conn != c || sa->state == V2_DEAD)
 			continue;
 		sa->quiet = true;
@@ -372,6 +403,7 @@ static void sa_free(struct v2_sa *sa)
 		v2_child_remove(sa, sa->children);
 	dh_free(sa->dh);
 	dh_free(sa->creq.dh);
+	v2_conn_drop(sa->creq.conn);
 	free(sa->msg1);
 	free(sa->msg2);
 	ikev2_keys_free(&sa->keys);
@@ -1017,10 +1049,22 @@ void ikev2_expire(struct ikev2 *e, uint32_t spi, uint8_t proto, bool hard)
 	v2_queue_run(sa);
 }
 
+/* Does the IKE SA carry the child SAs of reqid (its entry's, or another
+ * entry's child living on it)? */
+static bool carries_reqid(const struct v2_sa *sa, uint32_t reqid)
+{
+	if (sa->conn->child.reqid == reqid)
+		return true;
+	for (const struct v2_child *ch = sa->children; ch; ch = ch->next)
+		if (ch->conn && ch->conn->child.reqid == reqid)
+			return true;
+	return false;
+}
+
 void ikev2_traffic(struct ikev2 *e, uint32_t reqid, bool inbound)
 {
 	for (struct v2_sa *sa = e->all; sa; sa = sa->all_next)
-		if (sa->conn->child.reqid == reqid) {
+		if (carries_reqid(sa, reqid)) {
 			if (inbound) {
 				/* 2.4: authenticated traffic from the peer proves
 				 * it alive: what we sent before needs no DPD */

@@ -260,6 +260,19 @@ bool v2_ts_first_fits(const struct ts_list *cfg, const struct ikev2_tsp *tsi,
 	return false;
 }
 
+int v2_ts_fit(const struct ts_list *cfg, const struct ikev2_msg *m)
+{
+	const struct ikev2_pl *tsi = ikev2_msg_find(m, IKEV2_PL_TSI);
+	const struct ikev2_pl *tsr = ikev2_msg_find(m, IKEV2_PL_TSR);
+	struct ts_list narrowed;
+
+	if (!tsi || !tsr || !cfg->n)
+		return 0;
+	if (v2_ts_first_fits(cfg, &tsi->u.ts, &tsr->u.ts))
+		return 2;
+	return v2_ts_narrow(cfg, &tsi->u.ts, &tsr->u.ts, &narrowed) ? 1 : 0;
+}
+
 /* 2.9: the responder narrows to the intersection of what was proposed
  * and its policy. The peer's TSi is our remote side (dst). */
 bool v2_ts_narrow(const struct ts_list *cfg, const struct ikev2_tsp *tsi,

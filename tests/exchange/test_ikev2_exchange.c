@@ -2217,6 +2217,128 @@ static void test_trigger_picks_entry(void **state)
 	conns_free(&a, &b);
 }
 
+/* The last live SA of a peer in one direction. */
+static const struct inst *last_live(const struct peer *p, uint8_t dir)
+{
+	for (unsigned i = p->n_sa; i-- > 0;)
+		if (!p->sa[i].deleted && p->sa[i].p.dir == dir)
+			return &p->sa[i];
+	return NULL;
+}
+
+/* A CREATE_CHILD_SA on an IKE SA set up for B's entry "to-A" asks for the
+ * traffic of B's other entry for the same peer, "second" (strongSwan asks
+ * for every child of a connection on one IKE SA). B answers with a child
+ * of "second" (its reqid, its name, its selectors) instead of
+ * TS_UNACCEPTABLE; a rekey keeps it in "second"; removing "second"
+ * deletes it with a DELETE and leaves the IKE SA up. */
+static void test_child_other_entry(void **state)
+{
+	struct ike_conn a, b, second;
+	struct flow f = {.proto = 1};
+	const struct inst *in;
+	char buf[TS_STRLEN];
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	b.child.sel.n = 0;
+	ts_add(&b.child.sel, "10.2.0.0/24", "10.1.0.0/16");
+	second = b;
+	snprintf(second.name, sizeof(second.name), "second");
+	second.psk_local = secret_from("correct horse battery", 21);
+	second.child.sel.n = 0;
+	second.child.reqid = 8;
+	ts_add(&second.child.sel, "10.2.7.0/24", "10.1.0.0/16");
+	peers_up(&a, &b, NULL);
+	assert_int_equal(ikev2_conn_add(net.p[1].e, &second), 0);
+	ip_addr_parse("10.1.5.5", &f.src);
+	/* IKE_AUTH for a packet to 10.2.0.5: IKE SA and child of "to-A" */
+	ip_addr_parse("10.2.0.5", &f.dst);
+	assert_int_equal(ikev2_acquire(net.p[0].e, 7, &f), 0);
+	run();
+	assert_string_equal(view(1).conn, "to-A");
+	assert_int_equal(last_live(&net.p[1], SA_DIR_IN)->p.reqid, 7);
+	/* A's child goes (INFORMATIONAL { D }); a packet to 10.2.7.7 asks again */
+	ikev2_expire(net.p[0].e, last_live(&net.p[0], SA_DIR_IN)->p.spi, IPSEC_PROTO_ESP, true);
+	run();
+	assert_int_equal(live(&net.p[0]), 0);
+	assert_int_equal(live(&net.p[1]), 0);
+	/* CREATE_CHILD_SA { SA, Ni, TSi (10.1.5.5, 10.1/16), TSr (10.2.7.7, 10.2/16) } -->
+	 * <-- { SA, Nr, TSi 10.1/16, TSr 10.2.7.0/24 } of "second" */
+	ip_addr_parse("10.2.7.7", &f.dst);
+	assert_int_equal(ikev2_acquire(net.p[0].e, 7, &f), 0);
+	run();
+	assert_int_equal(live(&net.p[0]), 2);
+	assert_int_equal(live(&net.p[1]), 2);
+	assert_mirrored();
+	ts_str(&last_live(&net.p[0], SA_DIR_OUT)->p.sel.ts[0], buf, sizeof(buf));
+	assert_string_equal(buf, "10.1.0.0/16 -> 10.2.7.0/24");
+	in = last_live(&net.p[1], SA_DIR_IN);
+	assert_int_equal(in->p.reqid, 8);
+	assert_string_equal(in->p.name, "second");
+	assert_string_equal(view(1).conn, "to-A"); /* the IKE SA stays the entry's it was */
+	/* B rekeys it: the new pair is "second"'s too */
+	assert_int_equal(ikev2_child_rekey(net.p[1].e, in->p.spi), 0);
+	run();
+	assert_int_equal(live(&net.p[1]), 2);
+	assert_int_not_equal(last_live(&net.p[1], SA_DIR_IN)->p.spi, in->p.spi);
+	assert_int_equal(last_live(&net.p[1], SA_DIR_IN)->p.reqid, 8);
+	assert_int_equal(last_live(&net.p[1], SA_DIR_OUT)->p.reqid, 8);
+	assert_mirrored();
+	/* B's "second" removed: INFORMATIONAL { D(ESP) } -->, the IKE SA stays */
+	assert_int_equal(ikev2_conn_del(net.p[1].e, "second"), 0);
+	run();
+	assert_int_equal(live(&net.p[0]), 0);
+	assert_int_equal(live(&net.p[1]), 0);
+	assert_int_equal(ikev2_sa_count(net.p[0].e), 1);
+	assert_int_equal(ikev2_sa_count(net.p[1].e), 1);
+	ike_conn_clear(&second);
+	conns_free(&a, &b);
+}
+
+/* "second" fits the request but wants another peer ID: the child stays
+ * with the IKE SA's entry, which narrows it to its own ACL (without the
+ * packet: RFC 7296 2.9 lets it when its policy does not hold the first
+ * selectors). */
+static void test_child_other_entry_other_id(void **state)
+{
+	struct ike_conn a, b, second;
+	struct flow f = {.proto = 1};
+	char buf[TS_STRLEN];
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	b.child.sel.n = 0;
+	ts_add(&b.child.sel, "10.2.0.0/24", "10.1.0.0/16");
+	second = b;
+	snprintf(second.name, sizeof(second.name), "second");
+	second.psk_local = secret_from("another key", 11);
+	id_set(&second.remote_id, "x.example");
+	second.child.sel.n = 0;
+	second.child.reqid = 8;
+	ts_add(&second.child.sel, "10.2.7.0/24", "10.1.0.0/16");
+	peers_up(&a, &b, NULL);
+	assert_int_equal(ikev2_conn_add(net.p[1].e, &second), 0);
+	ip_addr_parse("10.1.5.5", &f.src);
+	ip_addr_parse("10.2.0.5", &f.dst);
+	assert_int_equal(ikev2_acquire(net.p[0].e, 7, &f), 0);
+	run();
+	ikev2_expire(net.p[0].e, last_live(&net.p[0], SA_DIR_IN)->p.spi, IPSEC_PROTO_ESP, true);
+	run();
+	ip_addr_parse("10.2.7.7", &f.dst);
+	assert_int_equal(ikev2_acquire(net.p[0].e, 7, &f), 0);
+	run();
+	assert_int_equal(live(&net.p[1]), 2);
+	assert_int_equal(last_live(&net.p[1], SA_DIR_IN)->p.reqid, 7);
+	assert_string_equal(last_live(&net.p[1], SA_DIR_IN)->p.name, "to-A");
+	ts_str(&last_live(&net.p[0], SA_DIR_OUT)->p.sel.ts[0], buf, sizeof(buf));
+	assert_string_equal(buf, "10.1.0.0/16 -> 10.2.0.0/24");
+	ike_conn_clear(&second);
+	conns_free(&a, &b);
+}
+
 /* show crypto ikev2 sa: the IDs each end sent and authenticated. */
 struct id_view {
 	char local[IKE_ID_STRLEN], remote[IKE_ID_STRLEN];
@@ -2323,6 +2445,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_log_ts_unacceptable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trigger_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trigger_picks_entry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_child_other_entry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_child_other_entry_other_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ids_shown, setup, teardown),
 	};
 
