@@ -2177,6 +2177,27 @@ static void test_trigger_first(void **state)
 	conns_free(&a, &b);
 }
 
+/* B: "to-A" for 10.2.0.0/24 and "second" (reqid 8) for 10.2.7.0/24, both
+ * for A's 10.1.0.0/16; A: one entry for 10.1/16 <-> 10.2/16. Both engines
+ * up; A's packets come from 10.1.5.5 (f). */
+static void two_entries_at_b(struct ike_conn *a, struct ike_conn *b, struct ike_conn *second,
+			     struct flow *f)
+{
+	conn_base(a, 0);
+	conn_base(b, 1);
+	b->child.sel.n = 0;
+	ts_add(&b->child.sel, "10.2.0.0/24", "10.1.0.0/16");
+	*second = *b;
+	snprintf(second->name, sizeof(second->name), "second");
+	second->psk_local = secret_from("correct horse battery", 21);
+	second->child.sel.n = 0;
+	second->child.reqid = 8;
+	ts_add(&second->child.sel, "10.2.7.0/24", "10.1.0.0/16");
+	peers_up(a, b, NULL);
+	*f = (struct flow){.proto = 1};
+	ip_addr_parse("10.1.5.5", &f->src);
+}
+
 /* Two crypto map entries at B for one peer (same ID): "to-A" protects
  * 10.2.0.0/24, "second" 10.2.7.0/24. A's ACL covers both; a packet to
  * 10.2.7.7 triggers the negotiation. B picks the entry whose ACL holds
@@ -2186,23 +2207,12 @@ static void test_trigger_first(void **state)
 static void test_trigger_picks_entry(void **state)
 {
 	struct ike_conn a, b, second;
-	struct flow f = {.proto = 1};
+	struct flow f;
 	char buf[TS_STRLEN];
 
 	(void)state;
-	conn_base(&a, 0);
-	conn_base(&b, 1);
-	b.child.sel.n = 0;
-	ts_add(&b.child.sel, "10.2.0.0/24", "10.1.0.0/16");
-	second = b;
-	snprintf(second.name, sizeof(second.name), "second");
-	second.psk_local = secret_from("correct horse battery", 21);
-	second.child.sel.n = 0;
-	second.child.reqid = 8;
-	ts_add(&second.child.sel, "10.2.7.0/24", "10.1.0.0/16");
-	peers_up(&a, &b, NULL);
+	two_entries_at_b(&a, &b, &second, &f);
 	assert_int_equal(ikev2_conn_add(net.p[1].e, &second), 0);
-	ip_addr_parse("10.1.5.5", &f.src);
 	ip_addr_parse("10.2.7.7", &f.dst);
 	assert_int_equal(ikev2_acquire(net.p[0].e, 7, &f), 0);
 	run();
@@ -2235,24 +2245,13 @@ static const struct inst *last_live(const struct peer *p, uint8_t dir)
 static void test_child_other_entry(void **state)
 {
 	struct ike_conn a, b, second;
-	struct flow f = {.proto = 1};
+	struct flow f;
 	const struct inst *in;
 	char buf[TS_STRLEN];
 
 	(void)state;
-	conn_base(&a, 0);
-	conn_base(&b, 1);
-	b.child.sel.n = 0;
-	ts_add(&b.child.sel, "10.2.0.0/24", "10.1.0.0/16");
-	second = b;
-	snprintf(second.name, sizeof(second.name), "second");
-	second.psk_local = secret_from("correct horse battery", 21);
-	second.child.sel.n = 0;
-	second.child.reqid = 8;
-	ts_add(&second.child.sel, "10.2.7.0/24", "10.1.0.0/16");
-	peers_up(&a, &b, NULL);
+	two_entries_at_b(&a, &b, &second, &f);
 	assert_int_equal(ikev2_conn_add(net.p[1].e, &second), 0);
-	ip_addr_parse("10.1.5.5", &f.src);
 	/* IKE_AUTH for a packet to 10.2.0.5: IKE SA and child of "to-A" */
 	ip_addr_parse("10.2.0.5", &f.dst);
 	assert_int_equal(ikev2_acquire(net.p[0].e, 7, &f), 0);
@@ -2304,24 +2303,15 @@ static void test_child_other_entry(void **state)
 static void test_child_other_entry_other_id(void **state)
 {
 	struct ike_conn a, b, second;
-	struct flow f = {.proto = 1};
+	struct flow f;
 	char buf[TS_STRLEN];
 
 	(void)state;
-	conn_base(&a, 0);
-	conn_base(&b, 1);
-	b.child.sel.n = 0;
-	ts_add(&b.child.sel, "10.2.0.0/24", "10.1.0.0/16");
-	second = b;
-	snprintf(second.name, sizeof(second.name), "second");
+	two_entries_at_b(&a, &b, &second, &f);
+	secret_free(second.psk_local);
 	second.psk_local = secret_from("another key", 11);
 	id_set(&second.remote_id, "x.example");
-	second.child.sel.n = 0;
-	second.child.reqid = 8;
-	ts_add(&second.child.sel, "10.2.7.0/24", "10.1.0.0/16");
-	peers_up(&a, &b, NULL);
 	assert_int_equal(ikev2_conn_add(net.p[1].e, &second), 0);
-	ip_addr_parse("10.1.5.5", &f.src);
 	ip_addr_parse("10.2.0.5", &f.dst);
 	assert_int_equal(ikev2_acquire(net.p[0].e, 7, &f), 0);
 	run();
