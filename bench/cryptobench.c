@@ -150,7 +150,7 @@ static int bench_algo(const struct algo *a, unsigned n, size_t len)
 		p.len = len;
 		packet_fill(pkt_data(&p), 28); /* header only: the payload stays */
 		put_be16(pkt_data(&p) + 2, (uint16_t)len);
-		if (xform_output(sad, &pol, 0, s, &p, &o) != DROP_NONE)
+		if (xform_output(sad, &pol, NULL, 0, s, &p, &o) != DROP_NONE)
 			goto unlock;
 	}
 	report(a->name, "seal", now_s() - t0, n, len);
@@ -216,7 +216,7 @@ static int bench_batch(const struct algo *a, unsigned n, size_t len)
 
 			packet_fill(pkt_data(&p), 28);
 			put_be16(pkt_data(&p) + 2, (uint16_t)len);
-			if (xform_output(sad, &pol, 0, s, &p, &o[i]) != DROP_NONE)
+			if (xform_output(sad, &pol, NULL, 0, s, &p, &o[i]) != DROP_NONE)
 				ret = -1;
 			soff[i] = p.off;
 			slen[i] = p.len;

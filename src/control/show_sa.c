@@ -58,6 +58,24 @@ static void snap_one(struct sa *sa, void *arg)
 	sn->path_mtu = __atomic_load_n(&sa->path_mtu, __ATOMIC_RELAXED);
 }
 
+/* Selectors in a stable order (show only: by their text). */
+static int sel_cmp(const struct ts_list *x, const struct ts_list *y)
+{
+	char a[TS_STRLEN], b[TS_STRLEN];
+
+	if (x->n != y->n)
+		return x->n < y->n ? -1 : 1;
+	for (unsigned i = 0; i < x->n; i++) {
+		int c = strcmp(ts_str(&x->ts[i], a, sizeof(a)), ts_str(&y->ts[i], b, sizeof(b)));
+
+		if (c)
+			return c;
+	}
+	return 0;
+}
+
+/* By entry, then by child SA (a policy may have several, each for a part
+ * of its ACL: RFC 7296 2.9), then inbound before outbound. */
 static int snap_cmp(const void *a, const void *b)
 {
 	const struct snap *x = a, *y = b;
@@ -67,6 +85,9 @@ static int snap_cmp(const void *a, const void *b)
 		return c;
 	if (x->p.reqid != y->p.reqid)
 		return x->p.reqid < y->p.reqid ? -1 : 1;
+	c = sel_cmp(&x->p.sel, &y->p.sel);
+	if (c)
+		return c;
 	if (x->p.dir != y->p.dir)
 		return x->p.dir < y->p.dir ? -1 : 1;
 	if (x->p.proto != y->p.proto)
@@ -746,7 +767,8 @@ int ctl_show_crypto_ipsec_sa(struct ctl_ctx *x, const struct ctl_args *a)
 		unsigned k = i;
 
 		while (k < s.n && s.v[k].p.reqid == s.v[i].p.reqid &&
-		       strcmp(s.v[k].p.name, s.v[i].p.name) == 0)
+		       strcmp(s.v[k].p.name, s.v[i].p.name) == 0 &&
+		       sel_cmp(&s.v[k].p.sel, &s.v[i].p.sel) == 0)
 			k++;
 		memset(&g, 0, sizeof(g));
 		g.sa = &s.v[i];

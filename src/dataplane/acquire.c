@@ -141,20 +141,14 @@ struct acqq_pkt *acqq_take(struct acq_queue *q, uint64_t now, acqq_ready_fn read
 			   unsigned *expired)
 {
 	struct acqq_pkt *out = NULL, **out_tail = &out, **pp, *e;
-	uint32_t last_reqid = 0;
-	bool last_ready = false, have_last = false;
 
 	pthread_mutex_lock(&q->lock);
 	q->tail = NULL;
 	for (pp = &q->head; (e = *pp) != NULL;) {
-		bool take, old = now - e->t_ns >= ACQQ_TIMEOUT_NS && now >= e->t_ns;
+		bool old = now - e->t_ns >= ACQQ_TIMEOUT_NS && now >= e->t_ns;
+		/* per packet: a policy's children may each hold a part of it */
+		bool take = !old && ready && ready(e, arg);
 
-		if (!old && ready && (!have_last || e->reqid != last_reqid)) {
-			last_reqid = e->reqid;
-			last_ready = ready(e->reqid, arg);
-			have_last = true;
-		}
-		take = !old && ready && e->reqid == last_reqid && have_last && last_ready;
 		if (!old && !take) {
 			q->tail = e;
 			pp = &e->next;

@@ -114,11 +114,11 @@ void acqq_destroy(struct acq_queue *q); /* frees what is still queued */
  * was empty before (the caller then wakes the worker that drains it). */
 bool acqq_push(struct acq_queue *q, uint32_t reqid, unsigned origin, const uint8_t *d,
 	       size_t len, uint64_t now, bool *was_empty);
-/* Unlink and return (in FIFO order) every packet whose reqid ready() says
- * has an SA now (counted as flushed); packets older than ACQQ_TIMEOUT_NS
- * are freed (counted as expired, *expired += n). ready may be NULL (only
+/* Unlink and return (in FIFO order) every packet that ready() says has an
+ * SA now (counted as flushed); packets older than ACQQ_TIMEOUT_NS are
+ * freed (counted as expired, *expired += n). ready may be NULL (only
  * expiry). The caller sends and then frees the list (acqq_list_free). */
-typedef bool (*acqq_ready_fn)(uint32_t reqid, void *arg);
+typedef bool (*acqq_ready_fn)(const struct acqq_pkt *e, void *arg);
 struct acqq_pkt *acqq_take(struct acq_queue *q, uint64_t now, acqq_ready_fn ready, void *arg,
 			   unsigned *expired);
 void acqq_list_free(struct acqq_pkt *l);

@@ -357,7 +357,10 @@ static bool protect(struct dp_worker *w, const struct policy *pol, const struct 
 
 	for (;;) {
 		e = &w->tx.e[w->tx.n];
-		r = xform_output(dp->sad, pol, w->idx, w->scratch, p, &e->o);
+		/* a crypto map's policy may have several children, each for a
+		 * part of it: the flow picks one; a tunnel interface has one
+		 * pair for everything routed into it */
+		r = xform_output(dp->sad, pol, origin ? NULL : f, w->idx, w->scratch, p, &e->o);
 		if (r != XFORM_SA_BUSY)
 			break;
 		/* another worker is sending on the SA: send ours (holding no
@@ -872,12 +875,17 @@ static void vti_rx(struct dp_worker *w, unsigned slot, int fd)
 
 #define ACQQ_LOOK_NS 100000000ull /* a look every 100 ms while packets wait */
 
-static bool acqq_sa_ready(uint32_t reqid, void *arg)
+/* Is there an SA for the queued packet: of its policy, and for a crypto
+ * map (origin 0) one whose selectors hold its flow (the policy's other
+ * children do not carry it)? */
+static bool acqq_sa_ready(const struct acqq_pkt *e, void *arg)
 {
 	struct sad *sad = arg;
+	struct flow f;
+	const struct flow *fp = !e->origin && flow_from_packet(e->data, e->len, &f) ? &f : NULL;
 
-	return sad_lookup_out(sad, reqid, IPSEC_PROTO_ESP) ||
-	       sad_lookup_out(sad, reqid, IPSEC_PROTO_AH);
+	return sad_lookup_out_flow(sad, e->reqid, IPSEC_PROTO_ESP, fp) ||
+	       sad_lookup_out_flow(sad, e->reqid, IPSEC_PROTO_AH, fp);
 }
 
 /* One queued packet, now that its SA exists, through the path it came

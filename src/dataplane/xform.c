@@ -540,8 +540,9 @@ static enum dp_drop policy_check(const struct sa *sa, const struct pkt *p, bool 
 	return ts_list_match(&sa->p.sel, &f, inbound) ? DROP_NONE : DROP_POLICY;
 }
 
-enum dp_drop xform_output(struct sad *sad, const struct policy *pol, unsigned worker,
-			  struct xform_scratch *s, struct pkt *p, struct xform_out *o)
+enum dp_drop xform_output(struct sad *sad, const struct policy *pol, const struct flow *f,
+			  unsigned worker, struct xform_scratch *s, struct pkt *p,
+			  struct xform_out *o)
 {
 	struct bundle b = {0};
 	struct iphdr_info h;
@@ -552,9 +553,9 @@ enum dp_drop xform_output(struct sad *sad, const struct policy *pol, unsigned wo
 	enum dp_drop r;
 
 	memset(o, 0, sizeof(*o));
-	b.esp = sad_lookup_out(sad, pol->reqid, IPSEC_PROTO_ESP);
-	b.ah = sad_lookup_out(sad, pol->reqid, IPSEC_PROTO_AH);
-	b.comp = b.esp ? sad_lookup_out(sad, pol->reqid, IPSEC_PROTO_COMP) : NULL;
+	b.esp = sad_lookup_out_flow(sad, pol->reqid, IPSEC_PROTO_ESP, f);
+	b.ah = sad_lookup_out_flow(sad, pol->reqid, IPSEC_PROTO_AH, f);
+	b.comp = b.esp ? sad_lookup_out_flow(sad, pol->reqid, IPSEC_PROTO_COMP, f) : NULL;
 	if (!b.esp && !b.ah)
 		return DROP_NO_OUT_SA;
 	s->busy = !turn_try(s, b.ah, worker) ? b.ah : !turn_try(s, b.esp, worker) ? b.esp : NULL;
@@ -564,7 +565,7 @@ enum dp_drop xform_output(struct sad *sad, const struct policy *pol, unsigned wo
 	if (!iphdr_parse(pkt_data(p), p->len, true, &h) || h.tot_len > p->len)
 		return count_drop(b.ah ? b.ah : b.esp, worker, DROP_MALFORMED);
 	p->len = h.tot_len;
-	r = policy_check(b.ah ? b.ah : b.esp, p, false);
+	r = f ? DROP_NONE : policy_check(b.ah ? b.ah : b.esp, p, false); /* f: chosen by it */
 	if (r != DROP_NONE)
 		return count_drop(b.ah ? b.ah : b.esp, worker, r);
 	r = pmtu_check(s, &b, tunnel, &h, p, o);

@@ -137,8 +137,13 @@ void xform_release(struct xform_scratch *s);
  * the order the workers asked (a ticket lock: no worker starves). */
 void xform_wait_turn(struct xform_scratch *s, unsigned worker);
 
-enum dp_drop xform_output(struct sad *sad, const struct policy *pol, unsigned worker,
-			  struct xform_scratch *s, struct pkt *p, struct xform_out *o);
+/* Seal p with pol's SAs. f: p's flow, to choose among the policy's child
+ * SAs the one whose selectors hold it (none: DROP_NO_OUT_SA, a new child
+ * is needed); NULL: the policy's newest SA, and p outside its selectors is
+ * dropped and counted on it as DROP_POLICY. */
+enum dp_drop xform_output(struct sad *sad, const struct policy *pol, const struct flow *f,
+			  unsigned worker, struct xform_scratch *s, struct pkt *p,
+			  struct xform_out *o);
 
 /* Inbound. For native ESP/AH p starts at the outer IP header (the worker
  * rebuilds the fixed IPv6 header for IPv6 raw sockets, which strip it); for

@@ -536,6 +536,23 @@ static bool child_error(struct v2_sa *sa, const struct ikev2_msg *m)
 	return false;
 }
 
+/* Does every selector of sel lie inside those of a child of conn we
+ * have? (A new child the peer narrowed to an old one's part.) */
+static bool redundant(const struct v2_sa *sa, const struct ike_conn *conn,
+		      const struct ts_list *sel)
+{
+	for (unsigned k = 0; k < sel->n; k++) {
+		bool held = false;
+
+		for (const struct v2_child *c = sa->children; c && !held; c = c->next)
+			held = !c->rekeyed && cconn(sa, c) == conn &&
+			       v2_ts_list_holds(&c->sel, &sel->ts[k]);
+		if (!held)
+			return false;
+	}
+	return sel->n > 0;
+}
+
 struct v2_child *v2_child_complete(struct v2_sa *sa, const struct ikev2_msg *m,
 				   const struct secret *g_ir, const uint8_t *ni, size_t ni_len,
 				   const uint8_t *nr, size_t nr_len)
@@ -566,6 +583,16 @@ struct v2_child *v2_child_complete(struct v2_sa *sa, const struct ikev2_msg *m,
 	if (!v2_ts_accept(&sa->creq.sel, &tsi->u.ts, &tsr->u.ts, &ch->sel)) {
 		log_notice("ikev2 %s: responder's traffic selectors are outside our proposal",
 			   conn->name);
+		v2_queue_refused(sa, pa->u.sa.prop[0].proto, sa->creq.spi_in);
+		child_discard(ch);
+		return NULL;
+	}
+	if (!sa->creq.rekey_spi && redundant(sa, conn, &ch->sel)) {
+		log_notice("ikev2 %s: the peer narrowed the new Child SA to selectors another "
+			   "one holds: deleting it; the traffic that asked for it has no SA (the "
+			   "peer's policy does not cover it; asking again in %d s)", conn->name,
+			   V2_RETRY_MS / 1000);
+		v2_ts_log_ours(conn->name, "narrowed to", &ch->sel);
 		v2_queue_refused(sa, pa->u.sa.prop[0].proto, sa->creq.spi_in);
 		child_discard(ch);
 		return NULL;
@@ -835,6 +862,8 @@ void v2_create_child_response(struct v2_sa *sa, const struct ikev2_msg *m)
 	secret_free(g_ir);
 	dh_free(r->dh);
 	r->dh = NULL;
+	if (!ch && !r->rekey_spi) /* a new child refused: not again at once (acquires) */
+		sa->child_new_hold_ms = v2_now(sa->eng) + V2_RETRY_MS;
 	old = r->rekey_spi ? v2_child_by_in(sa, r->rekey_spi) : NULL;
 	if (ch && old)
 		rekey_done(sa, ch, old);

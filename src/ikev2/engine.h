@@ -159,6 +159,9 @@ struct v2_sa {
 	 * selector goes first in TSi/TSr, once */
 	struct flow trigger;
 	bool have_trigger;
+	/* no new child for an acquire before this (env ms): the last request
+	 * for one was refused, or narrowed to what another child holds */
+	uint64_t child_new_hold_ms;
 };
 
 struct ikev2 {
@@ -302,6 +305,8 @@ void v2_ts_of_flow(const struct ts *within, const struct flow *f, struct ts *t);
  * if it sent one) lies inside one of our selectors. */
 bool v2_ts_first_fits(const struct ts_list *cfg, const struct ikev2_tsp *tsi,
 		      const struct ikev2_tsp *tsr);
+/* Does one selector of l contain t (both local -> remote)? */
+bool v2_ts_list_holds(const struct ts_list *l, const struct ts *t);
 /* How well selectors fit the child that message m asks for: 2 when its
  * first TSi/TSr pair lies inside them, 1 when they intersect its TSi/TSr,
  * 0 otherwise or when m asks for no child. */

@@ -227,6 +227,34 @@ static void delete_children_of(struct v2_sa *sa, const struct ike_conn *c)
 		v2_queue_run(sa);
 }
 
+/* The IKE SA of entry c, which is being removed, also carries children of
+ * other entries for the same peer (v2_child_conn_for): it goes on as the
+ * IKE SA of the first of them, whose children become its own; c's
+ * children become another entry's, for delete_children_of to DELETE. An
+ * ISAKMP/IKE SA serves the peer, not one entry (IOS). */
+static void hand_over(struct v2_sa *sa, struct ike_conn *c)
+{
+	struct ike_conn *heir = NULL;
+
+	for (struct v2_child *ch = sa->children; ch && !heir; ch = ch->next)
+		if (ch->conn && !vconn(ch->conn)->removed)
+			heir = ch->conn;
+	if (!heir)
+		return;
+	log_info("ikev2 %s: removed; its IKE SA goes on for %s, whose children it carries",
+		 c->name, heir->name);
+	for (struct v2_child *ch = sa->children; ch; ch = ch->next) {
+		if (ch->conn == heir) {
+			v2_conn_drop(heir);
+			ch->conn = NULL;
+		} else if (!ch->conn) {
+			ch->conn = c;
+			v2_conn_hold(c);
+		}
+	}
+	v2_sa_set_conn(sa, heir);
+}
+
 int ikev2_conn_del(struct ikev2 *e, const char *name)
 {
 	struct ike_conn *c = v2_conn_find(e, name);
@@ -235,6 +263,8 @@ int ikev2_conn_del(struct ikev2 *e, const char *name)
 		return -1;
 	vconn(c)->removed = true;
 	for (struct v2_sa *sa = e->all; sa; sa = sa->all_next) {
+		if (sa->conn == c && sa->state == V2_ESTABLISHED && !sa->replaced)
+			hand_over(sa, c);
 		if (sa->conn != c && sa->state == V2_ESTABLISHED)
 			delete_children_of(sa, c);
 		if (sa->conn != c || sa->state == V2_DEAD)
@@ -998,6 +1028,23 @@ int ikev2_initiate(struct ikev2 *e, const char *name)
 	return sa_of_conn(e, c) ? 0 : initiate(e, c, NULL);
 }
 
+/* An acquire for c's policy on its established IKE SA: ask for a new
+ * child unless one of c's children holds the flow f (any child, without
+ * f), one is being asked for, or the last request was refused or narrowed
+ * to what a child already holds (not again for V2_RETRY_MS). The data
+ * plane acquires when no child of the policy holds a packet's flow: the
+ * peer narrowed the first child to a part of the ACL (RFC 7296 2.9). */
+static bool wants_child(struct v2_sa *sa, const struct ike_conn *c, const struct flow *f)
+{
+	if (sa->task == T_CHILD_NEW || v2_now(sa->eng) < sa->child_new_hold_ms)
+		return false;
+	for (const struct v2_child *ch = sa->children; ch; ch = ch->next)
+		if ((ch->conn ? ch->conn : sa->conn) == c &&
+		    (!f || ts_list_match(&ch->sel, f, false)))
+			return false;
+	return true;
+}
+
 int ikev2_acquire(struct ikev2 *e, uint32_t reqid, const struct flow *f)
 {
 	for (struct v2_conn *vc = e->conns; vc; vc = vc->next) {
@@ -1009,7 +1056,7 @@ int ikev2_acquire(struct ikev2 *e, uint32_t reqid, const struct flow *f)
 		sa = sa_of_conn(e, c);
 		if (!sa)
 			return initiate(e, c, f);
-		if (sa->state == V2_ESTABLISHED && !sa->children) {
+		if (sa->state == V2_ESTABLISHED && wants_child(sa, c, f)) {
 			if (f) {
 				sa->trigger = *f;
 				sa->have_trigger = true;

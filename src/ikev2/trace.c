@@ -162,7 +162,7 @@ static void put_ts(struct tbuf *b, const char *tag, const struct ikev2_tsp *t)
 
 		inet_ntop(af, x->start, s, sizeof(s));
 		inet_ntop(af, x->end, e, sizeof(e));
-		put(b, "%s%s-%s", i ? " " : "", s, e);
+		put(b, "%s%s-%s", i ? ", " : "", s, e);
 		if (x->ipproto)
 			put(b, " proto %u", x->ipproto);
 		if (x->start_port != 0 || x->end_port != 65535)

@@ -200,6 +200,14 @@ static bool ts_inside(const struct ts *in, const struct ts *out)
 	return true;
 }
 
+bool v2_ts_list_holds(const struct ts_list *l, const struct ts *t)
+{
+	for (unsigned i = 0; i < l->n; i++)
+		if (ts_inside(t, &l->ts[i]))
+			return true;
+	return false;
+}
+
 /* Leave out the selectors that another one of the list contains: the
  * triggering packet's selector (2.9) narrowed beside the whole ACL line
  * it came from is one selector, not two. Order is kept. */

@@ -548,7 +548,8 @@ struct sa *sad_lookup_in(struct sad *sad, uint32_t spi, uint8_t proto)
 	return NULL;
 }
 
-struct sa *sad_lookup_out(struct sad *sad, uint32_t reqid, uint8_t proto)
+struct sa *sad_lookup_out_flow(struct sad *sad, uint32_t reqid, uint8_t proto,
+			       const struct flow *f)
 {
 	struct sa *sa = rcu_dereference(sad->out[bucket(reqid, proto)]), *standby = NULL;
 
@@ -557,11 +558,18 @@ struct sa *sad_lookup_out(struct sad *sad, uint32_t reqid, uint8_t proto)
 			continue;
 		if (sa_state_get(sa) >= SA_HARD_EXPIRED)
 			continue;
+		if (f && sa->p.sel.n && !ts_list_match(&sa->p.sel, f, false))
+			continue; /* another child of the policy (narrowed elsewhere) */
 		if (!__atomic_load_n(&sa->p.standby, __ATOMIC_RELAXED))
 			return sa;
 		standby = sa; /* newest first: ends on the oldest standby */
 	}
 	return standby;
+}
+
+struct sa *sad_lookup_out(struct sad *sad, uint32_t reqid, uint8_t proto)
+{
+	return sad_lookup_out_flow(sad, reqid, proto, NULL);
 }
 
 static void foreach_locked(struct sad *sad, sad_visit_fn fn, void *arg)

@@ -64,6 +64,12 @@ struct sa *sad_lookup_in(struct sad *sad, uint32_t spi, uint8_t proto);
  * one installed that is not hard-expired (after a rekey, the new SA), not
  * standby unless only standby ones are left (then the oldest). */
 struct sa *sad_lookup_out(struct sad *sad, uint32_t reqid, uint8_t proto);
+/* The same among the SAs whose selectors hold the flow f (outbound
+ * orientation), f NULL: any. A policy may have several child SAs, each
+ * narrowed by the peer to a part of it (RFC 7296 2.9); a flow outside all
+ * of them has no SA yet. */
+struct sa *sad_lookup_out_flow(struct sad *sad, uint32_t reqid, uint8_t proto,
+			       const struct flow *f);
 
 /* Visit every SA (for show). The callback runs with the SAD's writer lock
  * held (so no SA can be freed meanwhile and the caller needs no RCU

@@ -2329,6 +2329,110 @@ static void test_child_other_entry_other_id(void **state)
 	conns_free(&a, &b);
 }
 
+/* A's ACL (10.1/16 -> 10.2/16) is narrowed by B to one entry's part per
+ * child. A packet outside every child of A's policy (the data plane
+ * acquires: xform_output found no SA holding its flow) asks for another
+ * child on the same IKE SA, with the packet's selector first; a packet a
+ * child holds asks for nothing; a child B narrows to what A already has is
+ * deleted, and the next acquire waits V2_RETRY_MS. */
+static void test_child_per_acquire(void **state)
+{
+	struct ike_conn a, b, second;
+	struct flow f;
+	unsigned sent;
+	char buf[TS_STRLEN];
+	char *t;
+
+	(void)state;
+	two_entries_at_b(&a, &b, &second, &f);
+	assert_int_equal(ikev2_conn_add(net.p[1].e, &second), 0);
+	ip_addr_parse("10.2.0.5", &f.dst);
+	assert_int_equal(ikev2_acquire(net.p[0].e, 7, &f), 0);
+	run();
+	assert_int_equal(live(&net.p[0]), 2);
+	/* 10.2.7.7: CREATE_CHILD_SA { TSi (10.1.5.5, 10.1/16), TSr (10.2.7.7, 10.2/16) } -->
+	 * <-- { TSi 10.1/16, TSr 10.2.7.0/24 } ("second" at B) */
+	ip_addr_parse("10.2.7.7", &f.dst);
+	assert_int_equal(ikev2_acquire(net.p[0].e, 7, &f), 0);
+	run();
+	assert_int_equal(live(&net.p[0]), 4);
+	assert_int_equal(live(&net.p[1]), 4);
+	assert_mirrored();
+	ts_str(&last_live(&net.p[0], SA_DIR_OUT)->p.sel.ts[0], buf, sizeof(buf));
+	assert_string_equal(buf, "10.1.0.0/16 -> 10.2.7.0/24");
+	assert_int_equal(last_live(&net.p[0], SA_DIR_OUT)->p.reqid, 7);
+	assert_int_equal(last_live(&net.p[1], SA_DIR_OUT)->p.reqid, 8);
+	/* 10.2.0.9: the first child holds it, nothing is sent */
+	sent = net.p[0].sent;
+	ip_addr_parse("10.2.0.9", &f.dst);
+	assert_int_equal(ikev2_acquire(net.p[0].e, 7, &f), 0);
+	run();
+	assert_int_equal(net.p[0].sent, sent);
+	/* 10.2.9.9: B's entries hold no part of it; "to-A" narrows it to
+	 * 10.2.0.0/24, which A has: A deletes the new pair */
+	ip_addr_parse("10.2.9.9", &f.dst);
+	log_capture_start();
+	assert_int_equal(ikev2_acquire(net.p[0].e, 7, &f), 0);
+	run();
+	t = log_capture_stop();
+	assert_logged(t, "to-B: the peer narrowed the new Child SA to selectors another one holds");
+	assert_logged(t, "to-B:   narrowed to (local -> remote): 10.1.0.0/16 -> 10.2.0.0/24\n");
+	free(t);
+	assert_int_equal(live(&net.p[0]), 4);
+	assert_int_equal(live(&net.p[1]), 4);
+	/* and not again at once */
+	sent = net.p[0].sent;
+	assert_int_equal(ikev2_acquire(net.p[0].e, 7, &f), 0);
+	run();
+	assert_int_equal(net.p[0].sent, sent);
+	net.now += 10001;
+	assert_int_equal(ikev2_acquire(net.p[0].e, 7, &f), 0);
+	run();
+	assert_int_equal(net.p[0].sent, sent + 2); /* asked again (and deleted again) */
+	assert_int_equal(live(&net.p[0]), 4);
+	ike_conn_clear(&second);
+	conns_free(&a, &b);
+}
+
+/* B's IKE SA belongs to "to-A" and carries a child of "to-A" and one of
+ * "second". "to-A" removed: the IKE SA goes on as "second"'s, "to-A"'s
+ * child is deleted with a DELETE, "second"'s stays. */
+static void test_child_other_entry_heir(void **state)
+{
+	struct ike_conn a, b, second;
+	struct flow f;
+
+	(void)state;
+	two_entries_at_b(&a, &b, &second, &f);
+	assert_int_equal(ikev2_conn_add(net.p[1].e, &second), 0);
+	ip_addr_parse("10.2.0.5", &f.dst);
+	assert_int_equal(ikev2_acquire(net.p[0].e, 7, &f), 0);
+	run();
+	ip_addr_parse("10.2.7.7", &f.dst);
+	assert_int_equal(ikev2_acquire(net.p[0].e, 7, &f), 0);
+	run();
+	assert_int_equal(live(&net.p[1]), 4);
+	assert_string_equal(view(1).conn, "to-A");
+	/* INFORMATIONAL { D(ESP to-A's child) } --> */
+	assert_int_equal(ikev2_conn_del(net.p[1].e, "to-A"), 0);
+	run();
+	assert_string_equal(view(1).conn, "second");
+	assert_int_equal(ikev2_sa_count(net.p[0].e), 1);
+	assert_int_equal(ikev2_sa_count(net.p[1].e), 1);
+	assert_int_equal(live(&net.p[0]), 2);
+	assert_int_equal(live(&net.p[1]), 2);
+	assert_int_equal(last_live(&net.p[1], SA_DIR_IN)->p.reqid, 8);
+	assert_mirrored();
+	/* and it still works: B rekeys the child */
+	assert_int_equal(ikev2_child_rekey(net.p[1].e, last_live(&net.p[1], SA_DIR_IN)->p.spi), 0);
+	run();
+	assert_int_equal(live(&net.p[1]), 2);
+	assert_int_equal(last_live(&net.p[1], SA_DIR_OUT)->p.reqid, 8);
+	assert_mirrored();
+	ike_conn_clear(&second);
+	conns_free(&a, &b);
+}
+
 /* show crypto ikev2 sa: the IDs each end sent and authenticated. */
 struct id_view {
 	char local[IKE_ID_STRLEN], remote[IKE_ID_STRLEN];
@@ -2437,6 +2541,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_trigger_picks_entry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_child_other_entry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_child_other_entry_other_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_child_per_acquire, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_child_other_entry_heir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ids_shown, setup, teardown),
 	};
 

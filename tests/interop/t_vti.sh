@@ -8,7 +8,8 @@
 # remote_ts = 198.19.1.0/24. Checked:
 #   1. Tunnel0 exists with its address and the route into it, no SA yet.
 #   2. hostA's ping through the route starts IKE (acquire; the first echo
-#      is answered). esprit's IKE_AUTH offers TSi = TSr = 0.0.0.0/0 and
+#      is answered). esprit's IKE_AUTH offers the ping's selector first
+#      (RFC 7296 2.9), then TSi = TSr = 0.0.0.0/0, and
 #      takes strongSwan's narrowing to its prefixes (RFC 7296 2.9): both
 #      sides show 198.19.1.0/24 <=> 198.19.2.0/24, esprit on Tunnel0.
 #      Pings and 5 MB TCP both ways, no clear text on the WAN; Tunnel0's
@@ -158,8 +159,8 @@ check_both_see_sa
 gwa_show
 info "$(trace_auth '->' request | sed 's/.*\(TSi(.*\)\].*/gwA proposed \1/')"
 info "$(trace_auth '<-' response | sed 's/.*\(TSi(.*\)\].*/gwB answered \1/')"
-check "gwA (initiator) proposed TSi = TSr = 0.0.0.0/0" eval \
-	'trace_auth "->" request | grep -q "TSi(0.0.0.0-255.255.255.255) TSr(0.0.0.0-255.255.255.255) \]"'
+check "gwA (initiator) proposed the ping's selector, then TSi = TSr = 0.0.0.0/0 (RFC 7296 2.9)" eval \
+	'trace_auth "->" request | grep -q "TSi($HA4-$HA4 proto 1, 0.0.0.0-255.255.255.255) TSr($HB4-$HB4 proto 1, 0.0.0.0-255.255.255.255) \]"'
 check "gwB narrowed to TSi 198.19.1.0/24, TSr 198.19.2.0/24" eval \
 	'trace_auth "<-" response | grep -q "TSi(198.19.1.0-198.19.1.255) TSr(198.19.2.0-198.19.2.255) \]"'
 selectors

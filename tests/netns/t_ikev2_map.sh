@@ -39,8 +39,8 @@ check "no drops other than the acquire's (gwA $xa, gwB $xb)" eval 'num_eq "$xa" 
 trace_has() { grep -F "ikev2 trace VPN 10: $1" "${DAEMON_LOG[$GA]}" | grep -qF "$2"; }
 check "gwA traces IKE_SA_INIT to gwB with the proposal and group" \
 	trace_has "-> $GB4[500] IKE_SA_INIT request 0 [ SA(IKE#1 aes-gcm-16-256/prf-hmac-sha384/ecp256)" "KE(ecp256, 64 bytes) No(32 bytes)"
-check "gwA traces IKE_AUTH with IDi, AUTH method and selectors" \
-	trace_has "-> $GB4[500] IKE_AUTH request 1 [ IDi(IPV4 $GA4)" "TSi(198.19.1.0-198.19.1.255) TSr(198.19.2.0-198.19.2.255)"
+check "gwA traces IKE_AUTH with IDi, AUTH method and selectors (the ping's first: RFC 7296 2.9)" \
+	trace_has "-> $GB4[500] IKE_AUTH request 1 [ IDi(IPV4 $GA4)" "TSi($HA4-$HA4 proto 1, 198.19.1.0-198.19.1.255) TSr($HB4-$HB4 proto 1, 198.19.2.0-198.19.2.255)"
 check "gwA traces gwB's IKE_AUTH response with IDr" trace_has "<- $GB4[500] IKE_AUTH response 1" "IDr(IPV4 $GB4) AUTH(PSK)"
 check "gwB traces nothing (its filter names another peer)" not_grep "ikev2 trace" "${DAEMON_LOG[$GB]}"
 check "no log holds the pre-shared key" eval '! grep -q esprit-example-psk "${DAEMON_LOG[$GA]}" "${DAEMON_LOG[$GB]}"'

@@ -84,7 +84,7 @@ static void gen_one(struct sad *out, struct xform_scratch *s, uint32_t reqid, ui
 
 	p.len = inner_make(pkt_data(&p), af, plen);
 	rcu_read_lock();
-	r = xform_output(out, &pol, 0, s, &p, &o);
+	r = xform_output(out, &pol, NULL, 0, s, &p, &o);
 	xform_release(s); /* as a worker does once the packet is sent */
 	rcu_read_unlock();
 	assert_int_equal(r, DROP_NONE);

@@ -14,12 +14,12 @@
 
 #define T0 1000000000000ull
 
-static bool ready_set(uint32_t reqid, void *arg)
+static bool ready_set(const struct acqq_pkt *e, void *arg)
 {
 	const uint32_t *ok = arg; /* zero-terminated list */
 
 	for (; *ok; ok++)
-		if (*ok == reqid)
+		if (*ok == e->reqid)
 			return true;
 	return false;
 }

@@ -212,7 +212,7 @@ static enum dp_drop out(const struct sacfg *c, const uint8_t *in, size_t len,
 
 	pkt_load(in, len);
 	rcu_read_lock();
-	r = xform_output(E.out, &pol, 0, E.s, &E.p, o);
+	r = xform_output(E.out, &pol, NULL, 0, E.s, &E.p, o);
 	xform_release(E.s); /* as a worker does once the packet is sent */
 	rcu_read_unlock();
 	return r;
@@ -413,13 +413,13 @@ static void test_send_turn(void **state)
 	rcu_read_lock();
 	sa = sad_lookup_out(out2, REQID, IPSEC_PROTO_ESP);
 	pkt_load(clear, len);
-	assert_int_equal(xform_output(out2, &pol, 0, s0, &E.p, &o), DROP_NONE);
+	assert_int_equal(xform_output(out2, &pol, NULL, 0, s0, &E.p, &o), DROP_NONE);
 	pkt_load(clear, len);
-	assert_int_equal(xform_output(out2, &pol, 1, s1, &E.p, &o), XFORM_SA_BUSY);
+	assert_int_equal(xform_output(out2, &pol, NULL, 1, s1, &E.p, &o), XFORM_SA_BUSY);
 	assert_int_equal(E.p.len, len);
 	assert_memory_equal(pkt_data(&E.p), clear, len);
 	assert_int_equal(sa->seq_out, 1); /* no sequence number taken */
-	assert_int_equal(xform_output(out2, &pol, 0, s0, &E.p, &o), DROP_NONE);
+	assert_int_equal(xform_output(out2, &pol, NULL, 0, s0, &E.p, &o), DROP_NONE);
 	/* worker 1 waits; worker 0's release lets it in */
 	assert_int_equal(pthread_create(&t, NULL, turn_waiter, s1), 0);
 	usleep(20000);
@@ -428,12 +428,12 @@ static void test_send_turn(void **state)
 	assert_int_equal(pthread_join(t, NULL), 0);
 	assert_int_equal(sa->tx_holder, 2);
 	pkt_load(clear, len);
-	assert_int_equal(xform_output(out2, &pol, 1, s1, &E.p, &o), DROP_NONE);
+	assert_int_equal(xform_output(out2, &pol, NULL, 1, s1, &E.p, &o), DROP_NONE);
 	pkt_load(clear, len);
-	assert_int_equal(xform_output(out2, &pol, 0, s0, &E.p, &o), XFORM_SA_BUSY);
+	assert_int_equal(xform_output(out2, &pol, NULL, 0, s0, &E.p, &o), XFORM_SA_BUSY);
 	xform_release(s1);
 	assert_int_equal(sa->tx_holder, 0);
-	assert_int_equal(xform_output(out2, &pol, 0, s0, &E.p, &o), DROP_NONE);
+	assert_int_equal(xform_output(out2, &pol, NULL, 0, s0, &E.p, &o), DROP_NONE);
 	assert_int_equal(sa->seq_out, 4);
 	xform_release(s0);
 	rcu_read_unlock();
@@ -736,6 +736,63 @@ static void test_policy_out(void **state)
 	clear[10] = clear[11] = 0;
 	put_be16(clear + 10, csum(clear, 20));
 	assert_int_equal(out(&c, clear, len, &o), DROP_POLICY);
+}
+
+/* A crypto map policy with two child SAs, each narrowed by the peer to a
+ * part of the ACL (RFC 7296 2.9): the packet's flow picks the child whose
+ * selectors hold it; a flow outside both has no SA yet (a new child: the
+ * worker acquires), not a policy drop on whichever SA is newest. */
+static void test_out_child_by_flow(void **state)
+{
+	(void)state;
+	struct sacfg c1 = {.proto = IPSEC_PROTO_ESP, .encr = ENCR_AES_GCM_16, .key_bits = 128,
+			   .af_outer = 4, .spi = SPI_ESP};
+	struct sacfg c2 = c1;
+	struct policy pol = {.reqid = REQID, .action = POLICY_PROTECT};
+	uint8_t clear[256];
+	struct xform_out o;
+	struct flow f;
+	size_t len = inner_make(clear, 4, 64, false);
+
+	c1.sel.n = c2.sel.n = 1;
+	ts_any(&c1.sel.ts[0], AF_INET);
+	ts_any(&c2.sel.ts[0], AF_INET);
+	assert_true(ip_prefix_parse("10.1.0.0/16", &c1.sel.ts[0].src));
+	assert_true(ip_prefix_parse("10.2.0.0/24", &c1.sel.ts[0].dst));
+	assert_true(ip_prefix_parse("10.1.0.0/16", &c2.sel.ts[0].src));
+	assert_true(ip_prefix_parse("10.2.7.0/24", &c2.sel.ts[0].dst));
+	c2.spi = SPI_ESP + 1;
+	reset_sads();
+	assert_int_equal(install(E.out, &c1, SA_DIR_OUT), 0);
+	assert_int_equal(install(E.out, &c2, SA_DIR_OUT), 0); /* the newest */
+
+	for (int k = 0; k < 3; k++) {
+		static const char *const dst[] = {"10.2.0.9", "10.2.7.9", "10.2.9.9"};
+
+		inet_pton(AF_INET, dst[k], clear + 16);
+		clear[10] = clear[11] = 0;
+		put_be16(clear + 10, csum(clear, 20));
+		assert_true(flow_from_packet(clear, len, &f));
+		pkt_load(clear, len);
+		rcu_read_lock();
+		if (k < 2) {
+			assert_int_equal(xform_output(E.out, &pol, &f, 0, E.s, &E.p, &o),
+					 DROP_NONE);
+			assert_int_equal(o.sa->p.spi, k == 0 ? SPI_ESP : SPI_ESP + 1);
+		} else {
+			assert_int_equal(xform_output(E.out, &pol, &f, 0, E.s, &E.p, &o),
+					 DROP_NO_OUT_SA);
+		}
+		xform_release(E.s);
+		rcu_read_unlock();
+	}
+	/* without a flow (a tunnel interface's pair): the newest, and the
+	 * packet outside its selectors is a policy drop counted on it */
+	inet_pton(AF_INET, "10.2.0.9", clear + 16);
+	clear[10] = clear[11] = 0;
+	put_be16(clear + 10, csum(clear, 20));
+	assert_int_equal(out(&c1, clear, len, &o), DROP_POLICY);
+	assert_int_equal(o.sa->p.spi, SPI_ESP + 1);
 }
 
 static void test_seq_overflow(void **state)
@@ -1382,7 +1439,7 @@ static void batch_roundtrip(struct xform_scratch *s, const struct sacfg *c, unsi
 		q[i] = (struct pkt){.buf = bufs + (size_t)i * PKT_BUF_SIZE, .cap = PKT_BUF_SIZE,
 				    .off = PKT_HEADROOM, .len = len[i]};
 		memcpy(pkt_data(&q[i]), clear, len[i]);
-		assert_int_equal(xform_output(E.out, &pol, 0, s, &q[i], &o[i]), DROP_NONE);
+		assert_int_equal(xform_output(E.out, &pol, NULL, 0, s, &q[i], &o[i]), DROP_NONE);
 	}
 	xform_release(s);
 	rcu_read_unlock();
@@ -1624,6 +1681,7 @@ int main(void)
 		cmocka_unit_test(test_bad_padding),
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_policy_out),
+		cmocka_unit_test(test_out_child_by_flow),
 		cmocka_unit_test(test_seq_overflow),
 		cmocka_unit_test(test_ah_roundtrip),
 		cmocka_unit_test(test_ah_mutable),
