@@ -2,6 +2,7 @@
 #include "config/seqstate.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,6 +149,43 @@ static void collect_live(struct sa *sa, void *arg)
 	s->seq = l->final ? seq : seq > max - SEQSTATE_MARGIN ? max : seq + SEQSTATE_MARGIN;
 }
 
+/* The rename reaches the disk with the directory (a crash after it must
+ * not bring the old file back: its numbers are below what was sent). */
+static int fsync_dir(const char *path)
+{
+	char dir[sizeof(((struct seqstate *)0)->path)];
+	const char *slash = strrchr(path, '/');
+	int fd, r;
+
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + 1 : 1,
+		 slash ? path : ".");
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	r = fsync(fd);
+	close(fd);
+	return r;
+}
+
+void seqstate_path(const char *sock, const char *default_sock, char *out, size_t len)
+{
+	const char *base = strrchr(sock, '/');
+	size_t n;
+
+	if (strcmp(sock, default_sock) != 0) {
+		n = strlen(sock);
+		if (n > 5 && strcmp(sock + n - 5, ".sock") == 0)
+			n -= 5;
+		snprintf(out, len, "%.*s.seq", (int)n, sock);
+		return;
+	}
+	base = base ? base + 1 : sock;
+	n = strlen(base);
+	if (n > 5 && strcmp(base + n - 5, ".sock") == 0)
+		n -= 5;
+	snprintf(out, len, "%s/%.*s.seq", SEQSTATE_DIR, (int)n, base);
+}
+
 static int write_file(const char *path, const struct seq_saved *a, unsigned n)
 {
 	char tmp[sizeof(((struct seqstate *)0)->path) + 8], b[IP_ADDR_STRLEN];
@@ -168,7 +206,7 @@ static int write_file(const char *path, const struct seq_saved *a, unsigned n)
 		unlink(tmp);
 		return -1;
 	}
-	return 0;
+	return fsync_dir(path);
 }
 
 int seqstate_sync(struct seqstate *st, struct sad *sad, bool final)

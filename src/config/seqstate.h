@@ -15,6 +15,7 @@
 #define ESPRIT_CONFIG_SEQSTATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ipsec/sa.h"
@@ -37,6 +38,13 @@ struct seqstate {
 	struct seq_saved *written; /* what the file says now */
 	unsigned nwritten;
 };
+
+/* Where espritd keeps the file: with the default control socket
+ * (default_sock), in SEQSTATE_DIR (espritd.sock -> /var/lib/esprit/
+ * espritd.seq), which survives reboots, unlike /run; with another socket
+ * (-s, tests), beside it (/tmp/x/gA.sock -> /tmp/x/gA.seq). */
+#define SEQSTATE_DIR "/var/lib/esprit"
+void seqstate_path(const char *sock, const char *default_sock, char *out, size_t len);
 
 /* Reads path (a missing file is no state; bad lines are skipped and
  * logged). Returns 0, or -1 on allocation failure. */

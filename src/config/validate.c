@@ -161,8 +161,8 @@ static void warn_counter_iv(const struct vctx *v)
 		return;
 	log_warn("%s:%u: crypto map %s %u (ipsec-manual): %s with static keys takes the sequence "
 		 "number as its IV, which must never repeat under the same key (RFC 4106 section 2 "
-		 "asks for IKE); espritd keeps the counter in the .seq file beside its control "
-		 "socket: keep that on a persistent directory, or change the keys when it is lost",
+		 "asks for IKE); espritd keeps the counter in its .seq file (docs/operations.md): "
+		 "change the keys if that file is ever lost",
 		 v->c->source_file, v->e->line, v->e->map, v->e->seq, a->name);
 }
 

@@ -178,16 +178,6 @@ static void timer_on_second(evutil_socket_t fd, short ev, void *arg)
 		seqstate_sync(&dd->seqst, dd->sad, false);
 }
 
-/* <socket>.seq, without the socket's ".sock": /run/esprit/espritd.seq. */
-static void seq_path(const struct daemon *dd, char *out, size_t len)
-{
-	size_t n = strlen(dd->socket_path);
-
-	if (n > 5 && strcmp(dd->socket_path + n - 5, ".sock") == 0)
-		n -= 5;
-	snprintf(out, len, "%.*s.seq", (int)n, dd->socket_path);
-}
-
 static void on_sigterm(evutil_socket_t fd, short ev, void *arg)
 {
 	struct daemon *dd = arg;
@@ -335,7 +325,11 @@ int main(int argc, char **argv)
 		/* The first apply: the running config is both old and new. */
 		struct config *first = dd.running;
 		char path[sizeof(dd.seqst.path)];
-		seq_path(&dd, path, sizeof(path));
+		seqstate_path(dd.socket_path, DEFAULT_SOCKET, path, sizeof(path));
+		if (strncmp(path, SEQSTATE_DIR "/", sizeof(SEQSTATE_DIR)) == 0 &&
+		    mkdir(SEQSTATE_DIR, 0700) < 0 && errno != EEXIST)
+			log_warn("%s: %s; the sequence numbers of manual SAs are not kept",
+				 SEQSTATE_DIR, strerror(errno));
 		dd.seq_open = seqstate_open(&dd.seqst, path) == 0;
 		dd.rt.seq = dd.seq_open ? &dd.seqst : NULL;
 		dd.running = NULL;

@@ -126,6 +126,22 @@ static void test_reserve_then_exact(void **state)
 	free(t.routes);
 }
 
+/* The default control socket keeps its numbers on persistent storage (a
+ * reboot empties /run: the manual SAs would start from 1 again under the
+ * same keys); another socket (-s) beside it. */
+static void test_path(void **state)
+{
+	char p[256];
+
+	(void)state;
+	seqstate_path("/run/esprit/espritd.sock", "/run/esprit/espritd.sock", p, sizeof(p));
+	assert_string_equal(p, "/var/lib/esprit/espritd.seq");
+	seqstate_path("/tmp/t/gA.sock", "/run/esprit/espritd.sock", p, sizeof(p));
+	assert_string_equal(p, "/tmp/t/gA.seq");
+	seqstate_path("/tmp/t/ctl", "/run/esprit/espritd.sock", p, sizeof(p));
+	assert_string_equal(p, "/tmp/t/ctl.seq");
+}
+
 static void test_bad_lines_skipped(void **state)
 {
 	(void)state;
@@ -169,6 +185,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_reserve_then_exact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_lines_skipped, setup, teardown),
+		cmocka_unit_test(test_path),
 	};
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
 	rcu_unregister_thread();
