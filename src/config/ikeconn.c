@@ -272,6 +272,7 @@ static int build_conn(const struct config *c, const struct cfg_map_entry *e,
 	ch->reqid = reconcile_reqid(e->map, e->seq);
 	ch->replay_window = e->replay_window >= 0 ? (uint32_t)e->replay_window
 			    : c->replay_disabled ? 0 : c->replay_window;
+	ch->per_host = e->per_host;
 	ch->esn = true;
 	return conn_keys(c, prof, conn, err, errlen);
 }

@@ -180,6 +180,11 @@ static bool check_manual(struct vctx *v)
 	if (!e->acl[0])
 		return fail(v->err, e->line, e->map,
 			    "crypto map %s %u (ipsec-manual) needs match address", e->map, e->seq);
+	if (e->per_host)
+		return fail(v->err, e->line, e->map,
+			    "crypto map %s %u (ipsec-manual): set security-association level "
+			    "per-host needs IKE (ipsec-isakmp): the manual keys make one SA pair",
+			    e->map, e->seq);
 	if (!check_key(v, &e->esp_in, "inbound", false) ||
 	    !check_key(v, &e->esp_out, "outbound", false) ||
 	    !check_key(v, &e->ah_in, "inbound", true) || !check_key(v, &e->ah_out, "outbound", true))

@@ -125,6 +125,10 @@ struct ike_child_cfg {
 	uint64_t soft_kbytes, hard_kbytes;
 	uint32_t reqid;
 	uint32_t replay_window; /* packets */
+	/* set security-association level per-host: as initiator, a child per
+	 * host pair (the triggering packet's addresses, the ACL line's
+	 * protocol and ports) instead of one for the whole ACL */
+	bool per_host;
 };
 
 /* A connection: what the daemon builds from crypto map entry + ikev2

@@ -140,7 +140,7 @@ static void child_notifies(struct v2_sa *sa, struct v2_out *o, uint16_t cpi)
  * packet triggering the request": a responder whose policy is narrower
  * than ours then picks the part that carries this packet. Only inside our
  * own selectors, and only once: a rekey keeps the SA's selectors. */
-static void trigger_first(struct v2_sa *sa, struct ts_list *sel)
+static void trigger_first(struct v2_sa *sa, struct ts_list *sel, bool per_host)
 {
 	char buf[TS_STRLEN];
 	struct ts t;
@@ -151,13 +151,25 @@ static void trigger_first(struct v2_sa *sa, struct ts_list *sel)
 	for (unsigned k = 0; k < sel->n; k++) {
 		if (!ts_match(&sel->ts[k], &sa->trigger))
 			continue;
+		if (per_host) { /* IOS "level per-host": this host pair alone */
+			t = sel->ts[k];
+			ip_prefix_set(&t.src, &sa->trigger.src,
+				      (uint8_t)(ip_addr_len(&sa->trigger.src) * 8));
+			ip_prefix_set(&t.dst, &sa->trigger.dst,
+				      (uint8_t)(ip_addr_len(&sa->trigger.dst) * 8));
+			sel->ts[0] = t;
+			sel->n = 1;
+			log_debug("ikev2 %s: per-host: proposing %s", rconn(sa)->name,
+				  ts_str(&t, buf, sizeof(buf)));
+			return;
+		}
 		if (sel->n >= TS_LIST_MAX)
 			return;
 		v2_ts_of_flow(&sel->ts[k], &sa->trigger, &t);
 		memmove(sel->ts + 1, sel->ts, sel->n * sizeof(sel->ts[0]));
 		sel->ts[0] = t;
 		sel->n++;
-		log_debug("ikev2 %s: the triggering packet's selector first: %s", sa->conn->name,
+		log_debug("ikev2 %s: the triggering packet's selector first: %s", rconn(sa)->name,
 			  ts_str(&t, buf, sizeof(buf)));
 		return;
 	}
@@ -176,7 +188,7 @@ int v2_child_req_out(struct v2_sa *sa, struct v2_out *o, uint16_t pfs)
 		r->cpi_in = 0;
 	if (!r->rekey_spi) {
 		r->sel = cc->sel;
-		trigger_first(sa, &r->sel);
+		trigger_first(sa, &r->sel, cc->per_host);
 	}
 	v2_child_props_out(o, cc, r->spi_in, pfs);
 	v2_ts_out(o, &r->sel, false);

@@ -2433,6 +2433,47 @@ static void test_child_other_entry_heir(void **state)
 	conns_free(&a, &b);
 }
 
+/* `set security-association level per-host` on A: each host pair gets
+ * its own child (the packet's addresses, the ACL line's protocol and
+ * ports); another packet of a host pair that has one asks for nothing. */
+static void test_per_host(void **state)
+{
+	struct ike_conn a, b;
+	struct flow f = {.proto = 6, .sport = 40000, .dport = 22};
+	unsigned sent;
+	char buf[TS_STRLEN];
+
+	(void)state;
+	conn_base(&a, 0);
+	conn_base(&b, 1);
+	a.child.per_host = true;
+	peers_up(&a, &b, NULL);
+	ip_addr_parse("10.1.5.5", &f.src);
+	ip_addr_parse("10.2.0.5", &f.dst);
+	/* IKE_AUTH { ..., TSi 10.1.5.5, TSr 10.2.0.5 } */
+	assert_int_equal(ikev2_acquire(net.p[0].e, 7, &f), 0);
+	run();
+	assert_int_equal(live(&net.p[0]), 2);
+	ts_str(&last_live(&net.p[0], SA_DIR_OUT)->p.sel.ts[0], buf, sizeof(buf));
+	assert_string_equal(buf, "10.1.5.5/32 -> 10.2.0.5/32");
+	/* another host: CREATE_CHILD_SA { TSi 10.1.5.6, TSr 10.2.0.5 } */
+	ip_addr_parse("10.1.5.6", &f.src);
+	assert_int_equal(ikev2_acquire(net.p[0].e, 7, &f), 0);
+	run();
+	assert_int_equal(live(&net.p[0]), 4);
+	assert_int_equal(live(&net.p[1]), 4);
+	assert_mirrored();
+	ts_str(&last_live(&net.p[0], SA_DIR_OUT)->p.sel.ts[0], buf, sizeof(buf));
+	assert_string_equal(buf, "10.1.5.6/32 -> 10.2.0.5/32");
+	/* the same host pair, another port: it has its child */
+	sent = net.p[0].sent;
+	f.sport = 40001;
+	assert_int_equal(ikev2_acquire(net.p[0].e, 7, &f), 0);
+	run();
+	assert_int_equal(net.p[0].sent, sent);
+	conns_free(&a, &b);
+}
+
 /* show crypto ikev2 sa: the IDs each end sent and authenticated. */
 struct id_view {
 	char local[IKE_ID_STRLEN], remote[IKE_ID_STRLEN];
@@ -2543,6 +2584,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_child_other_entry_other_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_child_per_acquire, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_child_other_entry_heir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_per_host, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ids_shown, setup, teardown),
 	};
 

@@ -24,7 +24,11 @@
 #      gwB's running configuration (`configure`): the IKE SA goes on as
 #      entry 10's (logged), gwB deletes entry 20's child with a DELETE, the
 #      other child stays; pings to 198.19.2.2 still pass.
-#   6. No drops other than the acquires' on either side.
+#   6. No drops other than the acquires' on either side (checked last).
+#   7. `set security-association level per-host` added to gwA's entry
+#      live, its IKE SA cleared: pings to 198.19.2.2 and 198.19.2.3 each get
+#      their own child (198.19.1.2/32 <-> that host), both under gwB's
+#      entry 10 on one IKE SA; TCP.
 . "$(dirname "$0")/lib.sh"
 lib_init
 need_daemon
@@ -129,6 +133,25 @@ check "gwB's IKE SA goes on as entry 10's (log)" \
 check "gwB keeps the IKE SA and entry 10's child" \
 	eval '[ "$(ike_n "$GB")" = 1 ] && [ "$(groups "$GB" "[g[\"seq\"] for g in gs]")" = "[10]" ]'
 check_ping "$HA" "$HB4"
+
+info "== 7: per-host on gwA"
+# IOS `set security-association level per-host`: a child per host pair
+# (the packet's addresses, the ACL line's protocol and ports).
+ip -n "$HB" addr add 198.19.2.3/24 dev lan0 || bail "hostB 198.19.2.3"
+check "set security-association level per-host on gwA (configure)" \
+	eval 'printf "crypto map VPN 10\n set security-association level per-host\n" | cli "$GA" configure >/dev/null'
+check "the running config has it" \
+	eval 'cli "$GA" show running-config | grep -q "^ set security-association level per-host$"'
+cli "$GA" clear crypto ikev2 sa >/dev/null
+wait_for 10 eval '[ "$(ike_n "$GA")" = 0 ]'
+for h in $HB4 198.19.2.3; do
+	check "a ping to $h is answered" eval 'nsx "$HA" ping -n -q -c 3 -i 0.3 -W 3 "$h" >/dev/null'
+done
+check "gwA: one child per host pair" \
+	eval '[ "$(groups "$GA" "sorted(sel(g) for g in gs)")" = "['"'198.19.1.2/32 198.19.2.2/32', '198.19.1.2/32 198.19.2.3/32'"']" ]'
+check "gwB: both under entry 10, one IKE SA" \
+	eval '[ "$(groups "$GB" "sorted((g[\"seq\"], sel(g)) for g in gs)")" = "[(10, '"'198.19.2.2/32 198.19.1.2/32'"'), (10, '"'198.19.2.3/32 198.19.1.2/32'"')]" ] && [ "$(ike_n "$GB")" = 1 ]'
+check_transfer "$HA" "$HB" 198.19.2.3 1000000 random
 
 info "== 6: drops"
 xa=$(sa_get "$GA" 'drops_total() - drop("no-outbound-sa")')

@@ -260,6 +260,10 @@ static void test_err_other(void **state)
 		     "group14", CFG_ERR_INVALID);
 	expect_error("crypto map V 10 ipsec-manual\n", 1, 12, "V", "needs set peer",
 		     CFG_ERR_SEMANTIC);
+	expect_error("crypto ipsec transform-set T esp-gcm\naccess-list 101 permit ip any any\n"
+		     "crypto map V 10 ipsec-manual\n set peer 198.18.0.2\n set transform-set T\n"
+		     " match address 101\n set security-association level per-host\n",
+		     3, 12, "V", "per-host needs IKE", CFG_ERR_SEMANTIC);
 	expect_error("ip route 198.19.0.0 255.0.255.0 wan0\n", 1, 21, "255.0.255.0", "mask",
 		     CFG_ERR_SEMANTIC);
 }
