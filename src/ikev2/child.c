@@ -17,13 +17,6 @@
 #define NONCE_LEN 32
 #define IPCOMP_DEFLATE 2 /* RFC 7296 3.10.1 IPCOMP_SUPPORTED transform ID */
 
-/* The crypto map entry a child belongs to: its own (another entry for the
- * same peer) or its IKE SA's. */
-static struct ike_conn *cconn(const struct v2_sa *sa, const struct v2_child *ch)
-{
-	return ch && ch->conn ? ch->conn : sa->conn;
-}
-
 /* The entry of the child request in flight (a rekey keeps the old one's). */
 static struct ike_conn *rconn(const struct v2_sa *sa)
 {
@@ -152,11 +145,7 @@ static void trigger_first(struct v2_sa *sa, struct ts_list *sel, bool per_host)
 		if (!ts_match(&sel->ts[k], &sa->trigger))
 			continue;
 		if (per_host) { /* IOS "level per-host": this host pair alone */
-			t = sel->ts[k];
-			ip_prefix_set(&t.src, &sa->trigger.src,
-				      (uint8_t)(ip_addr_len(&sa->trigger.src) * 8));
-			ip_prefix_set(&t.dst, &sa->trigger.dst,
-				      (uint8_t)(ip_addr_len(&sa->trigger.dst) * 8));
+			v2_ts_of_flow(&sel->ts[k], &sa->trigger, false, &t);
 			sel->ts[0] = t;
 			sel->n = 1;
 			log_debug("ikev2 %s: per-host: proposing %s", rconn(sa)->name,
@@ -165,7 +154,7 @@ static void trigger_first(struct v2_sa *sa, struct ts_list *sel, bool per_host)
 		}
 		if (sel->n >= TS_LIST_MAX)
 			return;
-		v2_ts_of_flow(&sel->ts[k], &sa->trigger, &t);
+		v2_ts_of_flow(&sel->ts[k], &sa->trigger, true, &t);
 		memmove(sel->ts + 1, sel->ts, sel->n * sizeof(sel->ts[0]));
 		sel->ts[0] = t;
 		sel->n++;
@@ -200,7 +189,7 @@ int v2_child_req_out(struct v2_sa *sa, struct v2_out *o, uint16_t pfs)
 
 static void params_common(struct v2_sa *sa, struct v2_child *ch, struct sa_params *p)
 {
-	const struct ike_conn *c = cconn(sa, ch);
+	const struct ike_conn *c = v2_child_entry(sa, ch);
 	const struct ike_child_cfg *cc = &c->child;
 
 	memset(p, 0, sizeof(*p));
@@ -280,7 +269,7 @@ static int install_comp(struct v2_sa *sa, struct v2_child *ch)
 
 static void set_timers(struct v2_sa *sa, struct v2_child *ch)
 {
-	const struct ike_child_cfg *cc = &cconn(sa, ch)->child;
+	const struct ike_child_cfg *cc = &v2_child_entry(sa, ch)->child;
 	uint64_t now = v2_now(sa->eng);
 	uint8_t r = 0;
 
@@ -324,13 +313,14 @@ int v2_child_install(struct v2_sa *sa, struct v2_child *ch, const struct secret 
 		goto out;
 	}
 	if (ch->cpi_in && ch->cpi_out && install_comp(sa, ch))
-		log_warn("ikev2 %s: IPComp SAs not installed", cconn(sa, ch)->name);
+		log_warn("ikev2 %s: IPComp SAs not installed", v2_child_entry(sa, ch)->name);
 	ch->installed = true;
 	set_timers(sa, ch);
 	ch->next = sa->children;
 	sa->children = ch;
-	log_info("ikev2 %s: Child SA %s in %08x out %08x%s%s installed", cconn(sa, ch)->name,
-		 ch->proto == IPSEC_PROTO_AH ? "AH" : "ESP", ch->spi_in, ch->spi_out,
+	log_info("ikev2 %s: Child SA %s in %08x out %08x%s%s installed",
+		 v2_child_entry(sa, ch)->name, ch->proto == IPSEC_PROTO_AH ? "AH" : "ESP",
+		 ch->spi_in, ch->spi_out,
 		 ch->mode == IPSEC_MODE_TRANSPORT ? " transport" : " tunnel",
 		 ch->cpi_in ? " +IPComp" : "");
 	ret = 0;
@@ -395,8 +385,8 @@ void v2_child_remove(struct v2_sa *sa, struct v2_child *ch)
 						 &sa->local);
 			e->env.sa_delete(e->env.ctx, ch->cpi_out, IPSEC_PROTO_COMP, &sa->remote);
 		}
-		log_info("ikev2 %s: Child SA in %08x out %08x deleted", cconn(sa, ch)->name,
-			 ch->spi_in, ch->spi_out);
+		log_info("ikev2 %s: Child SA in %08x out %08x deleted",
+			 v2_child_entry(sa, ch)->name, ch->spi_in, ch->spi_out);
 	}
 	v2_conn_drop(ch->conn);
 	secret_wipe(ch, sizeof(*ch));
@@ -557,7 +547,7 @@ static bool redundant(const struct v2_sa *sa, const struct ike_conn *conn,
 		bool held = false;
 
 		for (const struct v2_child *c = sa->children; c && !held; c = c->next)
-			held = !c->rekeyed && cconn(sa, c) == conn &&
+			held = !c->rekeyed && v2_child_entry(sa, c) == conn &&
 			       v2_ts_list_holds(&c->sel, &sel->ts[k]);
 		if (!held)
 			return false;
@@ -667,7 +657,7 @@ int v2_create_child_start(struct v2_sa *sa, uint32_t rekey_spi)
 	struct v2_out *o = calloc(1, sizeof(*o));
 	struct v2_child_req *r = &sa->creq;
 	struct v2_child *old = rekey_spi ? v2_child_by_in(sa, rekey_spi) : NULL;
-	uint16_t pfs = cconn(sa, old)->child.pfs_group;
+	uint16_t pfs = v2_child_entry(sa, old)->child.pfs_group;
 	uint8_t pub[DH_MAX_PUBLIC_LEN];
 	size_t pub_len = sizeof(pub);
 	struct ikev2_pl *pl;
@@ -754,7 +744,7 @@ void v2_create_child_request(struct v2_sa *sa, const struct ikev2_msg *m)
 		goto send;
 	}
 	/* a rekey keeps the old child's entry; a new child may be another's */
-	conn = old ? cconn(sa, old) : v2_child_conn_for(sa, m);
+	conn = old ? v2_child_entry(sa, old) : v2_child_conn_for(sa, m);
 	pfs = conn->child.pfs_group;
 	if ((pfs && (!ke || ke->u.ke.group != pfs)) || (!pfs && ke)) {
 		put_be16(gb, pfs);

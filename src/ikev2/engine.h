@@ -164,6 +164,13 @@ struct v2_sa {
 	uint64_t child_new_hold_ms;
 };
 
+/* The crypto map entry a child belongs to: its own (another entry's child
+ * on this IKE SA), or its IKE SA's. ch may be NULL (the IKE SA's). */
+static inline struct ike_conn *v2_child_entry(const struct v2_sa *sa, const struct v2_child *ch)
+{
+	return ch && ch->conn ? ch->conn : sa->conn;
+}
+
 struct ikev2 {
 	struct ike_env env;
 	struct ike_global g;
@@ -298,9 +305,10 @@ bool v2_ts_narrow(const struct ts_list *cfg, const struct ikev2_tsp *tsi,
 bool v2_ts_accept(const struct ts_list *proposed, const struct ikev2_tsp *tsi,
 		  const struct ikev2_tsp *tsr, struct ts_list *sel_out);
 /* 2.9: the selector of a packet that triggered a request, inside the
- * selector `within` that it matched: the packet's addresses and protocol,
- * its ports if it has them (TCP, UDP, SCTP...), else within's ranges. */
-void v2_ts_of_flow(const struct ts *within, const struct flow *f, struct ts *t);
+ * selector `within` that it matched: the packet's addresses; with exact,
+ * also its protocol and its ports if it has them (TCP, UDP, SCTP...),
+ * else within's protocol and ranges (per-host: the host pair). */
+void v2_ts_of_flow(const struct ts *within, const struct flow *f, bool exact, struct ts *t);
 /* Responder (2.9): the peer's first TSi/TSr pair (the triggering packet's,
  * if it sent one) lies inside one of our selectors. */
 bool v2_ts_first_fits(const struct ts_list *cfg, const struct ikev2_tsp *tsi,

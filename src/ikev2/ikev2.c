@@ -207,9 +207,6 @@ int ikev2_conn_add(struct ikev2 *e, const struct ike_conn *c)
 	return 0;
 }
 
-/* Delete only this connection's SAs: an established IKE SA gets a DELETE
- * (1.4.1; its Child SAs go at once), the others are dropped. The
- * connection is forgotten now and freed when its last SA is. */
 /* The children of entry c living on another entry's IKE SA: DELETE them
  * (they hold c until they are gone). */
 static void delete_children_of(struct v2_sa *sa, const struct ike_conn *c)
@@ -255,6 +252,9 @@ static void hand_over(struct v2_sa *sa, struct ike_conn *c)
 	v2_sa_set_conn(sa, heir);
 }
 
+/* Delete only this connection's SAs: an established IKE SA gets a DELETE
+ * (1.4.1; its Child SAs go at once), the others are dropped. The
+ * connection is forgotten now and freed when its last SA is. */
 int ikev2_conn_del(struct ikev2 *e, const char *name)
 {
 	struct ike_conn *c = v2_conn_find(e, name);
@@ -1039,8 +1039,7 @@ static bool wants_child(struct v2_sa *sa, const struct ike_conn *c, const struct
 	if (sa->task == T_CHILD_NEW || v2_now(sa->eng) < sa->child_new_hold_ms)
 		return false;
 	for (const struct v2_child *ch = sa->children; ch; ch = ch->next)
-		if ((ch->conn ? ch->conn : sa->conn) == c &&
-		    (!f || ts_list_match(&ch->sel, f, false)))
+		if (v2_child_entry(sa, ch) == c && (!f || ts_list_match(&ch->sel, f, false)))
 			return false;
 	return true;
 }
@@ -1103,7 +1102,7 @@ static bool carries_reqid(const struct v2_sa *sa, uint32_t reqid)
 	if (sa->conn->child.reqid == reqid)
 		return true;
 	for (const struct v2_child *ch = sa->children; ch; ch = ch->next)
-		if (ch->conn && ch->conn->child.reqid == reqid)
+		if (v2_child_entry(sa, ch)->child.reqid == reqid)
 			return true;
 	return false;
 }

@@ -232,12 +232,14 @@ static bool proto_has_ports(uint8_t proto)
 	return proto == 6 || proto == 17 || proto == 33 || proto == 132 || proto == 136;
 }
 
-void v2_ts_of_flow(const struct ts *within, const struct flow *f, struct ts *t)
+void v2_ts_of_flow(const struct ts *within, const struct flow *f, bool exact, struct ts *t)
 {
 	*t = *within;
-	t->proto = f->proto;
 	ip_prefix_set(&t->src, &f->src, (uint8_t)(ip_addr_len(&f->src) * 8));
 	ip_prefix_set(&t->dst, &f->dst, (uint8_t)(ip_addr_len(&f->dst) * 8));
+	if (!exact)
+		return;
+	t->proto = f->proto;
 	if (proto_has_ports(f->proto) && !f->opaque) {
 		t->sport_lo = t->sport_hi = f->sport;
 		t->dport_lo = t->dport_hi = f->dport;
