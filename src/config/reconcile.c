@@ -475,11 +475,17 @@ static bool ts_eq(const struct ts *a, const struct ts *b)
 /* The same SA in all that its sequence numbers depend on: SPI, peer,
  * direction, algorithms and keys (RFC 4303 3.3.3: until the key is
  * replaced). */
+/* The same SA under the same keys (its counter and window go on). An
+ * outbound SA whose SPI changed but not its key counts too: the nonce of
+ * AES-GCM, GMAC, CTR and ChaCha20-Poly1305 is the key's salt and the
+ * sequence number, not the SPI, and from 0 again it would repeat (RFC 4106
+ * section 2). */
 static bool sa_same_keys(const struct sa *sa, const struct sa_params *w)
 {
 	const struct sa_params *c = &sa->p;
 
-	return c->spi == w->spi && c->proto == w->proto && c->dir == w->dir &&
+	return (c->spi == w->spi || c->dir == SA_DIR_OUT) && c->proto == w->proto &&
+	       c->dir == w->dir &&
 	       ip_addr_eq(&c->src, &w->src) && ip_addr_eq(&c->dst, &w->dst) &&
 	       c->encr_id == w->encr_id && c->encr_key_bits == w->encr_key_bits &&
 	       c->integ_id == w->integ_id && c->esn == w->esn &&
@@ -491,7 +497,8 @@ static bool sa_unchanged(const struct sa *sa, const struct sa_params *w)
 {
 	const struct sa_params *c = &sa->p;
 
-	if (!sa_same_keys(sa, w) || c->mode != w->mode || c->encap_sport != w->encap_sport ||
+	if (!sa_same_keys(sa, w) || c->spi != w->spi || c->mode != w->mode ||
+	    c->encap_sport != w->encap_sport ||
 	    c->encap_dport != w->encap_dport || c->replay_window != w->replay_window ||
 	    c->soft_bytes != w->soft_bytes || c->hard_bytes != w->hard_bytes ||
 	    c->soft_packets != w->soft_packets || c->hard_packets != w->hard_packets ||

@@ -300,6 +300,22 @@ static void test_selector_change_keeps_sequence(void **state)
 	assert_true(replay_check(in->replay, 501, &full));
 	rcu_read_unlock();
 
+	/* A new outbound SPI with the same key: the counter goes on (AES-GCM's
+	 * nonce is the key's salt and the sequence number, not the SPI: from
+	 * 0 again it would repeat nonces, RFC 4106 section 2). */
+	struct config *c2b = apply_lines(
+		c2, "crypto map VPN 10 ipsec-manual\n"
+		    " set session-key outbound esp 4099 cipher "
+		    "64df77d067448985911c0eacde81053fab88e9543106a446c5c21c386a0c70543808792b\n");
+	assert_int_equal(apply_text(&t, c2b), 0);
+	memset(&sc, 0, sizeof(sc));
+	sad_foreach(t.sad, read_seq, &sc);
+	assert_int_equal(sc.seq_out, 1000);
+	rcu_read_lock();
+	assert_int_equal(sad_lookup_out(t.sad, sad_lookup_in(t.sad, 8193, IPSEC_PROTO_ESP)->p.reqid,
+					IPSEC_PROTO_ESP)->p.spi, 4099);
+	rcu_read_unlock();
+
 	/* A new outbound key: a new SA, from 0. */
 	struct config *c3 = apply_lines(
 		c2, "crypto map VPN 10 ipsec-manual\n"
@@ -313,6 +329,7 @@ static void test_selector_change_keeps_sequence(void **state)
 
 	config_free(c);
 	config_free(c2);
+	config_free(c2b);
 	config_free(c3);
 	sad_free(t.sad);
 	spd_free(t.spd);
