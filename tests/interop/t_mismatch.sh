@@ -317,8 +317,9 @@ kick
 check "4b: esprit logs strongSwan's refusal" wait_for 10 es_has "Child SA refused by peer: TS_UNACCEPTABLE"
 check "4b: esprit's log names the selectors it proposed (198.19.1.0/24 -> 198.19.2.0/24)" \
 	eval 'es_line "propos|selector" "198\.19\.1\.0/24 -> 198\.19\.2\.0/24" && ! es_has "peer proposed TSi"'
-check "4b: charon logs the selectors it could not accept" \
-	sw_has "traffic selectors 198\.19\.2\.0/24 === 198\.19\.1\.0/24 unacceptable"
+# esprit's ping started it: its selectors come first (RFC 7296 2.9)
+check "4b: charon logs the selectors it could not accept (the ping's, then the ACL's)" \
+	sw_has "traffic selectors 198\.19\.2\.2/32\[icmp\] 198\.19\.2\.0/24 === 198\.19\.1\.2/32\[icmp\] 198\.19\.1\.0/24 unacceptable"
 end
 check_notify 35 "$GB4" 38 TS_UNACCEPTABLE
 check_ike_only
