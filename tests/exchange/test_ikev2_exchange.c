@@ -2178,10 +2178,11 @@ static void test_trigger_first(void **state)
 }
 
 /* B: "to-A" for 10.2.0.0/24 and "second" (reqid 8) for 10.2.7.0/24, both
- * for A's 10.1.0.0/16; A: one entry for 10.1/16 <-> 10.2/16. Both engines
- * up; A's packets come from 10.1.5.5 (f). */
+ * for A's 10.1.0.0/16 (second_id: the peer ID "second" wants, NULL = A's);
+ * A: one entry for 10.1/16 <-> 10.2/16. Both engines up; A's packets come
+ * from 10.1.5.5 (f). */
 static void two_entries_at_b(struct ike_conn *a, struct ike_conn *b, struct ike_conn *second,
-			     struct flow *f)
+			     struct flow *f, const char *second_id)
 {
 	conn_base(a, 0);
 	conn_base(b, 1);
@@ -2193,7 +2194,13 @@ static void two_entries_at_b(struct ike_conn *a, struct ike_conn *b, struct ike_
 	second->child.sel.n = 0;
 	second->child.reqid = 8;
 	ts_add(&second->child.sel, "10.2.7.0/24", "10.1.0.0/16");
+	if (second_id) { /* "second" wants another peer, with another key */
+		secret_free(second->psk_local);
+		second->psk_local = secret_from("another key", 11);
+		id_set(&second->remote_id, second_id);
+	}
 	peers_up(a, b, NULL);
+	assert_int_equal(ikev2_conn_add(net.p[1].e, second), 0);
 	*f = (struct flow){.proto = 1};
 	ip_addr_parse("10.1.5.5", &f->src);
 }
@@ -2211,8 +2218,7 @@ static void test_trigger_picks_entry(void **state)
 	char buf[TS_STRLEN];
 
 	(void)state;
-	two_entries_at_b(&a, &b, &second, &f);
-	assert_int_equal(ikev2_conn_add(net.p[1].e, &second), 0);
+	two_entries_at_b(&a, &b, &second, &f, NULL);
 	ip_addr_parse("10.2.7.7", &f.dst);
 	assert_int_equal(ikev2_acquire(net.p[0].e, 7, &f), 0);
 	run();
@@ -2236,6 +2242,24 @@ static const struct inst *last_live(const struct peer *p, uint8_t dir)
 	return NULL;
 }
 
+/* A's data plane acquires for reqid 7 with a packet from f->src to dst;
+ * the network runs until it is quiet. */
+static void acquire_to(struct flow *f, const char *dst)
+{
+	ip_addr_parse(dst, &f->dst);
+	assert_int_equal(ikev2_acquire(net.p[0].e, 7, f), 0);
+	run();
+}
+
+/* The selectors of peer k's newest live outbound SA are `want`. */
+static void assert_out_sel(int k, const char *want)
+{
+	char buf[TS_STRLEN];
+
+	ts_str(&last_live(&net.p[k], SA_DIR_OUT)->p.sel.ts[0], buf, sizeof(buf));
+	assert_string_equal(buf, want);
+}
+
 /* A CREATE_CHILD_SA on an IKE SA set up for B's entry "to-A" asks for the
  * traffic of B's other entry for the same peer, "second" (strongSwan asks
  * for every child of a connection on one IKE SA). B answers with a child
@@ -2247,15 +2271,11 @@ static void test_child_other_entry(void **state)
 	struct ike_conn a, b, second;
 	struct flow f;
 	const struct inst *in;
-	char buf[TS_STRLEN];
 
 	(void)state;
-	two_entries_at_b(&a, &b, &second, &f);
-	assert_int_equal(ikev2_conn_add(net.p[1].e, &second), 0);
+	two_entries_at_b(&a, &b, &second, &f, NULL);
 	/* IKE_AUTH for a packet to 10.2.0.5: IKE SA and child of "to-A" */
-	ip_addr_parse("10.2.0.5", &f.dst);
-	assert_int_equal(ikev2_acquire(net.p[0].e, 7, &f), 0);
-	run();
+	acquire_to(&f, "10.2.0.5");
 	assert_string_equal(view(1).conn, "to-A");
 	assert_int_equal(last_live(&net.p[1], SA_DIR_IN)->p.reqid, 7);
 	/* A's child goes (INFORMATIONAL { D }); a packet to 10.2.7.7 asks again */
@@ -2265,14 +2285,11 @@ static void test_child_other_entry(void **state)
 	assert_int_equal(live(&net.p[1]), 0);
 	/* CREATE_CHILD_SA { SA, Ni, TSi (10.1.5.5, 10.1/16), TSr (10.2.7.7, 10.2/16) } -->
 	 * <-- { SA, Nr, TSi 10.1/16, TSr 10.2.7.0/24 } of "second" */
-	ip_addr_parse("10.2.7.7", &f.dst);
-	assert_int_equal(ikev2_acquire(net.p[0].e, 7, &f), 0);
-	run();
+	acquire_to(&f, "10.2.7.7");
 	assert_int_equal(live(&net.p[0]), 2);
 	assert_int_equal(live(&net.p[1]), 2);
 	assert_mirrored();
-	ts_str(&last_live(&net.p[0], SA_DIR_OUT)->p.sel.ts[0], buf, sizeof(buf));
-	assert_string_equal(buf, "10.1.0.0/16 -> 10.2.7.0/24");
+	assert_out_sel(0, "10.1.0.0/16 -> 10.2.7.0/24");
 	in = last_live(&net.p[1], SA_DIR_IN);
 	assert_int_equal(in->p.reqid, 8);
 	assert_string_equal(in->p.name, "second");
@@ -2304,27 +2321,17 @@ static void test_child_other_entry_other_id(void **state)
 {
 	struct ike_conn a, b, second;
 	struct flow f;
-	char buf[TS_STRLEN];
 
 	(void)state;
-	two_entries_at_b(&a, &b, &second, &f);
-	secret_free(second.psk_local);
-	second.psk_local = secret_from("another key", 11);
-	id_set(&second.remote_id, "x.example");
-	assert_int_equal(ikev2_conn_add(net.p[1].e, &second), 0);
-	ip_addr_parse("10.2.0.5", &f.dst);
-	assert_int_equal(ikev2_acquire(net.p[0].e, 7, &f), 0);
-	run();
+	two_entries_at_b(&a, &b, &second, &f, "x.example");
+	acquire_to(&f, "10.2.0.5");
 	ikev2_expire(net.p[0].e, last_live(&net.p[0], SA_DIR_IN)->p.spi, IPSEC_PROTO_ESP, true);
 	run();
-	ip_addr_parse("10.2.7.7", &f.dst);
-	assert_int_equal(ikev2_acquire(net.p[0].e, 7, &f), 0);
-	run();
+	acquire_to(&f, "10.2.7.7");
 	assert_int_equal(live(&net.p[1]), 2);
 	assert_int_equal(last_live(&net.p[1], SA_DIR_IN)->p.reqid, 7);
 	assert_string_equal(last_live(&net.p[1], SA_DIR_IN)->p.name, "to-A");
-	ts_str(&last_live(&net.p[0], SA_DIR_OUT)->p.sel.ts[0], buf, sizeof(buf));
-	assert_string_equal(buf, "10.1.0.0/16 -> 10.2.0.0/24");
+	assert_out_sel(0, "10.1.0.0/16 -> 10.2.0.0/24");
 	ike_conn_clear(&second);
 	conns_free(&a, &b);
 }
@@ -2340,33 +2347,24 @@ static void test_child_per_acquire(void **state)
 	struct ike_conn a, b, second;
 	struct flow f;
 	unsigned sent;
-	char buf[TS_STRLEN];
 	char *t;
 
 	(void)state;
-	two_entries_at_b(&a, &b, &second, &f);
-	assert_int_equal(ikev2_conn_add(net.p[1].e, &second), 0);
-	ip_addr_parse("10.2.0.5", &f.dst);
-	assert_int_equal(ikev2_acquire(net.p[0].e, 7, &f), 0);
-	run();
+	two_entries_at_b(&a, &b, &second, &f, NULL);
+	acquire_to(&f, "10.2.0.5");
 	assert_int_equal(live(&net.p[0]), 2);
 	/* 10.2.7.7: CREATE_CHILD_SA { TSi (10.1.5.5, 10.1/16), TSr (10.2.7.7, 10.2/16) } -->
 	 * <-- { TSi 10.1/16, TSr 10.2.7.0/24 } ("second" at B) */
-	ip_addr_parse("10.2.7.7", &f.dst);
-	assert_int_equal(ikev2_acquire(net.p[0].e, 7, &f), 0);
-	run();
+	acquire_to(&f, "10.2.7.7");
 	assert_int_equal(live(&net.p[0]), 4);
 	assert_int_equal(live(&net.p[1]), 4);
 	assert_mirrored();
-	ts_str(&last_live(&net.p[0], SA_DIR_OUT)->p.sel.ts[0], buf, sizeof(buf));
-	assert_string_equal(buf, "10.1.0.0/16 -> 10.2.7.0/24");
+	assert_out_sel(0, "10.1.0.0/16 -> 10.2.7.0/24");
 	assert_int_equal(last_live(&net.p[0], SA_DIR_OUT)->p.reqid, 7);
 	assert_int_equal(last_live(&net.p[1], SA_DIR_OUT)->p.reqid, 8);
 	/* 10.2.0.9: the first child holds it, nothing is sent */
 	sent = net.p[0].sent;
-	ip_addr_parse("10.2.0.9", &f.dst);
-	assert_int_equal(ikev2_acquire(net.p[0].e, 7, &f), 0);
-	run();
+	acquire_to(&f, "10.2.0.9");
 	assert_int_equal(net.p[0].sent, sent);
 	/* 10.2.9.9: B's entries hold no part of it; "to-A" narrows it to
 	 * 10.2.0.0/24, which A has: A deletes the new pair */
@@ -2403,14 +2401,9 @@ static void test_child_other_entry_heir(void **state)
 	struct flow f;
 
 	(void)state;
-	two_entries_at_b(&a, &b, &second, &f);
-	assert_int_equal(ikev2_conn_add(net.p[1].e, &second), 0);
-	ip_addr_parse("10.2.0.5", &f.dst);
-	assert_int_equal(ikev2_acquire(net.p[0].e, 7, &f), 0);
-	run();
-	ip_addr_parse("10.2.7.7", &f.dst);
-	assert_int_equal(ikev2_acquire(net.p[0].e, 7, &f), 0);
-	run();
+	two_entries_at_b(&a, &b, &second, &f, NULL);
+	acquire_to(&f, "10.2.0.5");
+	acquire_to(&f, "10.2.7.7");
 	assert_int_equal(live(&net.p[1]), 4);
 	assert_string_equal(view(1).conn, "to-A");
 	/* INFORMATIONAL { D(ESP to-A's child) } --> */
@@ -2441,7 +2434,6 @@ static void test_per_host(void **state)
 	struct ike_conn a, b;
 	struct flow f = {.proto = 6, .sport = 40000, .dport = 22};
 	unsigned sent;
-	char buf[TS_STRLEN];
 
 	(void)state;
 	conn_base(&a, 0);
@@ -2454,8 +2446,7 @@ static void test_per_host(void **state)
 	assert_int_equal(ikev2_acquire(net.p[0].e, 7, &f), 0);
 	run();
 	assert_int_equal(live(&net.p[0]), 2);
-	ts_str(&last_live(&net.p[0], SA_DIR_OUT)->p.sel.ts[0], buf, sizeof(buf));
-	assert_string_equal(buf, "10.1.5.5/32 -> 10.2.0.5/32");
+	assert_out_sel(0, "10.1.5.5/32 -> 10.2.0.5/32");
 	/* another host: CREATE_CHILD_SA { TSi 10.1.5.6, TSr 10.2.0.5 } */
 	ip_addr_parse("10.1.5.6", &f.src);
 	assert_int_equal(ikev2_acquire(net.p[0].e, 7, &f), 0);
@@ -2463,8 +2454,7 @@ static void test_per_host(void **state)
 	assert_int_equal(live(&net.p[0]), 4);
 	assert_int_equal(live(&net.p[1]), 4);
 	assert_mirrored();
-	ts_str(&last_live(&net.p[0], SA_DIR_OUT)->p.sel.ts[0], buf, sizeof(buf));
-	assert_string_equal(buf, "10.1.5.6/32 -> 10.2.0.5/32");
+	assert_out_sel(0, "10.1.5.6/32 -> 10.2.0.5/32");
 	/* the same host pair, another port: it has its child */
 	sent = net.p[0].sent;
 	f.sport = 40001;
