@@ -9,23 +9,43 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "ipsec/sad.h"
 #include "lib/log.h"
+#include "lib/secret.h"
 
 static const char *proto_name(uint8_t proto)
 {
 	return proto == IPSEC_PROTO_AH ? "ah" : "esp";
 }
 
+static bool parse_keyid(const char *hex, uint8_t out[SEQSTATE_KEYID_LEN])
+{
+	if (strlen(hex) != 2 * SEQSTATE_KEYID_LEN)
+		return false;
+	for (unsigned i = 0; i < SEQSTATE_KEYID_LEN; i++)
+		if (sscanf(hex + 2 * i, "%2hhx", &out[i]) != 1)
+			return false;
+	return strspn(hex, "0123456789abcdef") == 2 * SEQSTATE_KEYID_LEN;
+}
+
+/* "esp 0xSPI PEER SEQ [key=FINGERPRINT]" */
 static bool parse_line(const char *line, struct seq_saved *s)
 {
-	char proto[8], addr[64], extra;
+	char proto[8], addr[64], key[40], extra;
 	uint32_t spi;
 	uint64_t seq;
+	int n = sscanf(line, "%7s 0x%" SCNx32 " %63s %" SCNu64 " key=%39s %c", proto, &spi, addr,
+		       &seq, key, &extra);
 
-	if (sscanf(line, "%7s 0x%" SCNx32 " %63s %" SCNu64 " %c", proto, &spi, addr, &seq,
-		   &extra) != 4)
+	memset(s, 0, sizeof(*s));
+	if (n == 4) {
+		if (sscanf(line, "%*s %*s %*s %*s %c", &extra) == 1)
+			return false; /* something other than key= after the number */
+	} else if (n != 5) {
 		return false;
+	}
 	if (strcmp(proto, "esp") == 0)
 		s->proto = IPSEC_PROTO_ESP;
 	else if (strcmp(proto, "ah") == 0)
@@ -34,7 +54,46 @@ static bool parse_line(const char *line, struct seq_saved *s)
 		return false;
 	s->spi = spi;
 	s->seq = seq;
+	if (n == 5) {
+		if (!parse_keyid(key, s->keyid))
+			return false;
+		s->have_keyid = true;
+	}
 	return ip_addr_parse(addr, &s->dst);
+}
+
+static void put_secret(EVP_MD_CTX *md, uint16_t id, const struct secret *k)
+{
+	size_t len = k ? k->len : 0;
+	uint8_t hdr[4] = {(uint8_t)(id >> 8), (uint8_t)id, (uint8_t)(len >> 8), (uint8_t)len};
+
+	EVP_DigestUpdate(md, hdr, sizeof(hdr));
+	if (len)
+		EVP_DigestUpdate(md, k->p, len);
+}
+
+bool seqstate_keyid(uint8_t proto, uint16_t encr_id, const struct secret *encr_key,
+		    uint16_t integ_id, const struct secret *integ_key,
+		    uint8_t out[SEQSTATE_KEYID_LEN])
+{
+	static const char label[] = "esprit manual SA sequence counter";
+	uint8_t d[EVP_MAX_MD_SIZE];
+	unsigned dlen = 0;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	bool ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
+
+	if (ok) {
+		EVP_DigestUpdate(md, label, sizeof(label));
+		EVP_DigestUpdate(md, &proto, 1);
+		put_secret(md, encr_id, encr_key);
+		put_secret(md, integ_id, integ_key);
+		ok = EVP_DigestFinal_ex(md, d, &dlen) == 1 && dlen >= SEQSTATE_KEYID_LEN;
+	}
+	EVP_MD_CTX_free(md);
+	if (ok)
+		memcpy(out, d, SEQSTATE_KEYID_LEN);
+	secret_wipe(d, sizeof(d));
+	return ok;
 }
 
 static int push(struct seq_saved **arr, unsigned *n, const struct seq_saved *s)
@@ -70,8 +129,8 @@ int seqstate_open(struct seqstate *st, const char *path)
 		if (line[0] == '#' || line[0] == '\n')
 			continue;
 		if (!parse_line(line, &s)) {
-			log_warn("%s:%u: expected \"esp|ah 0xSPI PEER SEQUENCE\"; line ignored", path,
-				 lineno);
+			log_warn("%s:%u: expected \"esp|ah 0xSPI PEER SEQUENCE [key=FINGERPRINT]\"; "
+				 "line ignored", path, lineno);
 			continue;
 		}
 		if (push(&st->saved, &st->nsaved, &s) < 0) {
@@ -112,12 +171,22 @@ static const struct seq_saved *find(const struct seq_saved *a, unsigned n, uint8
 
 uint64_t seqstate_find(const struct seqstate *st, const struct sa_params *p)
 {
-	const struct seq_saved *s;
+	uint8_t id[SEQSTATE_KEYID_LEN];
+	bool have_id;
+	uint64_t seq = 0;
 
 	if (p->dir != SA_DIR_OUT || p->origin != SA_ORIGIN_MANUAL)
 		return 0;
-	s = find(st->saved, st->nsaved, p->proto, p->spi, &p->dst);
-	return s ? s->seq : 0;
+	have_id = seqstate_keyid(p->proto, p->encr_id, p->encr_key, p->integ_id, p->integ_key, id);
+	for (unsigned i = 0; i < st->nsaved; i++) {
+		const struct seq_saved *s = &st->saved[i];
+		bool same_sa = s->spi == p->spi && ip_addr_eq(&s->dst, &p->dst);
+		bool same_key = have_id && s->have_keyid && !memcmp(s->keyid, id, sizeof(id));
+
+		if (s->proto == p->proto && (same_sa || same_key) && s->seq > seq)
+			seq = s->seq;
+	}
+	return seq;
 }
 
 /* ---- writing ------------------------------------------------------------ */
@@ -147,6 +216,8 @@ static void collect_live(struct sa *sa, void *arg)
 	/* The reservation may not pass the counter's end: an SA started
 	 * there would be dead at once (RFC 4303 3.3.3: no cycling). */
 	s->seq = l->final ? seq : seq > max - SEQSTATE_MARGIN ? max : seq + SEQSTATE_MARGIN;
+	s->have_keyid = seqstate_keyid(sa->p.proto, sa->p.encr_id, sa->encr_key, sa->p.integ_id,
+				       sa->integ_key, s->keyid);
 }
 
 /* The rename reaches the disk with the directory (a crash after it must
@@ -190,16 +261,29 @@ static int write_file(const char *path, const struct seq_saved *a, unsigned n)
 {
 	char tmp[sizeof(((struct seqstate *)0)->path) + 8], b[IP_ADDR_STRLEN];
 	FILE *f;
-	int ok;
+	int fd, ok;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "we");
-	if (!f)
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
 		return -1;
+	f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
 	fprintf(f, "# espritd: outbound sequence numbers of manual SAs (RFC 4303 3.3.3)\n");
-	for (unsigned i = 0; i < n; i++)
-		fprintf(f, "%s 0x%08" PRIx32 " %s %" PRIu64 "\n", proto_name(a[i].proto), a[i].spi,
+	for (unsigned i = 0; i < n; i++) {
+		fprintf(f, "%s 0x%08" PRIx32 " %s %" PRIu64, proto_name(a[i].proto), a[i].spi,
 			ip_addr_str(&a[i].dst, b), a[i].seq);
+		if (a[i].have_keyid) {
+			fputs(" key=", f);
+			for (unsigned j = 0; j < SEQSTATE_KEYID_LEN; j++)
+				fprintf(f, "%02x", a[i].keyid[j]);
+		}
+		fputc('\n', f);
+	}
 	ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
 	ok = fclose(f) == 0 && ok;
 	if (!ok || rename(tmp, path) < 0) {

@@ -12,14 +12,19 @@
 #   gwA goes on from it, ping and TCP pass at once, gwB counts no replay;
 # - gwA killed (SIGKILL, no clean stop): the file held a reservation
 #   ahead of what was sent, so the restarted gwA starts above it and gwB
-#   still accepts its packets.
+#   still accepts its packets;
+# - gwA restarted with a new outbound SPI under the same key (gwB's
+#   inbound SPI changed with it): the counter is the key's ("until the key
+#   is replaced"), so gwA goes on from the saved number, found by the key's
+#   fingerprint; from 1 it would repeat AES-GCM nonces. tshark reads the
+#   sequence numbers on the WAN.
 . "$(dirname "$0")/lib.sh"
 lib_init
 need_daemon
 topo_up
 
 SEQ=$TMP/gA.seq
-saved() { sed -n 's/^esp 0x00001001 198.18.0.2 \([0-9]*\)$/\1/p' "$SEQ" 2>/dev/null; }
+saved() { sed -n 's/^esp 0x00001001 198.18.0.2 \([0-9]*\) key=[0-9a-f]\{16\}$/\1/p' "$SEQ" 2>/dev/null; }
 replays() { sa_get "$GB" 'drop("replay")'; }
 
 start_esprit "$GA" "$EX/manual-esp-gcm-gwA.cfg" || bail "gwA"
@@ -77,6 +82,30 @@ check "gwA goes on from the reservation $n (log)" \
 r0=$(replays)
 check_ping "$HA" "$HB4"
 check "gwB counted no replay drop after the crash ($r0 -> $(replays))" num_eq "$(replays)" "$r0"
+
+info "== a new SPI under the same key"
+check_ping "$HA" "$HB4"
+stop_esprit "$GA"
+n=$(saved)
+check "the file is readable by root only" eval '[ "$(stat -c %a "$SEQ")" = 600 ]'
+check "the file holds a fingerprint, not the key" eval \
+	'! grep -q 64df77d067448985 "$SEQ" && grep -q "key=[0-9a-f]\{16\}$" "$SEQ"'
+sed 's/outbound esp 4097 /outbound esp 4099 /' "$EX/manual-esp-gcm-gwA.cfg" >"$TMP/gA-spi.cfg"
+sed 's/inbound esp 4097 /inbound esp 4099 /' "$EX/manual-esp-gcm-gwB.cfg" >"$TMP/gB-spi.cfg"
+stop_esprit "$GB"
+start_esprit "$GB" "$TMP/gB-spi.cfg" || bail "gwB"
+start_esprit "$GA" "$TMP/gA-spi.cfg" || bail "gwA"
+check "gwA's SA with SPI 0x1003 goes on from $n, the same key's number (log)" \
+	grep -q "VPN 10: outbound SA with SPI 0x1003 goes on from sequence number $n, saved by the previous run" \
+	"${DAEMON_LOG[$GA]}"
+pcap=$TMP/spi.pcap
+capture_start "$GB" wan0 "$pcap" 262144 "ip proto 50" || bail "dumpcap"
+check_ping "$HA" "$HB4"
+wait_for 5 capture_has "$pcap" "esp.spi == 0x00001003"
+capture_stop
+first=$(timeout 60 tshark -n -r "$pcap" -Y "esp.spi == 0x00001003" -T fields -e esp.sequence \
+	2>/dev/null | head -1)
+check "on the wire, SPI 0x1003 starts above $n (tshark: ${first:-none})" num_gt "${first:-0}" "$n"
 stop_esprit "$GA"
 stop_esprit "$GB"
 finish

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <urcu.h>
 
@@ -126,6 +127,104 @@ static void test_reserve_then_exact(void **state)
 	free(t.routes);
 }
 
+/* Writes the gwA example to cfgpath with its outbound SPI 4097 and key
+ * replaced by spi and key (NULL: kept). */
+static void write_variant(const char *cfgpath, const char *spi, const char *key)
+{
+	static const char out_spi[] = "outbound esp 4097 cipher ";
+	static const char out_key[] = "64df77d067448985911c0eacde81053fab88e9543106a446c5c21c386a0c7054"
+				      "3808792b";
+	char buf[4096], line[512];
+	size_t n = 0;
+	FILE *in = fopen("examples/manual-esp-gcm-gwA.cfg", "r"), *out;
+
+	assert_non_null(in);
+	while (fgets(line, sizeof(line), in)) {
+		char *at = strstr(line, out_spi);
+
+		if (at)
+			snprintf(at, sizeof(line) - (size_t)(at - line), "outbound esp %s cipher %s\n",
+				 spi, key ? key : out_key);
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s", line);
+		assert_true(n < sizeof(buf));
+	}
+	fclose(in);
+	out = fopen(cfgpath, "w");
+	assert_non_null(out);
+	fputs(buf, out);
+	fclose(out);
+}
+
+/* One run with the example's SAs stopped at sequence number v; the next run
+ * loads cfgpath and returns what its outbound SA starts from. */
+static uint64_t restart_with(const char *cfgpath, uint64_t v)
+{
+	struct reconcile_target t = {0};
+	struct seqstate st;
+	uint64_t got = 0;
+
+	unlink(path);
+	t.sad = sad_new(1);
+	t.spd = spd_new();
+	assert_int_equal(seqstate_open(&st, path), 0);
+	apply(&t, "examples/manual-esp-gcm-gwA.cfg");
+	sad_foreach(t.sad, set_seq, &v);
+	assert_int_equal(seqstate_sync(&st, t.sad, true), 0);
+	seqstate_close(&st);
+	sad_free(t.sad);
+	spd_free(t.spd);
+	free(t.routes);
+
+	t = (struct reconcile_target){0};
+	t.sad = sad_new(1);
+	t.spd = spd_new();
+	assert_int_equal(seqstate_open(&st, path), 0);
+	t.seq = &st;
+	apply(&t, cfgpath);
+	sad_foreach(t.sad, get_seq, &got);
+	seqstate_close(&st);
+	sad_free(t.sad);
+	spd_free(t.spd);
+	free(t.routes);
+	return got;
+}
+
+/* The counter belongs to the key (RFC 4303 3.3.3 "until the key is
+ * replaced"): a restart that gives the SA a new SPI under the same key goes
+ * on from the saved number, else AES-GCM repeats its nonces (the sequence
+ * numbers). A new key starts from 1. The file holds a fingerprint, not the
+ * key, and only root reads it. */
+static void test_counter_follows_key(void **state)
+{
+	char cfg[64], line[256];
+	struct stat sb;
+	bool fingerprint = false;
+	FILE *f;
+
+	(void)state;
+	snprintf(cfg, sizeof(cfg), "/tmp/esprit-seqstate-%d.cfg", (int)getpid());
+	write_variant(cfg, "4099", NULL);
+	assert_int_equal(restart_with(cfg, 5000), 5000);
+
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		assert_null(strstr(line, "64df77d067448985"));
+		if (strstr(line, "esp 0x00001001 198.18.0.2 5000 key=") == line &&
+		    strlen(line) == strlen("esp 0x00001001 198.18.0.2 5000 key=") + 17)
+			fingerprint = true;
+	}
+	fclose(f);
+	assert_true(fingerprint);
+
+	write_variant(cfg, "4099", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+				   "01020304");
+	assert_int_equal(restart_with(cfg, 5000), 0);
+	unlink(cfg);
+}
+
 /* The default control socket keeps its numbers on persistent storage (a
  * reboot empties /run: the manual SAs would start from 1 again under the
  * same keys); another socket (-s) beside it. */
@@ -156,11 +255,14 @@ static void test_bad_lines_skipped(void **state)
 	      "gre 0x00001003 198.18.0.2 5\n"
 	      "esp 0x00001004 not-an-address 5\n"
 	      "ah 0x00001005 2001:db8::1 99\n"
-	      "esp 0x00001006\n",
+	      "esp 0x00001006\n"
+	      "esp 0x00001007 198.18.0.2 8 key=0011223344556677\n"
+	      "esp 0x00001008 198.18.0.2 9 key=00112233\n"
+	      "esp 0x00001009 198.18.0.2 9 key=0011223344556677 more\n",
 	      f);
 	fclose(f);
 	assert_int_equal(seqstate_open(&st, path), 0);
-	assert_int_equal(st.nsaved, 2);
+	assert_int_equal(st.nsaved, 3);
 	memset(&p, 0, sizeof(p));
 	p.dir = SA_DIR_OUT;
 	p.origin = SA_ORIGIN_MANUAL;
@@ -185,6 +287,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_reserve_then_exact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_lines_skipped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_counter_follows_key, setup, teardown),
 		cmocka_unit_test(test_path),
 	};
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
