@@ -6,7 +6,7 @@ set -euo pipefail
 BUILD_PKGS=(build-essential cmake pkg-config clang llvm libclang-rt-14-dev
   libssl-dev libevent-dev liburcu-dev libnl-3-dev libnl-route-3-dev
   zlib1g-dev libcmocka-dev libjson-c-dev libedit-dev)
-TEST_PKGS=(iproute2 iputils-ping iperf3 tshark nftables conntrack socat netcat-openbsd
+TEST_PKGS=(iproute2 iputils-ping iperf3 tshark nftables conntrack socat netcat-openbsd ethtool
   python3 procps psmisc)
 PEER_PKGS=(strongswan-swanctl charon-systemd libcharon-extra-plugins
   libstrongswan-extra-plugins libstrongswan-standard-plugins wireguard-tools

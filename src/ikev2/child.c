@@ -621,11 +621,19 @@ struct v2_child *v2_child_complete(struct v2_sa *sa, const struct ikev2_msg *m,
 /* Could c's child live on this IKE SA? The same peer and local address,
  * the peer's authenticated ID as c wants it, our own ID the same, and
  * c's IKE proposals would have accepted the IKE SA's algorithms. */
-static bool conn_shares_ike_sa(const struct v2_sa *sa, const struct ike_conn *c)
+bool v2_conn_shares_ike_sa(const struct v2_sa *sa, const struct ike_conn *c)
 {
 	return c->version == 2 && c->child.n_props && v2_conn_addr_ok(c, &sa->local, &sa->remote) &&
 	       (!c->remote_id.type || ike_id_eq(&sa->peer_id, &c->remote_id)) &&
 	       ike_id_eq(&c->local_id, &sa->conn->local_id) && v2_conn_algs_fit(c, sa);
+}
+
+bool v2_sa_carries(const struct v2_sa *sa, const struct ike_conn *c)
+{
+	for (const struct v2_child *ch = sa->children; ch; ch = ch->next)
+		if (v2_child_entry(sa, ch) == c)
+			return true;
+	return false;
 }
 
 /* The entry a new child asked for in CREATE_CHILD_SA belongs to (2.9): the
@@ -640,7 +648,7 @@ struct ike_conn *v2_child_conn_for(struct v2_sa *sa, const struct ikev2_msg *m)
 	for (struct v2_conn *vc = sa->eng->conns; vc; vc = vc->next) {
 		struct ike_conn *c = &vc->c;
 
-		if (vc->removed || c == sa->conn || !conn_shares_ike_sa(sa, c) ||
+		if (vc->removed || c == sa->conn || !v2_conn_shares_ike_sa(sa, c) ||
 		    v2_ts_fit(&c->child.sel, m) != 2)
 			continue;
 		log_info("ikev2 %s: the peer asks for the traffic of %s: Child SA for that entry "
@@ -652,12 +660,12 @@ struct ike_conn *v2_child_conn_for(struct v2_sa *sa, const struct ikev2_msg *m)
 
 /* ---- CREATE_CHILD_SA ---- */
 
-int v2_create_child_start(struct v2_sa *sa, uint32_t rekey_spi)
+int v2_create_child_start(struct v2_sa *sa, uint32_t rekey_spi, struct ike_conn *entry)
 {
 	struct v2_out *o = calloc(1, sizeof(*o));
 	struct v2_child_req *r = &sa->creq;
 	struct v2_child *old = rekey_spi ? v2_child_by_in(sa, rekey_spi) : NULL;
-	uint16_t pfs = v2_child_entry(sa, old)->child.pfs_group;
+	uint16_t pfs;
 	uint8_t pub[DH_MAX_PUBLIC_LEN];
 	size_t pub_len = sizeof(pub);
 	struct ikev2_pl *pl;
@@ -669,8 +677,11 @@ int v2_create_child_start(struct v2_sa *sa, uint32_t rekey_spi)
 	r->dh = NULL;
 	r->rekey_spi = rekey_spi;
 	v2_conn_drop(r->conn);
-	r->conn = old ? old->conn : NULL; /* a new child is the IKE SA's entry's */
+	/* a rekey keeps the old child's entry; a new child is the one it is
+	 * asked for, another entry's when that one shares this IKE SA */
+	r->conn = old ? old->conn : entry == sa->conn ? NULL : entry;
 	v2_conn_hold(r->conn);
+	pfs = rconn(sa)->child.pfs_group;
 	if (old) /* 2.8: the new SA has the old one's selectors */
 		r->sel = old->sel;
 	r->ni_len = NONCE_LEN;
@@ -864,7 +875,9 @@ void v2_create_child_response(struct v2_sa *sa, const struct ikev2_msg *m)
 	secret_free(g_ir);
 	dh_free(r->dh);
 	r->dh = NULL;
-	if (!ch && !r->rekey_spi) /* a new child refused: not again at once (acquires) */
+	if (!ch && !r->rekey_spi && r->conn && !v2_sa_carries(sa, r->conn))
+		v2_share_refused(sa, r->conn); /* the peer keeps that entry apart */
+	else if (!ch && !r->rekey_spi) /* a new child refused: not again at once (acquires) */
 		sa->child_new_hold_ms = v2_now(sa->eng) + V2_RETRY_MS;
 	old = r->rekey_spi ? v2_child_by_in(sa, r->rekey_spi) : NULL;
 	if (ch && old)

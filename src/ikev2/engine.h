@@ -81,6 +81,10 @@ struct v2_conn {
 	struct v2_conn *next;
 	unsigned refs;  /* SAs pointing at it */
 	bool removed;   /* ikev2_conn_del'd: not found by name or address */
+	/* The peer refused a child of this entry on another entry's IKE SA
+	 * (its connections are separate, as strongSwan's may be): this entry
+	 * gets IKE SAs of its own from then on (ikev2_acquire). */
+	bool own_ike_sa;
 };
 
 /* RFC 7383 2.6: reassembly of one fragmented message (bounded). */
@@ -103,7 +107,8 @@ struct v2_frags {
 struct v2_work {
 	uint8_t task;
 	uint8_t proto; /* T_DELETE_REFUSED: IKEV2_PROTO_ESP / AH */
-	uint32_t spi;  /* child spi_in, for child tasks */
+	uint32_t spi;  /* child spi_in, for child tasks; T_CHILD_NEW: the
+			* reqid of the entry it is for (0 = the IKE SA's) */
 };
 
 struct v2_sa {
@@ -215,6 +220,11 @@ bool v2_conn_addr_ok(const struct ike_conn *c, const struct ip_addr *local,
 void v2_sa_state(struct v2_sa *sa, enum v2_state to);
 void v2_sa_dead(struct v2_sa *sa, const char *why, bool notify_daemon);
 struct ike_conn *v2_conn_find(struct ikev2 *e, const char *name);
+/* The entry with this reqid (not removed), or NULL. */
+struct ike_conn *v2_conn_by_reqid(struct ikev2 *e, uint32_t reqid);
+/* The peer refused entry c's new child on another entry's IKE SA sa: c
+ * gets an IKE SA of its own, now and from then on. */
+void v2_share_refused(struct v2_sa *sa, struct ike_conn *c);
 struct ike_conn *v2_conn_for_peer(struct ikev2 *e, const struct ip_addr *local,
 				  const struct ip_addr *remote);
 int v2_random(struct ikev2 *e, void *buf, size_t len);
@@ -365,7 +375,15 @@ bool v2_conn_algs_fit(const struct ike_conn *c, const struct v2_sa *sa);
 struct v2_child *v2_child_complete(struct v2_sa *sa, const struct ikev2_msg *m,
 				   const struct secret *g_ir, const uint8_t *ni, size_t ni_len,
 				   const uint8_t *nr, size_t nr_len);
-int v2_create_child_start(struct v2_sa *sa, uint32_t rekey_spi);
+/* A CREATE_CHILD_SA request: a rekey of the child with spi_in rekey_spi,
+ * or (0) a new child for entry `entry` (NULL: the IKE SA's). */
+int v2_create_child_start(struct v2_sa *sa, uint32_t rekey_spi, struct ike_conn *entry);
+/* Could entry c's children live on this IKE SA (the same peer and local
+ * address, the peer's ID as c wants it, our ID, c's IKE proposals accept
+ * the IKE SA's algorithms)? */
+bool v2_conn_shares_ike_sa(const struct v2_sa *sa, const struct ike_conn *c);
+/* Does the IKE SA carry a child of entry c? */
+bool v2_sa_carries(const struct v2_sa *sa, const struct ike_conn *c);
 void v2_create_child_request(struct v2_sa *sa, const struct ikev2_msg *m);
 void v2_create_child_response(struct v2_sa *sa, const struct ikev2_msg *m);
 /* rekey.c: IKE SA rekey (2.18) and its collisions (2.8.2) */

@@ -685,15 +685,19 @@ void v2_queue_run(struct v2_sa *sa)
 
 		memmove(sa->queue, sa->queue + 1, --sa->n_queue * sizeof(sa->queue[0]));
 		switch (w.task) {
-		case T_CHILD_NEW:
-			v2_create_child_start(sa, 0);
+		case T_CHILD_NEW: {
+			struct ike_conn *c = w.spi ? v2_conn_by_reqid(sa->eng, w.spi) : sa->conn;
+
+			if (c) /* not if its entry was removed while queued */
+				v2_create_child_start(sa, 0, c);
 			break;
+		}
 		case T_CHILD_REKEY: {
 			struct v2_child *ch = v2_child_by_in(sa, w.spi);
 
 			/* not if it was rekeyed (by the peer) while queued */
 			if (ch && !ch->rekeyed)
-				v2_create_child_start(sa, w.spi);
+				v2_create_child_start(sa, w.spi, NULL);
 			break;
 		}
 		case T_IKE_REKEY:
@@ -1044,28 +1048,69 @@ static bool wants_child(struct v2_sa *sa, const struct ike_conn *c, const struct
 	return true;
 }
 
+/* An established IKE SA of another entry on which c's children can live:
+ * one that carries some already, else the first that could. IOS keeps one
+ * IKE SA per peer for all the crypto map entries that name it; so does
+ * esprit, unless the peer refused (v2_share_refused). */
+static struct v2_sa *shared_sa(struct ikev2 *e, struct ike_conn *c)
+{
+	struct v2_sa *could = NULL;
+
+	if (vconn(c)->own_ike_sa)
+		return NULL;
+	for (struct v2_sa *sa = e->all; sa; sa = sa->all_next) {
+		if (sa->conn == c || sa->state != V2_ESTABLISHED || sa->replaced)
+			continue;
+		if (v2_sa_carries(sa, c))
+			return sa;
+		if (!could && v2_conn_shares_ike_sa(sa, c))
+			could = sa;
+	}
+	return could;
+}
+
+struct ike_conn *v2_conn_by_reqid(struct ikev2 *e, uint32_t reqid)
+{
+	for (struct v2_conn *vc = e->conns; vc; vc = vc->next)
+		if (!vc->removed && vc->c.child.reqid == reqid)
+			return &vc->c;
+	return NULL;
+}
+
+void v2_share_refused(struct v2_sa *sa, struct ike_conn *c)
+{
+	if (vconn(c)->removed)
+		return;
+	vconn(c)->own_ike_sa = true;
+	log_notice("ikev2 %s: the peer did not take this entry's Child SA on the IKE SA of %s "
+		   "(its policies for the two are separate connections): %s gets an IKE SA of "
+		   "its own", c->name, sa->conn->name, c->name);
+	if (!sa_of_conn(sa->eng, c))
+		initiate(sa->eng, c, NULL);
+}
+
 int ikev2_acquire(struct ikev2 *e, uint32_t reqid, const struct flow *f)
 {
-	for (struct v2_conn *vc = e->conns; vc; vc = vc->next) {
-		struct ike_conn *c = &vc->c;
-		struct v2_sa *sa;
+	struct ike_conn *c = v2_conn_by_reqid(e, reqid);
+	struct v2_sa *sa;
 
-		if (vc->removed || c->child.reqid != reqid)
-			continue;
-		sa = sa_of_conn(e, c);
-		if (!sa)
-			return initiate(e, c, f);
-		if (sa->state == V2_ESTABLISHED && wants_child(sa, c, f)) {
-			if (f) {
-				sa->trigger = *f;
-				sa->have_trigger = true;
-			}
-			v2_queue(sa, T_CHILD_NEW, 0);
-			v2_queue_run(sa);
+	if (!c)
+		return -1;
+	sa = sa_of_conn(e, c);
+	if (!sa && !(sa = shared_sa(e, c)))
+		return initiate(e, c, f);
+	if (sa->state == V2_ESTABLISHED && wants_child(sa, c, f)) {
+		if (sa->conn != c && !v2_sa_carries(sa, c))
+			log_info("ikev2 %s: a Child SA on the IKE SA of %s (the same peer)",
+				 c->name, sa->conn->name);
+		if (f) {
+			sa->trigger = *f;
+			sa->have_trigger = true;
 		}
-		return 0;
+		v2_queue(sa, T_CHILD_NEW, sa->conn == c ? 0 : reqid);
+		v2_queue_run(sa);
 	}
-	return -1;
+	return 0;
 }
 
 static struct v2_child *child_find(struct ikev2 *e, uint32_t spi, struct v2_sa **owner)

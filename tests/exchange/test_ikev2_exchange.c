@@ -2426,6 +2426,115 @@ static void test_child_other_entry_heir(void **state)
 	conns_free(&a, &b);
 }
 
+/* two_entries_at_b, and A gets a second entry too, "a2" (reqid 9) for
+ * 10.1/16 -> 10.2.7.0/24 with any peer ID; "to-B" keeps 10.1/16 ->
+ * 10.2/16. b2_id: the local ID of B's "second" (NULL: B's). */
+static void two_entries_each(struct ike_conn *a, struct ike_conn *a2, struct ike_conn *b,
+			     struct ike_conn *second, struct flow *f, const char *b2_id)
+{
+	two_entries_at_b(a, b, second, f, NULL);
+	if (b2_id) { /* B's "second" is a separate connection: its own ID */
+		assert_int_equal(ikev2_conn_del(net.p[1].e, "second"), 0);
+		id_set(&second->local_id, b2_id);
+		assert_int_equal(ikev2_conn_add(net.p[1].e, second), 0);
+	}
+	*a2 = *a;
+	snprintf(a2->name, sizeof(a2->name), "a2");
+	a2->psk_local = secret_from("correct horse battery", 21);
+	a2->remote_id.type = 0;
+	a2->child.reqid = 9;
+	a2->child.sel.n = 0;
+	ts_add(&a2->child.sel, "10.1.0.0/16", "10.2.7.0/24");
+	assert_int_equal(ikev2_conn_add(net.p[0].e, a2), 0);
+}
+
+/* A's two crypto map entries for one peer share one IKE SA, as IOS does:
+ * a packet of "a2" finds "to-B"'s IKE SA up and asks for its child there
+ * (CREATE_CHILD_SA), which B gives its entry "second". Removing "to-B"
+ * leaves the IKE SA to "a2", whose child it carries. */
+static void test_initiator_shares_ike_sa(void **state)
+{
+	struct ike_conn a, a2, b, second;
+	struct flow f;
+
+	(void)state;
+	two_entries_each(&a, &a2, &b, &second, &f, NULL);
+	acquire_to(&f, "10.2.0.5");
+	assert_int_equal(live(&net.p[0]), 2);
+	/* CREATE_CHILD_SA { SA, Ni, TSi (10.1.5.5, 10.1/16), TSr (10.2.7.7, 10.2.7/24) } */
+	ip_addr_parse("10.2.7.7", &f.dst);
+	assert_int_equal(ikev2_acquire(net.p[0].e, 9, &f), 0);
+	run();
+	assert_int_equal(ikev2_sa_count(net.p[0].e), 1);
+	assert_int_equal(ikev2_sa_count(net.p[1].e), 1);
+	assert_int_equal(live(&net.p[0]), 4);
+	assert_int_equal(live(&net.p[1]), 4);
+	assert_mirrored();
+	assert_int_equal(last_live(&net.p[0], SA_DIR_OUT)->p.reqid, 9);
+	assert_string_equal(last_live(&net.p[0], SA_DIR_OUT)->p.name, "a2");
+	assert_int_equal(last_live(&net.p[1], SA_DIR_OUT)->p.reqid, 8);
+	assert_out_sel(0, "10.1.0.0/16 -> 10.2.7.0/24");
+	/* A rekeys it: still "a2"'s */
+	assert_int_equal(ikev2_child_rekey(net.p[0].e, last_live(&net.p[0], SA_DIR_IN)->p.spi), 0);
+	run();
+	assert_int_equal(live(&net.p[0]), 4);
+	assert_int_equal(last_live(&net.p[0], SA_DIR_OUT)->p.reqid, 9);
+	assert_mirrored();
+	/* "to-B" removed: its child goes, the IKE SA is "a2"'s now */
+	assert_int_equal(ikev2_conn_del(net.p[0].e, "to-B"), 0);
+	run();
+	assert_string_equal(view(0).conn, "a2");
+	assert_int_equal(ikev2_sa_count(net.p[0].e), 1);
+	assert_int_equal(live(&net.p[0]), 2);
+	assert_int_equal(live(&net.p[1]), 2);
+	assert_int_equal(last_live(&net.p[0], SA_DIR_OUT)->p.reqid, 9);
+	assert_mirrored();
+	ike_conn_clear(&a2);
+	ike_conn_clear(&second);
+	conns_free(&a, &b);
+}
+
+/* B keeps its two entries apart (another local ID for "second": as
+ * strongSwan with two connections, it will not put "second"'s child on
+ * "to-A"'s IKE SA, and answers TS_UNACCEPTABLE). A then gives "a2" an IKE
+ * SA of its own (without INITIAL_CONTACT: the first one lives), and asks
+ * on it from then on. */
+static void test_share_refused_own_ike_sa(void **state)
+{
+	struct ike_conn a, a2, b, second;
+	struct flow f;
+	unsigned sent;
+	char *t;
+
+	(void)state;
+	two_entries_each(&a, &a2, &b, &second, &f, "b2.example");
+	acquire_to(&f, "10.2.0.5");
+	log_capture_start();
+	ip_addr_parse("10.2.7.7", &f.dst);
+	assert_int_equal(ikev2_acquire(net.p[0].e, 9, &f), 0);
+	run();
+	t = log_capture_stop();
+	assert_logged(t, "a2: Child SA refused by peer: TS_UNACCEPTABLE");
+	assert_logged(t, "a2: the peer did not take this entry's Child SA on the IKE SA of to-B");
+	assert_null(strstr(t, "INITIAL_CONTACT from the peer"));
+	free(t);
+	assert_int_equal(ikev2_sa_count(net.p[0].e), 2);
+	assert_int_equal(ikev2_sa_count(net.p[1].e), 2);
+	assert_int_equal(live(&net.p[0]), 4);
+	assert_int_equal(live(&net.p[1]), 4);
+	assert_mirrored();
+	assert_int_equal(last_live(&net.p[0], SA_DIR_OUT)->p.reqid, 9);
+	assert_int_equal(last_live(&net.p[1], SA_DIR_OUT)->p.reqid, 8);
+	/* a packet "a2"'s child holds asks for nothing */
+	sent = net.p[0].sent;
+	assert_int_equal(ikev2_acquire(net.p[0].e, 9, &f), 0);
+	run();
+	assert_int_equal(net.p[0].sent, sent);
+	ike_conn_clear(&a2);
+	ike_conn_clear(&second);
+	conns_free(&a, &b);
+}
+
 /* `set security-association level per-host` on A: each host pair gets
  * its own child (the packet's addresses, the ACL line's protocol and
  * ports); another packet of a host pair that has one asks for nothing. */
@@ -2575,6 +2684,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_child_per_acquire, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_child_other_entry_heir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_per_host, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_initiator_shares_ike_sa, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_share_refused_own_ike_sa, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ids_shown, setup, teardown),
 	};
 

@@ -12,7 +12,10 @@
 # counter must say exactly one was lost. Every phase is captured on gwA's
 # wan0, which sees both directions before either drop point.
 # espritd retransmits after 0.5 s (doubling), charon after 2 s
-# (lib.sh: retransmit_timeout = 2).
+# (lib.sh: retransmit_timeout = 2). charon deletes the inbound SA of a
+# rekeyed child 1 s after the rekey here (charon.delete_rekeyed_delay = 1,
+# strongSwan's default 5), so "gwB: the child has new SPIs" below holds
+# 1 s after the rekey instead of 5.
 #   0. control, no loss: gwA (esprit) initiates, gwB (strongSwan) rekeys
 #      the child, gwB initiates: one IKE_AUTH request and one response
 #      each time, one CREATE_CHILD_SA request and response, nobody logs a
@@ -159,6 +162,15 @@ phase_start() {
 
 retx_req_re() { echo "retransmitting request $1 \\(try 2\\)"; }
 resend_re() { echo "retransmitted request $1, resending response"; }
+
+# gwB's charon: delete_rekeyed_delay = 1 (see above).
+eval "$(declare -f swan_write_conf | sed '1s/^swan_write_conf/iop_swan_write_conf/')"
+swan_write_conf() {
+	iop_swan_write_conf "$@"
+	sed -i 's/^  retransmit_timeout = 2$/&\n  delete_rekeyed_delay = 1/' "$RUNDIR/$1/strongswan.conf"
+	grep -q "^  delete_rekeyed_delay = 1$" "$RUNDIR/$1/strongswan.conf" ||
+		bail "sed did not put delete_rekeyed_delay into gw$1's strongswan.conf"
+}
 
 iop_setup
 sw_logs_ok=$(grep -c 'ike = 2' "$RUNDIR/B/strongswan.conf")

@@ -29,6 +29,12 @@
 #      live, its IKE SA cleared: pings to 198.19.2.2 and 198.19.2.3 each get
 #      their own child (198.19.1.2/32 <-> that host), both under gwB's
 #      entry 10 on one IKE SA; TCP.
+#   8. gwB initiates (per-host off again, entry 20 back by `configure`,
+#      the IKE SAs cleared): a ping from hostB's 198.19.2.2 starts entry
+#      10's IKE SA; one from 198.19.3.2 gets entry 20's child on that IKE
+#      SA with a CREATE_CHILD_SA (logged), one IKE SA on each side, gwB
+#      shows a child under each entry; TCP from hostB.
+# (Phase 6 runs last.)
 . "$(dirname "$0")/lib.sh"
 lib_init
 need_daemon
@@ -152,6 +158,32 @@ check "gwA: one child per host pair" \
 check "gwB: both under entry 10, one IKE SA" \
 	eval '[ "$(groups "$GB" "sorted((g[\"seq\"], sel(g)) for g in gs)")" = "[(10, '"'198.19.2.2/32 198.19.1.2/32'"'), (10, '"'198.19.2.3/32 198.19.1.2/32'"')]" ] && [ "$(ike_n "$GB")" = 1 ]'
 check_transfer "$HA" "$HB" 198.19.2.3 1000000 random
+
+info "== 8: gwB initiates for both its entries: one IKE SA"
+# IOS keeps one IKE SA per peer for all the crypto map entries naming it:
+# entry 20's packet finds entry 10's IKE SA up and gets its child there
+# (CREATE_CHILD_SA), not a second IKE SA.
+check "gwA back to one child for its whole ACL (no per-host, configure)" \
+	eval 'printf "crypto map VPN 10\n no set security-association level per-host\n" | cli "$GA" configure >/dev/null'
+"$PY" - "$CB" "$TMP/entry20.txt" <<'EOF' || bail "entry 20's lines"
+import sys
+s = open(sys.argv[1]).read()
+i = s.index("crypto map VPN 20 ipsec-isakmp")
+open(sys.argv[2], "w").write(s[i:s.index("!\n", i)])
+EOF
+check "entry 20 back on gwB (configure)" eval 'cli "$GB" configure <"$TMP/entry20.txt" >/dev/null'
+cli "$GB" clear crypto ikev2 sa >/dev/null
+check "no IKE SA left" wait_for 10 eval '[ "$(ike_n "$GA")" = 0 ] && [ "$(ike_n "$GB")" = 0 ]'
+check "a ping from hostB $HB4 to hostA is answered (gwB starts entry 10)" \
+	eval 'nsx "$HB" ping -n -q -c 3 -i 0.3 -W 3 -I "$HB4" "$HA4" >/dev/null'
+check "a ping from hostB $HB4_3 to hostA is answered (entry 20)" \
+	eval 'nsx "$HB" ping -n -q -c 3 -i 0.3 -W 3 -I "$HB4_3" "$HA4" >/dev/null'
+check "gwB asked for entry 20's child on entry 10's IKE SA (log)" \
+	log_has "$GB" "ikev2 VPN 20: a Child SA on the IKE SA of VPN 10 \(the same peer\)"
+check "one IKE SA on each side" eval '[ "$(ike_n "$GA")" = 1 ] && [ "$(ike_n "$GB")" = 1 ]'
+check "gwB: one child under each entry" \
+	eval '[ "$(groups "$GB" "sorted((g[\"seq\"], sel(g)) for g in gs)")" = "[(10, '"'198.19.2.0/24 198.19.1.0/24'"'), (20, '"'198.19.3.0/24 198.19.1.0/24'"')]" ]'
+check_transfer "$HB" "$HA" "$HA4" 1000000 random
 
 info "== 6: drops"
 xa=$(sa_get "$GA" 'drops_total() - drop("no-outbound-sa")')

@@ -155,8 +155,8 @@ stream_up() { nsx "$HB" ss -tnH state established "sport = :$PORT" 2>/dev/null |
 # stream_end SECONDS: stop the sender, wait (bounded) for both ends.
 stream_end() {
 	touch "$TMP/stop"
-	timeout "$1" tail --pid="$TX_PID" -f /dev/null
-	timeout 10 tail --pid="$RX_PID" -f /dev/null
+	timeout "$1" tail -s 0.1 --pid="$TX_PID" -f /dev/null
+	timeout 10 tail -s 0.1 --pid="$RX_PID" -f /dev/null
 	kill "$TX_PID" "$RX_PID" 2>/dev/null
 	wait "$TX_PID" 2>/dev/null
 	wait "$RX_PID" 2>/dev/null
@@ -189,7 +189,7 @@ mon_start() {
 }
 mon_stop() {
 	touch "$TMP/mon/stop"
-	timeout 20 tail --pid="$MON_PID" -f /dev/null
+	timeout 20 tail -s 0.1 --pid="$MON_PID" -f /dev/null
 	kill "$MON_PID" 2>/dev/null
 	wait "$MON_PID" 2>/dev/null
 	cli "$GA" --json show crypto ipsec sa detail >"$TMP/mon/A.final.json" 2>/dev/null
@@ -310,7 +310,7 @@ check "tunnel up and settled ($STATE)" eval '[[ $STATE == OK* ]]'
 first=$STATE
 mon_start
 stream_start 4000000 20000000 120
-timeout 120 tail --pid="$TX_PID" -f /dev/null
+timeout 120 tail -s 0.1 --pid="$TX_PID" -f /dev/null
 stream_end 30
 mon_stop
 check "20 MB stream completed: SHA-256 and length match" \

@@ -23,7 +23,8 @@ run_flow() {
 	[ "${5:-}" = half ] && want=$((want / 2)) every=1
 	nsx "$HB" timeout 60 "$PY" "$UG" recv 9000 "$seg" 2 >"$TMP/recv.out" &
 	local rp=$!
-	sleep 0.5
+	# the receiver's socket is bound before anything is sent
+	wait_for 5 eval 'nsx "$HB" ss -ulnH "sport = :9000" | grep -q .'
 	out=$(nsx "$HA" timeout 60 "$PY" "$UG" send "$dst" 9000 "$seg" "$nseg" "$count" "$every")
 	wait "$rp"
 	local got bad
