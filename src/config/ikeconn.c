@@ -292,6 +292,7 @@ static int build_vti_conn(const struct config *c, const struct cfg_interface *if
 	memset(conn, 0, sizeof(*conn));
 	snprintf(conn->name, sizeof(conn->name), "%s", ifc->name);
 	conn->version = 2;
+	conn->route_based = true;
 	if (!ip || !prof || !child_from_sets(c, ch, &ip->ts)) {
 		snprintf(err, errlen, "interface %s: ipsec profile %s needs set ikev2-profile and "
 			 "set transform-set", ifc->name, ifc->tun_protection);

@@ -162,6 +162,10 @@ struct ike_conn {
 	uint32_t nat_keepalive_s; /* behind a NAT: keepalive interval; 0 = 20 s */
 	uint16_t frag_mtu; /* RFC 7383: fragment above this size; 0 = off */
 #define IKE_FRAG_MTU_DEFAULT 0xffff /* frag_mtu: 576 (IPv4) or 1280 (IPv6) */
+	/* A protected tunnel interface (VTI): its child (any <-> any) is told
+	 * apart from another tunnel's to the same peer only by its IKE SA, so
+	 * it never shares one with another entry (v2_conn_shares_ike_sa). */
+	bool route_based;
 };
 
 /* Engine-wide settings. */

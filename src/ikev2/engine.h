@@ -380,7 +380,7 @@ struct v2_child *v2_child_complete(struct v2_sa *sa, const struct ikev2_msg *m,
 int v2_create_child_start(struct v2_sa *sa, uint32_t rekey_spi, struct ike_conn *entry);
 /* Could entry c's children live on this IKE SA (the same peer and local
  * address, the peer's ID as c wants it, our ID, c's IKE proposals accept
- * the IKE SA's algorithms)? */
+ * the IKE SA's algorithms, no tunnel interface on either side)? */
 bool v2_conn_shares_ike_sa(const struct v2_sa *sa, const struct ike_conn *c);
 /* Does the IKE SA carry a child of entry c? */
 bool v2_sa_carries(const struct v2_sa *sa, const struct ike_conn *c);

@@ -2535,6 +2535,33 @@ static void test_share_refused_own_ike_sa(void **state)
 	conns_free(&a, &b);
 }
 
+/* A tunnel interface never shares: its child (any <-> any at a real VTI)
+ * is told apart from another entry's only by its IKE SA. "a2" as a VTI
+ * opens an IKE SA of its own at once, no CREATE_CHILD_SA tried. */
+static void test_vti_own_ike_sa(void **state)
+{
+	struct ike_conn a, a2, b, second;
+	struct flow f;
+
+	(void)state;
+	two_entries_each(&a, &a2, &b, &second, &f, NULL);
+	assert_int_equal(ikev2_conn_del(net.p[0].e, "a2"), 0);
+	a2.route_based = true;
+	assert_int_equal(ikev2_conn_add(net.p[0].e, &a2), 0);
+	acquire_to(&f, "10.2.0.5");
+	ip_addr_parse("10.2.7.7", &f.dst);
+	assert_int_equal(ikev2_acquire(net.p[0].e, 9, &f), 0);
+	run();
+	assert_int_equal(ikev2_sa_count(net.p[0].e), 2);
+	assert_int_equal(live(&net.p[0]), 4);
+	assert_int_equal(last_live(&net.p[0], SA_DIR_OUT)->p.reqid, 9);
+	assert_int_equal(last_live(&net.p[1], SA_DIR_OUT)->p.reqid, 8);
+	assert_mirrored();
+	ike_conn_clear(&a2);
+	ike_conn_clear(&second);
+	conns_free(&a, &b);
+}
+
 /* `set security-association level per-host` on A: each host pair gets
  * its own child (the packet's addresses, the ACL line's protocol and
  * ports); another packet of a host pair that has one asks for nothing. */
@@ -2686,6 +2713,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_per_host, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_initiator_shares_ike_sa, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_share_refused_own_ike_sa, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vti_own_ike_sa, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ids_shown, setup, teardown),
 	};
 
