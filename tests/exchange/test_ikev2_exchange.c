@@ -2456,6 +2456,7 @@ static void test_initiator_shares_ike_sa(void **state)
 {
 	struct ike_conn a, a2, b, second;
 	struct flow f;
+	unsigned sent;
 
 	(void)state;
 	two_entries_each(&a, &a2, &b, &second, &f, NULL);
@@ -2480,6 +2481,16 @@ static void test_initiator_shares_ike_sa(void **state)
 	assert_int_equal(live(&net.p[0]), 4);
 	assert_int_equal(last_live(&net.p[0], SA_DIR_OUT)->p.reqid, 9);
 	assert_mirrored();
+	/* the IKE SA rekeyed (2.8): both children move to the new one, each
+	 * with its entry; a packet of "a2" its child holds asks for nothing */
+	assert_int_equal(ikev2_ike_rekey(net.p[0].e, "to-B"), 0);
+	run();
+	assert_int_equal(ikev2_sa_count(net.p[0].e), 1);
+	assert_int_equal(live(&net.p[0]), 4);
+	sent = net.p[0].sent;
+	assert_int_equal(ikev2_acquire(net.p[0].e, 9, &f), 0);
+	run();
+	assert_int_equal(net.p[0].sent, sent);
 	/* "to-B" removed: its child goes, the IKE SA is "a2"'s now */
 	assert_int_equal(ikev2_conn_del(net.p[0].e, "to-B"), 0);
 	run();

@@ -57,7 +57,7 @@ pluto_stop() {
 	local p=$PLUTO_PID
 	[ -n "$p" ] || return 0
 	kill -TERM "$p" 2>/dev/null
-	timeout 10 tail --pid="$p" -f /dev/null 2>/dev/null || kill -KILL "$p" 2>/dev/null
+	timeout 10 tail -s 0.1 --pid="$p" -f /dev/null 2>/dev/null || kill -KILL "$p" 2>/dev/null
 	wait "$p" 2>/dev/null
 	PLUTO_PID=
 }
