@@ -625,7 +625,8 @@ struct v2_child *v2_child_complete(struct v2_sa *sa, const struct ikev2_msg *m,
  * only its own IKE SA tells apart). */
 bool v2_conn_shares_ike_sa(const struct v2_sa *sa, const struct ike_conn *c)
 {
-	return c->version == 2 && !c->route_based && !sa->conn->route_based && c->child.n_props && v2_conn_addr_ok(c, &sa->local, &sa->remote) &&
+	return c->version == 2 && !c->route_based && !sa->conn->route_based && c->child.n_props &&
+	       v2_conn_addr_ok(c, &sa->local, &sa->remote) &&
 	       (!c->remote_id.type || ike_id_eq(&sa->peer_id, &c->remote_id)) &&
 	       ike_id_eq(&c->local_id, &sa->conn->local_id) && v2_conn_algs_fit(c, sa);
 }
