@@ -90,7 +90,7 @@ esprit_frag_conf() {
 CAPF="udp port 500 or (udp port 4500 and udp[8:4] = 0) or (ip[6:2] & 0x3fff != 0)"
 cap_begin() {
 	PCAP=$TMP/$1.pcap
-	NCACHE=()
+	TSHARK_NCACHE=() # the live capture: counted on its own until cap_end
 	capture_start "$GB" wan0 "$PCAP" 65535 "$CAPF" || bail "capture on gwB wan0"
 	sleep 0.5 # a phase's capture once missed its whole exchange: let dumpcap settle
 }
@@ -122,28 +122,10 @@ fields() {
 	for x in "$@"; do a+=(-e "$x"); done
 	timeout 60 tshark -n -r "$f" -Y "$flt" -T fields -E separator=' ' -E occurrence=f "${a[@]}" 2>/dev/null
 }
-# A tshark run costs about 0.4 s before it reads a packet, more than these
-# captures take to read: cap_end counts the frames of the finished capture
-# for every filter the checks below use in one run, count_all FILTER...
-# (tshark -z io,stat,0,FILTER,...: per filter the frames it matches, which
-# is what `tshark -Y FILTER | wc -l` counts), and count() takes the number
-# from there. A filter it has no number for (another one, one with a
-# comma, the live capture, a capture whose frames all have one timestamp:
-# io,stat prints no row then, or any tshark error) is counted on its own.
-declare -A NCACHE=()
-count_all() {
-	local out f i n=()
-	NCACHE=()
-	for f in "$@"; do [[ $f == *,* ]] && return 0; done
-	out=$(IFS=,; timeout 60 tshark -n -r "$PCAP" -q -z "io,stat,0,$*" 2>/dev/null) || return 0
-	read -r -a n <<<"$(awk -F'|' '/ <> / { for (i = 3; i < NF; i += 2) printf "%d ", $i; exit }' <<<"$out")"
-	[ "${#n[@]}" = $# ] || return 0
-	i=0
-	for f in "$@"; do NCACHE[$PCAP|$f]=${n[$i]} i=$((i + 1)); done
-}
-count() {
-	if [ -n "${NCACHE[$PCAP|$1]+set}" ]; then echo "${NCACHE[$PCAP|$1]}"; else tshark_count "$PCAP" "$1"; fi
-}
+# count FILTER: frames of $PCAP matching, from one tshark run per capture
+# (count_all FILTER..., lib.sh's tshark_count_all).
+count_all() { tshark_count_all "$PCAP" "$@"; }
+count() { tshark_count_cached "$PCAP" "$1"; }
 cap_has_auth() { num_ge "$(count "isakmp.exchangetype == 35")" "$1"; }
 
 # Display filters: INIT/AUTH request or response sent by gwA or gwB.

@@ -14,8 +14,8 @@
 # espritd retransmits after 0.5 s (doubling), charon after 2 s
 # (lib.sh: retransmit_timeout = 2). charon deletes the inbound SA of a
 # rekeyed child 1 s after the rekey here (charon.delete_rekeyed_delay = 1,
-# strongSwan's default 5), so "gwB: the child has new SPIs" below holds
-# 1 s after the rekey instead of 5.
+# strongSwan's default 5), so the old SPIs leave gwB's list (the "gwB: the
+# child has new SPIs" checks below) about 1 s after the rekey instead of 5.
 #   0. control, no loss: gwA (esprit) initiates, gwB (strongSwan) rekeys
 #      the child, gwB initiates: one IKE_AUTH request and one response
 #      each time, one CREATE_CHILD_SA request and response, nobody logs a

@@ -134,28 +134,10 @@ fields() {
 	for x in "$@"; do a+=(-e "$x"); done
 	timeout 120 tshark -n -r "$f" -Y "$flt" -T fields -E separator=' ' -E occurrence=a -E aggregator=, "${a[@]}" 2>/dev/null
 }
-# count FILE FILTER: frames matching. A tshark run costs about 0.4 s before
-# it reads the first packet, more than these captures take to read:
-# count_all FILE FILTER... counts the frames matching each FILTER in one
-# run (tshark -z io,stat,0,FILTER,...: per filter the frames it matches,
-# which is what `tshark -Y FILTER | wc -l` counts), and count takes the
-# number from there. A filter it has no number for (not in the list, or
-# with a comma; a capture whose frames all have one timestamp: io,stat
-# prints no row then; any tshark error) is counted on its own.
-declare -A NCACHE=()
-count_all() {
-	local file=$1 out f i n=()
-	shift
-	for f in "$@"; do [[ $f == *,* ]] && return 0; done
-	out=$(IFS=,; timeout 120 tshark -n -r "$file" -q -z "io,stat,0,$*" 2>/dev/null) || return 0
-	read -r -a n <<<"$(awk -F'|' '/ <> / { for (i = 3; i < NF; i += 2) printf "%d ", $i; exit }' <<<"$out")"
-	[ "${#n[@]}" = $# ] || return 0
-	i=0
-	for f in "$@"; do NCACHE[$file|$f]=${n[$i]} i=$((i + 1)); done
-}
-count() {
-	if [ -n "${NCACHE[$1|$2]+set}" ]; then echo "${NCACHE[$1|$2]}"; else tshark_count "$1" "$2"; fi
-}
+# count FILE FILTER: frames matching, from one tshark run per capture
+# (count_all FILE FILTER..., lib.sh's tshark_count_all).
+count_all() { tshark_count_all "$@"; }
+count() { tshark_count_cached "$1" "$2"; }
 # IKE datagrams but IKE_SA_INIT (check_small)
 AFTER_INIT="($ISA) && isakmp.exchangetype != 34"
 

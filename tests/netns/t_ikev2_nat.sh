@@ -163,28 +163,10 @@ all_udp_encap() { [ "$(sa_get "$1" 'int(all(x.get("udp_encap") for g in sas for 
 keepalives_rx() { sa_get "$GB" 'int(d.get("dataplane", {}).get("natt_keepalive_rx", -1))'; }
 in_range() { [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
 now() { date +%s.%N; }
-# tcount FILE FILTER: packets matching. A tshark run costs about 0.4 s
-# before it reads the first packet, and each one reads the whole capture
-# again: count_all FILE FILTER... counts the frames matching each FILTER in
-# one run (tshark -z io,stat,0,FILTER,...: per filter the frames it
-# matches, which is what `tshark -Y FILTER | wc -l` counts), and tcount
-# takes the number from there. A filter it has no number for (not in the
-# list, or with a comma; a capture whose frames all have one timestamp:
-# io,stat prints no row then; any tshark error) is counted on its own.
-declare -A NCACHE=()
-count_all() {
-	local file=$1 out f i n=()
-	shift
-	for f in "$@"; do [[ $f == *,* ]] && return 0; done
-	out=$(IFS=,; timeout 120 tshark -n -r "$file" -q -z "io,stat,0,$*" 2>/dev/null) || return 0
-	read -r -a n <<<"$(awk -F'|' '/ <> / { for (i = 3; i < NF; i += 2) printf "%d ", $i; exit }' <<<"$out")"
-	[ "${#n[@]}" = $# ] || return 0
-	i=0
-	for f in "$@"; do NCACHE[$file|$f]=${n[$i]} i=$((i + 1)); done
-}
-tcount() {
-	if [ -n "${NCACHE[$1|$2]+set}" ]; then echo "${NCACHE[$1|$2]}"; else tshark_count "$@"; fi
-}
+# tcount FILE FILTER: packets matching, from one tshark run per capture
+# (count_all FILE FILTER..., lib.sh's tshark_count_all).
+count_all() { tshark_count_all "$@"; }
+tcount() { tshark_count_cached "$1" "$2"; }
 KA='udpencap.nat_keepalive && udp.length == 9 && frame[-1] == 0xff'
 
 # ---- 1. NAT detected, traffic through the NAT ---------------------------------------
