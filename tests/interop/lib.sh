@@ -50,7 +50,7 @@ cleanup() {
 	for s in "${!SWAN_PID[@]}"; do
 		p=${SWAN_PID[$s]}
 		kill -TERM "$p" 2>/dev/null
-		timeout 10 tail --pid="$p" -f /dev/null 2>/dev/null || kill -KILL "$p" 2>/dev/null
+		timeout 10 tail -s 0.1 --pid="$p" -f /dev/null 2>/dev/null || kill -KILL "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 		unset "SWAN_PID[$s]"
 	done
@@ -512,13 +512,13 @@ gwa_rekey_ike() {
 
 # ---- common steps --------------------------------------------------------------------
 
-# wait_for SECONDS CMD...: poll every 0.5 s.
+# wait_for SECONDS CMD...: poll every 0.2 s.
 wait_for() {
-	local n=$(($1 * 2))
+	local n=$(($1 * 5))
 	shift
 	while [ $n -gt 0 ]; do
 		"$@" && return 0
-		sleep 0.5
+		sleep 0.2
 		n=$((n - 1))
 	done
 	return 1
@@ -548,7 +548,7 @@ clear_cap_start() {
 clear_cap_stop() { # prints the packet count
 	sleep 0.3
 	kill -TERM "$CLEAR_PID" 2>/dev/null
-	timeout 10 tail --pid="$CLEAR_PID" -f /dev/null 2>/dev/null || kill -KILL "$CLEAR_PID" 2>/dev/null
+	timeout 10 tail -s 0.1 --pid="$CLEAR_PID" -f /dev/null 2>/dev/null || kill -KILL "$CLEAR_PID" 2>/dev/null
 	wait "$CLEAR_PID" 2>/dev/null
 	timeout 60 tshark -n -r "$CLEAR_PCAP" 2>/dev/null | wc -l
 }
@@ -601,7 +601,7 @@ iop_capture_start() {
 iop_capture_stop() {
 	sleep 0.5
 	kill -TERM "$IKE_CAP_PID" 2>/dev/null
-	timeout 10 tail --pid="$IKE_CAP_PID" -f /dev/null 2>/dev/null || kill -KILL "$IKE_CAP_PID" 2>/dev/null
+	timeout 10 tail -s 0.1 --pid="$IKE_CAP_PID" -f /dev/null 2>/dev/null || kill -KILL "$IKE_CAP_PID" 2>/dev/null
 	wait "$IKE_CAP_PID" 2>/dev/null
 }
 

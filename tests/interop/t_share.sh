@@ -318,7 +318,7 @@ wan_start() { # NAME
 wan_stop() {
 	sleep 0.5
 	kill -TERM "$WAN_PID" 2>/dev/null
-	timeout 10 tail --pid="$WAN_PID" -f /dev/null 2>/dev/null || kill -KILL "$WAN_PID" 2>/dev/null
+	timeout 10 tail -s 0.1 --pid="$WAN_PID" -f /dev/null 2>/dev/null || kill -KILL "$WAN_PID" 2>/dev/null
 	wait "$WAN_PID" 2>/dev/null
 }
 # wan_req EXCHANGE-TYPE: requests of that type sent by gwA in the capture.

@@ -66,7 +66,7 @@ if [ -z "$PART" ]; then
 	stop_parts() {
 		local p
 		for p in "${BG_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-		for p in "${BG_PIDS[@]}"; do timeout 40 tail --pid="$p" -f /dev/null 2>/dev/null; done
+		for p in "${BG_PIDS[@]}"; do timeout 40 tail -s 0.1 --pid="$p" -f /dev/null 2>/dev/null; done
 		exit 130
 	}
 	trap stop_parts INT TERM
@@ -144,7 +144,7 @@ kill_gwb() {
 	d=$(pgrep -P "$w" | head -n 1)
 	[ -n "$d" ] || return 1
 	kill -KILL "$d"
-	timeout 10 tail --pid="$w" -f /dev/null
+	timeout 10 tail -s 0.1 --pid="$w" -f /dev/null
 	wait "$w" 2>/dev/null
 	unset "DAEMON_PID[$GB]"
 	echo "# espritd killed (-9) here" >>"${DAEMON_LOG[$GB]}"
