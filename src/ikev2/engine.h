@@ -85,6 +85,11 @@ struct v2_conn {
 	 * (its connections are separate, as strongSwan's may be): this entry
 	 * gets IKE SAs of its own from then on (ikev2_acquire). */
 	bool own_ike_sa;
+	/* An acquire waits for another entry's IKE SA with the same peer
+	 * that we are setting up (ikev2_acquire): asked again, with its
+	 * packet's flow, once that one is up or gone (v2_run_pending). */
+	bool acquire_pending, have_pending_flow;
+	struct flow pending_flow;
 };
 
 /* RFC 7383 2.6: reassembly of one fragmented message (bounded). */

@@ -897,6 +897,8 @@ static void move_children_encap(struct v2_sa *sa)
 	}
 }
 
+static void run_pending(struct ikev2 *e);
+
 void ikev2_input(struct ikev2 *e, const uint8_t *buf, size_t len, const struct ip_addr *src,
 		 uint16_t sport, const struct ip_addr *dst, uint16_t dport)
 {
@@ -934,6 +936,7 @@ void ikev2_input(struct ikev2 *e, const uint8_t *buf, size_t len, const struct i
 		goto out;
 	}
 	input_sa(sa, m, buf, len, src, sport, dport);
+	run_pending(e);
 out:
 	free(m);
 }
@@ -970,6 +973,7 @@ void ikev2_tick(struct ikev2 *e)
 			pp = &sa->all_next;
 		}
 	}
+	run_pending(e);
 	conn_reap(e);
 }
 
@@ -1069,6 +1073,39 @@ static struct v2_sa *shared_sa(struct ikev2 *e, struct ike_conn *c)
 	return could;
 }
 
+/* An IKE SA of another entry that we are setting up with c's peer, which
+ * c could share once it is up (the same addresses and IDs; its
+ * algorithms are checked then). Packets of several entries for one peer
+ * that arrive together (a gateway starting) then get one IKE SA. */
+static struct v2_sa *setup_sa(struct ikev2 *e, struct ike_conn *c)
+{
+	if (vconn(c)->own_ike_sa || c->route_based)
+		return NULL;
+	for (struct v2_sa *sa = e->all; sa; sa = sa->all_next)
+		if (sa->initiator && sa->conn != c && !sa->conn->route_based &&
+		    (sa->state == V2_INIT_SENT || sa->state == V2_AUTH_SENT) &&
+		    ip_addr_eq(&sa->remote, &c->remote) && v2_conn_addr_ok(c, &sa->local, &sa->remote) &&
+		    ike_id_eq(&c->local_id, &sa->conn->local_id) &&
+		    (!c->remote_id.type || ike_id_eq(&c->remote_id, &sa->conn->remote_id)))
+			return sa;
+	return NULL;
+}
+
+/* Acquires that waited for another entry's IKE SA (setup_sa): now that
+ * it is up (or gone), each asks again. */
+static void run_pending(struct ikev2 *e)
+{
+	for (struct v2_conn *vc = e->conns; vc; vc = vc->next) {
+		struct flow f = vc->pending_flow;
+		bool have = vc->have_pending_flow;
+
+		if (!vc->acquire_pending || vc->removed || setup_sa(e, &vc->c))
+			continue;
+		vc->acquire_pending = vc->have_pending_flow = false;
+		ikev2_acquire(e, vc->c.child.reqid, have ? &f : NULL);
+	}
+}
+
 struct ike_conn *v2_conn_by_reqid(struct ikev2 *e, uint32_t reqid)
 {
 	for (struct v2_conn *vc = e->conns; vc; vc = vc->next)
@@ -1097,8 +1134,17 @@ int ikev2_acquire(struct ikev2 *e, uint32_t reqid, const struct flow *f)
 	if (!c)
 		return -1;
 	sa = sa_of_conn(e, c);
-	if (!sa && !(sa = shared_sa(e, c)))
+	if (!sa && !(sa = shared_sa(e, c))) {
+		if (setup_sa(e, c)) { /* its child goes on that one once it is up */
+			vconn(c)->acquire_pending = true;
+			if (f) {
+				vconn(c)->pending_flow = *f;
+				vconn(c)->have_pending_flow = true;
+			}
+			return 0;
+		}
 		return initiate(e, c, f);
+	}
 	if (sa->state == V2_ESTABLISHED && wants_child(sa, c, f)) {
 		if (sa->conn != c && !v2_sa_carries(sa, c))
 			log_info("ikev2 %s: a Child SA on the IKE SA of %s (the same peer)",

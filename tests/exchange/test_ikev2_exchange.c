@@ -2546,6 +2546,63 @@ static void test_share_refused_own_ike_sa(void **state)
 	conns_free(&a, &b);
 }
 
+/* Packets of both of A's entries arrive before any IKE SA is up (a gateway
+ * starting): "a2" waits for "to-B"'s IKE SA, then asks for its child on
+ * it. One IKE SA, a child of each entry. */
+static void test_acquires_together_one_ike_sa(void **state)
+{
+	struct ike_conn a, a2, b, second;
+	struct flow f, f2;
+
+	(void)state;
+	two_entries_each(&a, &a2, &b, &second, &f, NULL);
+	f2 = f;
+	ip_addr_parse("10.2.0.5", &f.dst);
+	ip_addr_parse("10.2.7.7", &f2.dst);
+	assert_int_equal(ikev2_acquire(net.p[0].e, 7, &f), 0);
+	assert_int_equal(ikev2_acquire(net.p[0].e, 9, &f2), 0);
+	run();
+	assert_int_equal(ikev2_sa_count(net.p[0].e), 1);
+	assert_int_equal(ikev2_sa_count(net.p[1].e), 1);
+	assert_int_equal(live(&net.p[0]), 4);
+	assert_int_equal(live(&net.p[1]), 4);
+	assert_mirrored();
+	assert_int_equal(last_live(&net.p[0], SA_DIR_OUT)->p.reqid, 9);
+	assert_int_equal(last_live(&net.p[1], SA_DIR_OUT)->p.reqid, 8);
+	assert_out_sel(0, "10.1.0.0/16 -> 10.2.7.0/24");
+	ike_conn_clear(&a2);
+	ike_conn_clear(&second);
+	conns_free(&a, &b);
+}
+
+/* The IKE SA "a2" waited for never comes up (B silent): once it is given
+ * up, "a2" starts one of its own. */
+static void test_pending_acquire_after_give_up(void **state)
+{
+	struct ike_conn a, a2, b, second;
+	struct flow f, f2;
+	unsigned sent;
+
+	(void)state;
+	two_entries_each(&a, &a2, &b, &second, &f, NULL);
+	f2 = f;
+	ip_addr_parse("10.2.0.5", &f.dst);
+	ip_addr_parse("10.2.7.7", &f2.dst);
+	net.blackhole_b = true;
+	assert_int_equal(ikev2_acquire(net.p[0].e, 7, &f), 0);
+	assert_int_equal(ikev2_acquire(net.p[0].e, 9, &f2), 0);
+	run();
+	assert_int_equal(ikev2_sa_count(net.p[0].e), 1); /* "a2" waits */
+	sent = net.p[0].sent;
+	advance(5 * 60 * 1000);
+	/* "to-B"'s gave up after 6 sends; "a2"'s started then and gave up too */
+	assert_int_equal(net.p[0].sent, sent + 5 + 6);
+	assert_int_equal(ikev2_sa_count(net.p[0].e), 0);
+	ike_conn_clear(&a2);
+	ike_conn_clear(&second);
+	conns_free(&a, &b);
+}
+
 /* A tunnel interface never shares: its child (any <-> any at a real VTI)
  * is told apart from another entry's only by its IKE SA. "a2" as a VTI
  * opens an IKE SA of its own at once, no CREATE_CHILD_SA tried. */
@@ -2725,6 +2782,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_initiator_shares_ike_sa, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_share_refused_own_ike_sa, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vti_own_ike_sa, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_acquires_together_one_ike_sa, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_acquire_after_give_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ids_shown, setup, teardown),
 	};
 

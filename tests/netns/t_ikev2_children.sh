@@ -33,7 +33,8 @@
 #      the IKE SAs cleared): a ping from hostB's 198.19.2.2 starts entry
 #      10's IKE SA; one from 198.19.3.2 gets entry 20's child on that IKE
 #      SA with a CREATE_CHILD_SA (logged), one IKE SA on each side, gwB
-#      shows a child under each entry; TCP from hostB.
+#      shows a child under each entry; TCP from hostB. Cleared again,
+#      pings from both addresses at once: one IKE SA, a child each.
 # (Phase 6 runs last.)
 . "$(dirname "$0")/lib.sh"
 lib_init
@@ -184,6 +185,19 @@ check "one IKE SA on each side" eval '[ "$(ike_n "$GA")" = 1 ] && [ "$(ike_n "$G
 check "gwB: one child under each entry" \
 	eval '[ "$(groups "$GB" "sorted((g[\"seq\"], sel(g)) for g in gs)")" = "[(10, '"'198.19.2.0/24 198.19.1.0/24'"'), (20, '"'198.19.3.0/24 198.19.1.0/24'"')]" ]'
 check_transfer "$HB" "$HA" "$HA4" 1000000 random
+# Both entries' packets at once (a gateway starting): the second entry's
+# acquire waits for the first one's IKE SA, then gets its child on it.
+cli "$GB" clear crypto ikev2 sa >/dev/null
+check "no IKE SA left" wait_for 10 eval '[ "$(ike_n "$GA")" = 0 ] && [ "$(ike_n "$GB")" = 0 ]'
+nsx "$HB" ping -n -q -c 3 -i 0.3 -W 3 -I "$HB4" "$HA4" >"$TMP/p8a.txt" 2>&1 &
+p8=$!
+nsx "$HB" ping -n -q -c 3 -i 0.3 -W 3 -I "$HB4_3" "$HA4" >"$TMP/p8b.txt" 2>&1
+wait "$p8"
+check "pings from both of hostB's addresses at once are answered" \
+	eval 'grep -q " 0% packet loss\| [12] received" "$TMP/p8a.txt" && grep -q " 0% packet loss\| [12] received" "$TMP/p8b.txt"'
+check "one IKE SA on each side for the two entries" eval '[ "$(ike_n "$GA")" = 1 ] && [ "$(ike_n "$GB")" = 1 ]'
+check "gwB: one child under each entry" \
+	wait_for 5 eval '[ "$(groups "$GB" "sorted(g[\"seq\"] for g in gs)")" = "[10, 20]" ]'
 
 info "== 6: drops"
 xa=$(sa_get "$GA" 'drops_total() - drop("no-outbound-sa")')
