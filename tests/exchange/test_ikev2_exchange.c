@@ -2448,6 +2448,14 @@ static void two_entries_each(struct ike_conn *a, struct ike_conn *a2, struct ike
 	assert_int_equal(ikev2_conn_add(net.p[0].e, a2), 0);
 }
 
+static void two_entries_each_free(struct ike_conn *a, struct ike_conn *a2, struct ike_conn *b,
+				  struct ike_conn *second)
+{
+	ike_conn_clear(a2);
+	ike_conn_clear(second);
+	conns_free(a, b);
+}
+
 /* A's two crypto map entries for one peer share one IKE SA, as IOS does:
  * a packet of "a2" finds "to-B"'s IKE SA up and asks for its child there
  * (CREATE_CHILD_SA), which B gives its entry "second". Removing "to-B"
@@ -2500,9 +2508,7 @@ static void test_initiator_shares_ike_sa(void **state)
 	assert_int_equal(live(&net.p[1]), 2);
 	assert_int_equal(last_live(&net.p[0], SA_DIR_OUT)->p.reqid, 9);
 	assert_mirrored();
-	ike_conn_clear(&a2);
-	ike_conn_clear(&second);
-	conns_free(&a, &b);
+	two_entries_each_free(&a, &a2, &b, &second);
 }
 
 /* B keeps its two entries apart (another local ID for "second": as
@@ -2541,9 +2547,7 @@ static void test_share_refused_own_ike_sa(void **state)
 	assert_int_equal(ikev2_acquire(net.p[0].e, 9, &f), 0);
 	run();
 	assert_int_equal(net.p[0].sent, sent);
-	ike_conn_clear(&a2);
-	ike_conn_clear(&second);
-	conns_free(&a, &b);
+	two_entries_each_free(&a, &a2, &b, &second);
 }
 
 /* Packets of both of A's entries arrive before any IKE SA is up (a gateway
@@ -2570,9 +2574,7 @@ static void test_acquires_together_one_ike_sa(void **state)
 	assert_int_equal(last_live(&net.p[0], SA_DIR_OUT)->p.reqid, 9);
 	assert_int_equal(last_live(&net.p[1], SA_DIR_OUT)->p.reqid, 8);
 	assert_out_sel(0, "10.1.0.0/16 -> 10.2.7.0/24");
-	ike_conn_clear(&a2);
-	ike_conn_clear(&second);
-	conns_free(&a, &b);
+	two_entries_each_free(&a, &a2, &b, &second);
 }
 
 /* The IKE SA "a2" waited for never comes up (B silent): once it is given
@@ -2598,9 +2600,7 @@ static void test_pending_acquire_after_give_up(void **state)
 	/* "to-B"'s gave up after 6 sends; "a2"'s started then and gave up too */
 	assert_int_equal(net.p[0].sent, sent + 5 + 6);
 	assert_int_equal(ikev2_sa_count(net.p[0].e), 0);
-	ike_conn_clear(&a2);
-	ike_conn_clear(&second);
-	conns_free(&a, &b);
+	two_entries_each_free(&a, &a2, &b, &second);
 }
 
 /* A tunnel interface never shares: its child (any <-> any at a real VTI)
@@ -2625,9 +2625,7 @@ static void test_vti_own_ike_sa(void **state)
 	assert_int_equal(last_live(&net.p[0], SA_DIR_OUT)->p.reqid, 9);
 	assert_int_equal(last_live(&net.p[1], SA_DIR_OUT)->p.reqid, 8);
 	assert_mirrored();
-	ike_conn_clear(&a2);
-	ike_conn_clear(&second);
-	conns_free(&a, &b);
+	two_entries_each_free(&a, &a2, &b, &second);
 }
 
 /* `set security-association level per-host` on A: each host pair gets

@@ -587,15 +587,17 @@ check_traffic_run() {
 	fi
 }
 
-# Capture the IKE messages on gwB's WAN (UDP 500 and 4500).
-# Only IKE: port 500, and port 4500 with the non-ESP marker (RFC 3948 2.2).
+# iop_capture_start [PCAP]: capture the IKE messages on gwB's WAN (UDP 500
+# and 4500) into PCAP ($TMP/ike.pcap). Only IKE: port 500, and port 4500
+# with the non-ESP marker (RFC 3948 2.2).
 iop_capture_start() {
+	local f=${1:-$TMP/ike.pcap}
 	ip netns exec "$GB" timeout 600 dumpcap -q -P -i wan0 -s 65535 \
 		-f "udp port 500 or (udp port 4500 and udp[8:4] = 0)" \
-		-w "$TMP/ike.pcap" 2>"$TMP/ike.pcap.err" </dev/null &
+		-w "$f" 2>"$f.err" </dev/null &
 	IKE_CAP_PID=$!
 	BG_PIDS+=("$IKE_CAP_PID")
-	wait_for 5 grep -q "Capturing on" "$TMP/ike.pcap.err"
+	wait_for 5 grep -q "Capturing on" "$f.err"
 }
 
 iop_capture_stop() {
