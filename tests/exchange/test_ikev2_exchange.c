@@ -2456,6 +2456,21 @@ static void two_entries_each_free(struct ike_conn *a, struct ike_conn *a2, struc
 	conns_free(a, b);
 }
 
+/* One IKE SA on each side carrying a child of each entry; the newest is
+ * "a2"'s (reqid 9 at A, "second"'s reqid 8 at B) for 10.2.7.0/24. */
+static void assert_one_ike_sa_two_children(void)
+{
+	assert_int_equal(ikev2_sa_count(net.p[0].e), 1);
+	assert_int_equal(ikev2_sa_count(net.p[1].e), 1);
+	assert_int_equal(live(&net.p[0]), 4);
+	assert_int_equal(live(&net.p[1]), 4);
+	assert_mirrored();
+	assert_int_equal(last_live(&net.p[0], SA_DIR_OUT)->p.reqid, 9);
+	assert_string_equal(last_live(&net.p[0], SA_DIR_OUT)->p.name, "a2");
+	assert_int_equal(last_live(&net.p[1], SA_DIR_OUT)->p.reqid, 8);
+	assert_out_sel(0, "10.1.0.0/16 -> 10.2.7.0/24");
+}
+
 /* A's two crypto map entries for one peer share one IKE SA, as IOS does:
  * a packet of "a2" finds "to-B"'s IKE SA up and asks for its child there
  * (CREATE_CHILD_SA), which B gives its entry "second". Removing "to-B"
@@ -2474,15 +2489,7 @@ static void test_initiator_shares_ike_sa(void **state)
 	ip_addr_parse("10.2.7.7", &f.dst);
 	assert_int_equal(ikev2_acquire(net.p[0].e, 9, &f), 0);
 	run();
-	assert_int_equal(ikev2_sa_count(net.p[0].e), 1);
-	assert_int_equal(ikev2_sa_count(net.p[1].e), 1);
-	assert_int_equal(live(&net.p[0]), 4);
-	assert_int_equal(live(&net.p[1]), 4);
-	assert_mirrored();
-	assert_int_equal(last_live(&net.p[0], SA_DIR_OUT)->p.reqid, 9);
-	assert_string_equal(last_live(&net.p[0], SA_DIR_OUT)->p.name, "a2");
-	assert_int_equal(last_live(&net.p[1], SA_DIR_OUT)->p.reqid, 8);
-	assert_out_sel(0, "10.1.0.0/16 -> 10.2.7.0/24");
+	assert_one_ike_sa_two_children();
 	/* A rekeys it: still "a2"'s */
 	assert_int_equal(ikev2_child_rekey(net.p[0].e, last_live(&net.p[0], SA_DIR_IN)->p.spi), 0);
 	run();
@@ -2566,14 +2573,7 @@ static void test_acquires_together_one_ike_sa(void **state)
 	assert_int_equal(ikev2_acquire(net.p[0].e, 7, &f), 0);
 	assert_int_equal(ikev2_acquire(net.p[0].e, 9, &f2), 0);
 	run();
-	assert_int_equal(ikev2_sa_count(net.p[0].e), 1);
-	assert_int_equal(ikev2_sa_count(net.p[1].e), 1);
-	assert_int_equal(live(&net.p[0]), 4);
-	assert_int_equal(live(&net.p[1]), 4);
-	assert_mirrored();
-	assert_int_equal(last_live(&net.p[0], SA_DIR_OUT)->p.reqid, 9);
-	assert_int_equal(last_live(&net.p[1], SA_DIR_OUT)->p.reqid, 8);
-	assert_out_sel(0, "10.1.0.0/16 -> 10.2.7.0/24");
+	assert_one_ike_sa_two_children();
 	two_entries_each_free(&a, &a2, &b, &second);
 }
 
