@@ -618,17 +618,21 @@ struct v2_child *v2_child_complete(struct v2_sa *sa, const struct ikev2_msg *m,
 	return ch;
 }
 
-/* Could c's child live on this IKE SA? The same peer and local address,
- * the peer's authenticated ID as c wants it, our own ID the same, and
- * c's IKE proposals would have accepted the IKE SA's algorithms; neither
- * c nor the IKE SA's entry a tunnel interface (whose any <-> any child
- * only its own IKE SA tells apart). */
-bool v2_conn_shares_ike_sa(const struct v2_sa *sa, const struct ike_conn *c)
+bool v2_conn_same_ends(const struct v2_sa *sa, const struct ike_conn *c)
 {
 	return c->version == 2 && !c->route_based && !sa->conn->route_based && c->child.n_props &&
 	       v2_conn_addr_ok(c, &sa->local, &sa->remote) &&
+	       ike_id_eq(&c->local_id, &sa->conn->local_id);
+}
+
+/* Could c's child live on this IKE SA? Its ends (v2_conn_same_ends), the
+ * peer's authenticated ID as c wants it, and c's IKE proposals would have
+ * accepted the IKE SA's algorithms. */
+bool v2_conn_shares_ike_sa(const struct v2_sa *sa, const struct ike_conn *c)
+{
+	return v2_conn_same_ends(sa, c) &&
 	       (!c->remote_id.type || ike_id_eq(&sa->peer_id, &c->remote_id)) &&
-	       ike_id_eq(&c->local_id, &sa->conn->local_id) && v2_conn_algs_fit(c, sa);
+	       v2_conn_algs_fit(c, sa);
 }
 
 bool v2_sa_carries(const struct v2_sa *sa, const struct ike_conn *c)

@@ -383,9 +383,13 @@ struct v2_child *v2_child_complete(struct v2_sa *sa, const struct ikev2_msg *m,
 /* A CREATE_CHILD_SA request: a rekey of the child with spi_in rekey_spi,
  * or (0) a new child for entry `entry` (NULL: the IKE SA's). */
 int v2_create_child_start(struct v2_sa *sa, uint32_t rekey_spi, struct ike_conn *entry);
-/* Could entry c's children live on this IKE SA (the same peer and local
- * address, the peer's ID as c wants it, our ID, c's IKE proposals accept
- * the IKE SA's algorithms, no tunnel interface on either side)? */
+/* Are the IKE SA's ends entry c's: the same peer and local address, our
+ * own ID the same, and neither c nor the IKE SA's entry a tunnel
+ * interface (whose any <-> any child only its own IKE SA tells apart)? */
+bool v2_conn_same_ends(const struct v2_sa *sa, const struct ike_conn *c);
+/* Could entry c's children live on this established IKE SA (its ends,
+ * the peer's ID as c wants it, c's IKE proposals accept the IKE SA's
+ * algorithms)? */
 bool v2_conn_shares_ike_sa(const struct v2_sa *sa, const struct ike_conn *c);
 /* Does the IKE SA carry a child of entry c? */
 bool v2_sa_carries(const struct v2_sa *sa, const struct ike_conn *c);

@@ -1079,13 +1079,12 @@ static struct v2_sa *shared_sa(struct ikev2 *e, struct ike_conn *c)
  * that arrive together (a gateway starting) then get one IKE SA. */
 static struct v2_sa *setup_sa(struct ikev2 *e, struct ike_conn *c)
 {
-	if (vconn(c)->own_ike_sa || c->route_based)
+	if (vconn(c)->own_ike_sa)
 		return NULL;
 	for (struct v2_sa *sa = e->all; sa; sa = sa->all_next)
-		if (sa->initiator && sa->conn != c && !sa->conn->route_based &&
+		if (sa->initiator && sa->conn != c &&
 		    (sa->state == V2_INIT_SENT || sa->state == V2_AUTH_SENT) &&
-		    ip_addr_eq(&sa->remote, &c->remote) && v2_conn_addr_ok(c, &sa->local, &sa->remote) &&
-		    ike_id_eq(&c->local_id, &sa->conn->local_id) &&
+		    v2_conn_same_ends(sa, c) &&
 		    (!c->remote_id.type || ike_id_eq(&c->remote_id, &sa->conn->remote_id)))
 			return sa;
 	return NULL;
