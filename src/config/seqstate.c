@@ -196,6 +196,7 @@ struct live {
 	uint64_t *cur;       /* [cap] the last number sent */
 	unsigned n, cap;
 	bool final;
+	bool keys; /* fill in the key fingerprints (for the file only) */
 };
 
 static void collect_live(struct sa *sa, void *arg)
@@ -216,8 +217,9 @@ static void collect_live(struct sa *sa, void *arg)
 	/* The reservation may not pass the counter's end: an SA started
 	 * there would be dead at once (RFC 4303 3.3.3: no cycling). */
 	s->seq = l->final ? seq : seq > max - SEQSTATE_MARGIN ? max : seq + SEQSTATE_MARGIN;
-	s->have_keyid = seqstate_keyid(sa->p.proto, sa->p.encr_id, sa->encr_key, sa->p.integ_id,
-				       sa->integ_key, s->keyid);
+	if (l->keys)
+		s->have_keyid = seqstate_keyid(sa->p.proto, sa->p.encr_id, sa->encr_key,
+					       sa->p.integ_id, sa->integ_key, s->keyid);
 }
 
 /* The rename reaches the disk with the directory (a crash after it must
@@ -318,11 +320,18 @@ int seqstate_sync(struct seqstate *st, struct sad *sad, bool final)
 			w = find(st->written, st->nwritten, l.a[i].proto, l.a[i].spi, &l.a[i].dst);
 		need = !w || l.cur[i] + SEQSTATE_MARGIN / 2 > w->seq;
 	}
-	free(l.cur);
 	if (!need) {
+		free(l.cur);
 		free(l.a);
 		return 0;
 	}
+	/* The file is written: walk again with the key fingerprints, a hash
+	 * per SA that the once-a-second check above does without (the
+	 * numbers read again are the same or newer). */
+	l.n = 0;
+	l.keys = true;
+	sad_foreach(sad, collect_live, &l);
+	free(l.cur);
 	if (write_file(st->path, l.a, l.n) < 0) {
 		log_warn("%s: cannot write the manual SAs' sequence numbers: %s", st->path,
 			 strerror(errno));
